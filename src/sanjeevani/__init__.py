@@ -1,0 +1,1 @@
+"""Sanjeevani: an open-source national telemedicine platform."""

@@ -1,0 +1,117 @@
+"""Patients: several profiles (a family) under one mobile-number account."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from sanjeevani.registry.models import District, State
+
+from .abha import format_abha_number
+
+
+def new_patient_number() -> str:
+    """A short display id for SMS and the prescription; not a key and not sequential."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "SJ" + "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+class Patient(models.Model):
+    class Relation(models.TextChoices):
+        SELF = "self", _("Self")
+        SPOUSE = "spouse", _("Spouse")
+        CHILD = "child", _("Child")
+        PARENT = "parent", _("Parent")
+        SIBLING = "sibling", _("Brother or sister")
+        OTHER = "other", _("Other")
+
+    class Sex(models.TextChoices):
+        FEMALE = "F", _("Female")
+        MALE = "M", _("Male")
+        OTHER = "O", _("Other")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient_number = models.CharField(
+        _("patient ID"), max_length=12, unique=True, default=new_patient_number, editable=False
+    )
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="patients",
+        null=True,
+        blank=True,
+        help_text=_("The mobile-number account this profile belongs to."),
+    )
+    relation = models.CharField(
+        _("relation to account holder"),
+        max_length=10,
+        choices=Relation.choices,
+        default=Relation.SELF,
+    )
+    name = models.CharField(_("full name"), max_length=150)
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    age_years = models.PositiveSmallIntegerField(_("age in years"), null=True, blank=True)
+    age_recorded_on = models.DateField(null=True, blank=True, editable=False)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    state = models.ForeignKey(State, on_delete=models.PROTECT, related_name="patients")
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, null=True, blank=True, related_name="patients"
+    )
+    preferred_language = models.CharField(_("preferred language"), max_length=8, default="en")
+    abha_number = models.CharField(_("ABHA number"), max_length=14, blank=True)
+    abha_address = models.CharField(_("ABHA address"), max_length=100, blank=True)
+    registered_at_facility_id = models.UUIDField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date_of_birth__isnull=False) | Q(age_years__isnull=False),
+                name="patient_has_dob_or_age",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.patient_number})"
+
+    def save(self, *args, **kwargs):
+        if self.age_years is not None and self.age_recorded_on is None:
+            self.age_recorded_on = timezone.localdate()
+        super().save(*args, **kwargs)
+
+    @property
+    def age(self) -> int:
+        """Age in whole years today, from the date of birth or the age given on a date."""
+        today = timezone.localdate()
+        if self.date_of_birth:
+            dob = self.date_of_birth
+            return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+        recorded = self.age_recorded_on or today
+        return (self.age_years or 0) + max(0, (today - recorded).days // 365)
+
+    @property
+    def is_minor(self) -> bool:
+        return self.age < 18
+
+    @property
+    def abha_number_display(self) -> str:
+        return format_abha_number(self.abha_number)
+
+
+def age_from(date_of_birth: dt.date | None, age_years: int | None) -> int | None:
+    if date_of_birth:
+        today = timezone.localdate()
+        return (
+            today.year
+            - date_of_birth.year
+            - ((today.month, today.day) < (date_of_birth.month, date_of_birth.day))
+        )
+    return age_years

@@ -1,0 +1,58 @@
+"""One JSON shape for every API error, with a message a person can act on.
+
+{"error": {"code": "validation_error", "message": "...", "fields": {"mobile": ["..."]}}}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+def _first_message(detail: Any) -> str:
+    if isinstance(detail, dict):
+        for value in detail.values():
+            return _first_message(value)
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, ValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    body: dict[str, Any] = {"code": getattr(exc, "default_code", "error")}
+    if isinstance(exc, exceptions.ValidationError):
+        body["code"] = "validation_error"
+        detail = exc.detail
+        if isinstance(detail, dict):
+            body["fields"] = {
+                k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()
+            }
+        body["message"] = _first_message(detail)
+    else:
+        body["message"] = _first_message(getattr(exc, "detail", str(exc)))
+        if isinstance(exc, exceptions.APIException):
+            codes = exc.get_codes()
+            if isinstance(codes, str):
+                body["code"] = codes
+    if isinstance(exc, exceptions.Throttled) and exc.wait:
+        body["retry_after_seconds"] = int(exc.wait)
+    response.data = {"error": body}
+    if response.status_code >= 500:
+        response.status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    return response

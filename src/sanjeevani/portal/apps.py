@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PortalConfig(AppConfig):
+    name = "sanjeevani.portal"
+    verbose_name = "Portal"
