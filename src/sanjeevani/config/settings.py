@@ -86,6 +86,11 @@ INSTALLED_APPS = [
     "sanjeevani.accounts",
     "sanjeevani.registry",
     "sanjeevani.patients",
+    "sanjeevani.queueing",
+    "sanjeevani.consultations",
+    "sanjeevani.prescriptions",
+    "sanjeevani.realtime",
+    "sanjeevani.opd",
     "sanjeevani.portal",
 ]
 

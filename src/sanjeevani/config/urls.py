@@ -8,12 +8,18 @@ api_v1 = [
     path("accounts/", include("sanjeevani.accounts.api")),
     path("patients/", include("sanjeevani.patients.api")),
     path("registry/", include("sanjeevani.registry.api")),
+    path("opd/", include("sanjeevani.opd.api")),
+    path("prescriptions/", include("sanjeevani.prescriptions.api")),
+    path("realtime/", include("sanjeevani.realtime.api")),
 ]
 
 urlpatterns = [
     path("", include("sanjeevani.portal.urls")),
     path("accounts/", include("sanjeevani.accounts.urls")),
     path("patients/", include("sanjeevani.patients.urls")),
+    path("opd/", include("sanjeevani.opd.urls")),
+    path("rx/", include("sanjeevani.prescriptions.urls")),
+    path("room/", include("sanjeevani.realtime.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

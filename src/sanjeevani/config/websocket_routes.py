@@ -1,3 +1,5 @@
 """WebSocket routes, collected from the apps that serve live feeds."""
 
-websocket_urlpatterns: list = []
+from sanjeevani.realtime.routing import websocket_urlpatterns
+
+__all__ = ["websocket_urlpatterns"]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ConsultationsConfig(AppConfig):
+    name = "sanjeevani.consultations"
+    verbose_name = "Consultations"

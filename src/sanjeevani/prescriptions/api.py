@@ -1,0 +1,6 @@
+"""API routes for this app under /api/v1/."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "prescriptions-api"
+urlpatterns: list = []

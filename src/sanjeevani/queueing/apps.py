@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class QueueingConfig(AppConfig):
+    name = "sanjeevani.queueing"
+    verbose_name = "Queueing"

@@ -1,0 +1,136 @@
+"""Tickets waiting in a queue, and which doctors are serving which queue right now.
+
+A queue is not a table: it is the waiting tickets of one online OPD (Online OPD line), or
+of one hub for one specialty (hub-and-spoke line). No HTTP here.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from sanjeevani.patients.models import Patient
+from sanjeevani.registry.models import DoctorProfile, Facility, OnlineOPD, Specialty
+
+#: Ticket states in which the patient holds a place (at most one per patient).
+LIVE_STATUSES = ("waiting", "called", "in_consultation")
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting")
+        CALLED = "called", _("Called: join now")
+        IN_CONSULTATION = "in_consultation", _("In consultation")
+        MISSED = "missed", _("Missed the call")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired at closing")
+
+    class Priority(models.IntegerChoices):
+        HEAD = 0, _("Head of queue (returning after a drop or a missed call)")
+        FOLLOW_UP = 5, _("Follow-up")
+        NORMAL = 10, _("Normal")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="tickets")
+    opd = models.ForeignKey(
+        OnlineOPD, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    hub = models.ForeignKey(
+        Facility, on_delete=models.PROTECT, null=True, blank=True, related_name="hub_tickets"
+    )
+    spoke = models.ForeignKey(
+        Facility, on_delete=models.PROTECT, null=True, blank=True, related_name="spoke_tickets"
+    )
+    specialty = models.ForeignKey(
+        Specialty, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    service_date = models.DateField(_("service date"), db_index=True)
+    token_number = models.PositiveIntegerField(_("token number"))
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.WAITING)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    queued_at = models.DateTimeField(_("queued at"), db_index=True)
+    complaint = models.CharField(_("main complaint"), max_length=500, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    preferred_doctor = models.ForeignKey(
+        DoctorProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    claimed_by = models.ForeignKey(
+        DoctorProfile, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    called_at = models.DateTimeField(null=True, blank=True)
+    call_expires_at = models.DateTimeField(null=True, blank=True)
+    missed_count = models.PositiveSmallIntegerField(default=0)
+    near_turn_notified = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "queued_at"]
+        indexes = [
+            models.Index(
+                fields=["opd", "priority", "queued_at"],
+                condition=Q(status="waiting"),
+                name="ticket_opd_waiting_idx",
+            ),
+            models.Index(
+                fields=["hub", "specialty", "priority", "queued_at"],
+                condition=Q(status="waiting"),
+                name="ticket_hub_waiting_idx",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=Q(status__in=LIVE_STATUSES),
+                name="one_live_ticket_per_patient",
+            ),
+            models.UniqueConstraint(
+                fields=["opd", "service_date", "token_number"],
+                condition=Q(opd__isnull=False),
+                name="token_number_unique_per_opd_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(opd__isnull=False, hub__isnull=True)
+                | Q(opd__isnull=True, hub__isnull=False),
+                name="ticket_waits_for_opd_or_hub",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Token {self.token_number} ({self.get_status_display()})"
+
+
+class DoctorPresence(models.Model):
+    """Whether a doctor is serving a queue now. One row per doctor: a doctor serves one
+    OPD or hub at a time."""
+
+    class Status(models.TextChoices):
+        AVAILABLE = "available", _("Online, available")
+        BUSY = "busy", _("Online, in a consultation")
+        ON_BREAK = "on_break", _("On a break")
+        OFFLINE = "offline", _("Offline")
+
+    doctor = models.OneToOneField(DoctorProfile, on_delete=models.CASCADE, related_name="presence")
+    opd = models.ForeignKey(
+        OnlineOPD, on_delete=models.CASCADE, null=True, blank=True, related_name="presences"
+    )
+    hub = models.ForeignKey(
+        Facility, on_delete=models.CASCADE, null=True, blank=True, related_name="presences"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OFFLINE)
+    auto_assign = models.BooleanField(_("assign me the next patient automatically"), default=False)
+    since = models.DateTimeField(auto_now=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["opd", "status"]), models.Index(fields=["hub", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.doctor}: {self.get_status_display()}"

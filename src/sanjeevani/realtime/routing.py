@@ -1,0 +1,3 @@
+"""WebSocket routes served by the realtime app."""
+
+websocket_urlpatterns: list = []
