@@ -203,6 +203,10 @@ TURN_URLS = env_list("TURN_URLS", [])
 TURN_SECRET = os.environ.get("TURN_SECRET", "")
 TURN_CREDENTIAL_TTL_SECONDS = int(os.environ.get("TURN_CREDENTIAL_TTL_SECONDS", "3600"))
 
+# --- queue ------------------------------------------------------------------------
+# An SMS says "your turn is near" once, when this many or fewer are ahead (position).
+QUEUE_NEAR_TURN_POSITION = int(os.environ.get("QUEUE_NEAR_TURN_POSITION", "3"))
+
 # --- files --------------------------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "private-media"))
 MEDIA_URL = None
@@ -211,6 +215,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 SIGNING_KEY_FILE = Path(
     os.environ.get("SIGNING_KEY_FILE", VAR_DIR / "keys" / "prescription_ed25519.pem")
 )
+# This deployment's address, for links in SMS and QR codes made outside a request.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))

@@ -120,3 +120,27 @@ class Consultation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status != self.Status.ENDED
+
+
+class Feedback(models.Model):
+    """The patient's short rating of one consultation (one per consultation)."""
+
+    consultation = models.OneToOneField(
+        Consultation, on_delete=models.CASCADE, related_name="feedback"
+    )
+    rating = models.PositiveSmallIntegerField(_("rating (1 to 5)"))
+    comment = models.TextField(_("comment"), max_length=1000, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rating__gte=1, rating__lte=5), name="feedback_rating_1_to_5"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 for {self.consultation_id}"

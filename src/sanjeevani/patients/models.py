@@ -115,3 +115,40 @@ def age_from(date_of_birth: dt.date | None, age_years: int | None) -> int | None
             - ((today.month, today.day) < (date_of_birth.month, date_of_birth.day))
         )
     return age_years
+
+
+def patient_document_path(instance: PatientDocument, filename: str) -> str:
+    """Stored under MEDIA_ROOT by patient and random name; the uploader's name is not used."""
+    return f"patient-documents/{instance.patient_id}/{instance.id}.{filename.rsplit('.', 1)[-1]}"
+
+
+class PatientDocument(models.Model):
+    """An earlier prescription or report the patient shares before a consultation.
+
+    The file lives under ``MEDIA_ROOT``, outside the web root; it is served only by a view
+    that checks who is asking (the patient's account, or the doctor of their consultation).
+    """
+
+    class Kind(models.TextChoices):
+        PRESCRIPTION = "prescription", _("Earlier prescription")
+        REPORT = "report", _("Test report")
+        OTHER = "other", _("Other")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="documents")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    title = models.CharField(_("title"), max_length=150)
+    kind = models.CharField(_("kind"), max_length=14, choices=Kind.choices, default=Kind.OTHER)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    file = models.FileField(upload_to=patient_document_path, max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["patient", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_kind_display()})"

@@ -1,6 +1,13 @@
-"""Page routes for this app."""
+"""Page routes for family profiles."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "patients"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.family, name="family"),
+    path("add/", views.add, name="add"),
+    path("<uuid:patient_id>/edit/", views.edit, name="edit"),
+    path("<uuid:patient_id>/choose/", views.choose, name="choose"),
+]

@@ -84,6 +84,11 @@ class Ticket(models.Model):
                 condition=Q(status="waiting"),
                 name="ticket_hub_waiting_idx",
             ),
+            models.Index(
+                fields=["call_expires_at"],
+                condition=Q(status="called"),
+                name="ticket_call_expiry_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -8,12 +8,25 @@ import datetime as dt
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 MINUTES_PER_DAY = 24 * 60
+
+
+def validate_minutes(start: int | None, end: int | None) -> None:
+    """Hours within one day, start before end (split overnight hours at midnight)."""
+    if start is None or end is None:
+        return
+    if end > MINUTES_PER_DAY:
+        raise ValidationError(_("A time cannot be later than 24:00 (1440 minutes)."))
+    if start >= end:
+        raise ValidationError(
+            _("The end must be after the start; split overnight hours at midnight.")
+        )
 
 
 class State(models.Model):
@@ -98,6 +111,12 @@ class Facility(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
+    def clean(self) -> None:
+        if not (self.is_hub or self.is_spoke):
+            raise ValidationError(_("A facility must act as a hub, a spoke, or both."))
+        if self.district_id and self.state_id and self.district.state_id != self.state_id:
+            raise ValidationError({"district": _("This district is in another state.")})
+
 
 class HubSpokeLink(models.Model):
     """A spoke may ask this hub for these specialties; lower priority numbers are asked first."""
@@ -117,6 +136,17 @@ class HubSpokeLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.spoke.code} → {self.hub.code} (priority {self.priority})"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.hub_id and self.hub_id == self.spoke_id:
+            errors["spoke"] = _("A facility cannot be linked to itself.")
+        if self.hub_id and not self.hub.is_hub:
+            errors["hub"] = _("This facility does not act as a hub.")
+        if self.spoke_id and not self.spoke.is_spoke:
+            errors["spoke"] = _("This facility does not act as a spoke.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class OnlineOPD(models.Model):
@@ -166,6 +196,12 @@ class OnlineOPD(models.Model):
     @property
     def is_general(self) -> bool:
         return self.specialty_id is None
+
+    def clean(self) -> None:
+        if self.scope == self.Scope.STATE and not self.state_id:
+            raise ValidationError({"state": _("A state OPD needs its state.")})
+        if self.scope == self.Scope.NATIONAL and self.state_id:
+            raise ValidationError({"state": _("A national OPD belongs to no state.")})
 
     def is_open_at(self, when: dt.datetime | None = None) -> bool:
         local = timezone.localtime(when or timezone.now())
@@ -226,6 +262,9 @@ class OpeningWindow(models.Model):
         return (
             f"{self.get_weekday_display()} {start[0]:02d}:{start[1]:02d}–{end[0]:02d}:{end[1]:02d}"
         )
+
+    def clean(self) -> None:
+        validate_minutes(self.start_minute, self.end_minute)
 
 
 class DoctorProfile(models.Model):
@@ -297,6 +336,15 @@ class RosterShift(models.Model):
     def __str__(self) -> str:
         return f"{self.doctor} @ {self.opd or self.hub} ({self.get_weekday_display()})"
 
+    def clean(self) -> None:
+        if bool(self.opd_id) == bool(self.hub_id):
+            raise ValidationError(
+                _("A shift serves either one OPD or one hub: choose exactly one.")
+            )
+        if self.hub_id and not self.hub.is_hub:
+            raise ValidationError({"hub": _("This facility does not act as a hub.")})
+        validate_minutes(self.start_minute, self.end_minute)
+
 
 class Posting(models.Model):
     """Where a staff member works: their state and, for CHOs and hub coordinators, facility.
@@ -316,3 +364,9 @@ class Posting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} at {self.facility or self.state or 'national'}"
+
+    def clean(self) -> None:
+        if self.facility_id and not self.state_id:
+            self.state_id = self.facility.state_id
+        elif self.facility_id and self.facility.state_id != self.state_id:
+            raise ValidationError({"facility": _("This facility is in another state.")})

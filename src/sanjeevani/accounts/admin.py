@@ -1,0 +1,116 @@
+"""The admin: user management for national administrators, and the admin site's door.
+
+The admin site's own login page is replaced by the staff sign-in (password + TOTP), and
+its permission check adds the role rule and, when ``REQUIRE_STAFF_2FA`` is on, a
+verified second factor.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
+from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .models import User
+from .policies import admin_site_allows
+
+
+def _admin_has_permission(request: HttpRequest) -> bool:
+    return admin_site_allows(request.user)
+
+
+def _admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    """Send the admin's sign-in to the staff page, which also asks for the TOTP code."""
+    next_url = request.GET.get(REDIRECT_FIELD_NAME) or resolve_url("admin:index")
+    return redirect_to_login(next_url, resolve_url("accounts:staff_login"))
+
+
+admin.site.has_permission = _admin_has_permission
+admin.site.login = _admin_login
+admin.site.site_header = _("Sanjeevani administration")
+admin.site.site_title = _("Sanjeevani administration")
+
+
+class NationalAdminOnly:
+    """Accounts and second factors are managed nationally, never within a state's scope."""
+
+    def _allowed(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_national_admin
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._allowed(request)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._allowed(request)
+
+    def has_add_permission(self, request: HttpRequest, *args) -> bool:
+        return self._allowed(request)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._allowed(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._allowed(request)
+
+
+class SanjeevaniUserCreationForm(UserCreationForm):
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username", "role", "mobile")
+
+
+class SanjeevaniUserChangeForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+        fields = "__all__"
+
+    def clean_mobile(self) -> str:
+        from .services import SignInError, normalise_mobile
+
+        value = self.cleaned_data.get("mobile", "")
+        if not value:
+            return value
+        try:
+            return normalise_mobile(value)
+        except SignInError as error:
+            raise forms.ValidationError(error.message) from None
+
+
+@admin.register(User)
+class SanjeevaniUserAdmin(NationalAdminOnly, UserAdmin):
+    form = SanjeevaniUserChangeForm
+    add_form = SanjeevaniUserCreationForm
+    list_display = ("username", "get_full_name", "role", "mobile", "is_active", "last_login")
+    list_filter = ("role", "is_active", "is_staff")
+    search_fields = ("username", "first_name", "last_name", "mobile", "email")
+    ordering = ("username",)
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        (_("Sanjeevani"), {"fields": ("role", "mobile", "preferred_language")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "role", "mobile", "password1", "password2"),
+            },
+        ),
+    )
+
+
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class NationalTOTPDeviceAdmin(NationalAdminOnly, TOTPDeviceAdmin):
+    """A national administrator removes a lost authenticator so its owner can enrol again."""

@@ -1,0 +1,25 @@
+"""Read queries for the sign-in pages."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from .models import OTPChallenge
+
+
+def seconds_until_resend(mobile: str) -> int:
+    """How long the person must wait before a new code can be sent; 0 when they may ask now."""
+    latest = (
+        OTPChallenge.objects.filter(mobile=mobile)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if latest is None:
+        return 0
+    ready = latest + timedelta(seconds=settings.OTP_RESEND_INTERVAL_SECONDS)
+    return max(0, math.ceil((ready - timezone.now()).total_seconds()))

@@ -1,0 +1,77 @@
+"""API shapes for sign-in. Validation of numbers and codes lives in services; these only
+describe the fields so the OpenAPI schema is complete."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from .models import User
+
+
+class OTPRequestSerializer(serializers.Serializer):
+    mobile = serializers.CharField(
+        max_length=32, help_text=_("Indian mobile number, e.g. 9876543210 or +919876543210.")
+    )
+
+
+class OTPSentSerializer(serializers.Serializer):
+    mobile = serializers.CharField(help_text=_("The number in E.164 form."))
+    expires_in = serializers.IntegerField(help_text=_("Seconds until the code expires."))
+    resend_after = serializers.IntegerField(
+        help_text=_("Seconds before another code may be asked for.")
+    )
+
+
+class OTPVerifySerializer(serializers.Serializer):
+    mobile = serializers.CharField(max_length=32)
+    code = serializers.CharField(max_length=12, help_text=_("The 6-digit code from the SMS."))
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "role",
+            "mobile",
+            "first_name",
+            "last_name",
+            "preferred_language",
+        ]
+        read_only_fields = fields
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(
+        help_text=_("Send as 'Authorization: Token <token>' on every later request.")
+    )
+    user = UserSerializer()
+
+
+class StaffTokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=256, style={"input_type": "password"})
+    totp = serializers.CharField(
+        max_length=12,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("The 6-digit code from the authenticator app."),
+    )
+
+
+class APIErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField(help_text=_("What went wrong and what to do next."))
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+    retry_after_seconds = serializers.IntegerField(required=False)
+
+
+class APIErrorSerializer(serializers.Serializer):
+    """The one error shape of the API (see ``sanjeevani.portal.api_errors``)."""
+
+    error = APIErrorDetailSerializer()

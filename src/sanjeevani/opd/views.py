@@ -1,0 +1,673 @@
+"""Pages of the Online OPD: the patient's way (profile → state → OPD → token → waiting room →
+consultation → prescription and feedback) and the doctor's console.
+
+Views stay thin: they find the object through a scoped selector (404 for anyone else's),
+parse one form, call one service, and render or redirect. Service errors are shown as the
+plain message the service gave.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import select_template
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from sanjeevani.accounts.models import Role
+from sanjeevani.consultations.models import Consultation
+from sanjeevani.patients.documents import documents_of, open_document_for, upload_document
+from sanjeevani.patients.models import PatientDocument
+from sanjeevani.queueing.errors import DomainError
+from sanjeevani.queueing.models import Ticket
+from sanjeevani.registry.models import OnlineOPD, State
+
+from . import selectors
+from .forms import (
+    DocumentUploadForm,
+    EndConsultationForm,
+    FeedbackForm,
+    IdentityForm,
+    PresenceForm,
+    RecordForm,
+    TakeTokenForm,
+    prescription_items,
+)
+
+SERVICE_ERRORS = (DomainError, ValidationError, PermissionDenied)
+SIGN_IN_FALLBACK = {
+    "accounts:otp_sign_in": "/accounts/otp/",
+    "accounts:staff_login": "/accounts/staff/",
+}
+
+
+# --- access ------------------------------------------------------------------------------
+
+
+def _sign_in_url(name: str, next_url: str) -> str:
+    try:
+        base = reverse(name)
+    except NoReverseMatch:
+        base = SIGN_IN_FALLBACK[name]
+    return f"{base}?{urlencode({'next': next_url})}"
+
+
+def patient_required(view):
+    """Patients' pages: anonymous people go to OTP sign-in and come back here."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect(_sign_in_url("accounts:otp_sign_in", request.get_full_path()))
+        if request.user.role != Role.PATIENT:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def doctor_required(view):
+    """Doctors' pages: anonymous people go to the staff sign-in; other roles find nothing."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect(_sign_in_url("accounts:staff_login", request.get_full_path()))
+        doctor = selectors.doctor_profile_of(request.user)
+        if doctor is None:
+            raise Http404
+        request.doctor = doctor
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _use_patient_language(request: HttpRequest, patient) -> None:
+    """Speak the profile's language unless the person picked one themselves (the cookie)."""
+    if settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
+        return
+    wanted = (patient.preferred_language or "").split("-")[0]
+    if wanted and wanted in dict(settings.LANGUAGES):
+        translation.activate(wanted)
+        request.LANGUAGE_CODE = wanted
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, DomainError):
+        return exc.message
+    if isinstance(exc, ValidationError):
+        return " ".join(str(m) for m in exc.messages)
+    text = str(exc)
+    return text or _("That could not be done. Reload the page and try again.")
+
+
+def _optional_template(name: str) -> str | None:
+    try:
+        select_template([name])
+    except Exception:
+        return None
+    return name
+
+
+# --- the patient's way -----------------------------------------------------------------------
+
+
+@patient_required
+@require_GET
+def start(request: HttpRequest) -> HttpResponse:
+    """Pick a family profile, then a state."""
+    patients = list(selectors.family_patients(request.user))
+    chosen = None
+    if request.GET.get("patient"):
+        try:
+            chosen = selectors.family_patient(request.user, request.GET["patient"])
+        except (Http404, ValidationError, ValueError):
+            chosen = None
+    if chosen is None and len(patients) == 1:
+        chosen = patients[0]
+    return render(
+        request,
+        "opd/start.html",
+        {
+            "patients": patients,
+            "chosen": chosen,
+            "states": State.objects.order_by("name"),
+            "chosen_state": chosen.state if chosen else None,
+        },
+    )
+
+
+@patient_required
+@require_GET
+def opd_list(request: HttpRequest) -> HttpResponse:
+    """The OPDs of one state plus the national OPDs, with their live figures."""
+    patient = selectors.family_patient(request.user, request.GET.get("patient") or _bad_id())
+    state = get_object_or_404(State, code=request.GET.get("state", ""))
+    return render(
+        request,
+        "opd/opd_list.html",
+        {"patient": patient, "state": state, "board": selectors.opd_board(state)},
+    )
+
+
+def _bad_id() -> str:
+    raise Http404
+
+
+@patient_required
+@require_GET
+def opd_detail(request: HttpRequest, opd_id) -> HttpResponse:
+    """One OPD: share earlier records, say what is wrong, take a token."""
+    opd = get_object_or_404(OnlineOPD, pk=opd_id, active=True)
+    patient = selectors.family_patient(request.user, request.GET.get("patient") or _bad_id())
+    live = selectors.live_ticket_of(patient)
+    return render(
+        request,
+        "opd/opd_detail.html",
+        {
+            "opd": opd,
+            "patient": patient,
+            "row": selectors.opd_row(opd),
+            "live_ticket": live,
+            "documents": documents_of(patient),
+            "token_form": TakeTokenForm(),
+            "upload_form": DocumentUploadForm(),
+        },
+    )
+
+
+@patient_required
+@require_POST
+def take_token(request: HttpRequest, opd_id) -> HttpResponse:
+    from sanjeevani.queueing.services import join_queue
+
+    opd = get_object_or_404(OnlineOPD, pk=opd_id, active=True)
+    patient = selectors.family_patient(request.user, request.POST.get("patient") or _bad_id())
+    form = TakeTokenForm(request.POST)
+    back = f"{reverse('opd:opd_detail', args=[opd.pk])}?{urlencode({'patient': patient.pk})}"
+    if not form.is_valid():
+        messages.error(request, _("The complaint is too long: keep it under 500 characters."))
+        return redirect(back)
+    try:
+        ticket = join_queue(request.user, patient, opd, complaint=form.cleaned_data["complaint"])
+    except SERVICE_ERRORS as exc:
+        messages.error(request, _error_text(exc))
+        return redirect(back)
+    return redirect("opd:waiting_room", ticket_id=ticket.pk)
+
+
+@patient_required
+@require_POST
+def upload(request: HttpRequest, patient_id) -> HttpResponse:
+    patient = selectors.family_patient(request.user, patient_id)
+    form = DocumentUploadForm(request.POST, request.FILES)
+    back = request.POST.get("back") or reverse("opd:history")
+    if not back.startswith("/") or back.startswith("//"):
+        back = reverse("opd:history")
+    if not form.is_valid():
+        messages.error(request, _("Choose a PDF, JPEG or PNG file to share."))
+        return redirect(back)
+    try:
+        document = upload_document(
+            request.user,
+            patient,
+            form.cleaned_data["file"],
+            form.cleaned_data["title"],
+            form.cleaned_data["kind"],
+            request=request,
+        )
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request, _("“%(title)s” is shared with your doctor.") % {"title": document.title}
+        )
+    return redirect(back)
+
+
+@require_GET
+def document_file(request: HttpRequest, document_id) -> HttpResponse:
+    """A shared document, to the patient's account or the doctor of their consultation."""
+    if not request.user.is_authenticated:
+        raise Http404
+    document = get_object_or_404(PatientDocument.objects.select_related("patient"), pk=document_id)
+    try:
+        handle = open_document_for(request.user, document, request=request)
+    except PermissionDenied:
+        raise Http404 from None
+    extension = document.file.name.rsplit(".", 1)[-1]
+    return FileResponse(
+        handle, content_type=document.content_type, filename=f"{document.title}.{extension}"
+    )
+
+
+@patient_required
+@require_GET
+def waiting_room(request: HttpRequest, ticket_id) -> HttpResponse:
+    ticket = selectors.family_ticket(request.user, ticket_id)
+    _use_patient_language(request, ticket.patient)
+    consultation = selectors.latest_consultation_of(ticket)
+    if ticket.status == Ticket.Status.IN_CONSULTATION and consultation:
+        return redirect("opd:consultation", consultation_id=consultation.pk)
+    return render(
+        request,
+        "opd/waiting_room.html",
+        {
+            "ticket": ticket,
+            "status": selectors.ticket_status(ticket),
+            "ws_path": f"/ws/opd/{ticket.opd_id}/waiting/",
+            "device_check": _optional_template("realtime/_device_check.html"),
+        },
+    )
+
+
+@patient_required
+@require_GET
+def ticket_status(request: HttpRequest, ticket_id) -> JsonResponse:
+    """The polling fallback of the waiting room."""
+    ticket = selectors.family_ticket(request.user, ticket_id)
+    _use_patient_language(request, ticket.patient)
+    return JsonResponse(selectors.ticket_status(ticket))
+
+
+@patient_required
+@require_POST
+def cancel(request: HttpRequest, ticket_id) -> HttpResponse:
+    from sanjeevani.queueing.services import cancel_ticket
+
+    ticket = selectors.family_ticket(request.user, ticket_id)
+    try:
+        cancel_ticket(request.user, ticket)
+    except SERVICE_ERRORS as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("opd:waiting_room", ticket_id=ticket.pk)
+    messages.success(request, _("Your token is cancelled."))
+    return redirect("opd:start")
+
+
+@patient_required
+@require_POST
+def join(request: HttpRequest, ticket_id) -> HttpResponse:
+    """The patient pressed "Join now" within the 120-second window."""
+    from sanjeevani.queueing.services import accept_call
+
+    ticket = selectors.family_ticket(request.user, ticket_id)
+    _use_patient_language(request, ticket.patient)
+    try:
+        consultation = accept_call(request.user, ticket)
+    except SERVICE_ERRORS as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("opd:waiting_room", ticket_id=ticket.pk)
+    if not isinstance(consultation, Consultation):
+        consultation = selectors.latest_consultation_of(ticket)
+    return redirect("opd:consultation", consultation_id=consultation.pk)
+
+
+@patient_required
+@require_POST
+def rejoin(request: HttpRequest, ticket_id) -> HttpResponse:
+    from sanjeevani.queueing.services import rejoin_after_missed
+
+    ticket = selectors.family_ticket(request.user, ticket_id)
+    _use_patient_language(request, ticket.patient)
+    try:
+        rejoin_after_missed(request.user, ticket)
+    except SERVICE_ERRORS as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("You are back in the queue, at the front."))
+    return redirect("opd:waiting_room", ticket_id=ticket.pk)
+
+
+@patient_required
+@require_GET
+def consultation(request: HttpRequest, consultation_id) -> HttpResponse:
+    """The patient's side: the room while it runs; the prescription and feedback after."""
+    consultation = selectors.family_consultation(request.user, consultation_id)
+    _use_patient_language(request, consultation.patient)
+    return render(
+        request,
+        "opd/consultation.html",
+        {
+            "consultation": consultation,
+            "prescriptions": selectors.prescriptions_of(consultation),
+            "room_panel": _optional_template("realtime/_room_panel.html"),
+            "feedback_form": FeedbackForm(),
+            "feedback_given": selectors.feedback_given(consultation),
+            "can_follow_up": selectors.can_book_follow_up(consultation),
+        },
+    )
+
+
+@patient_required
+@require_GET
+def consultation_status(request: HttpRequest, consultation_id) -> JsonResponse:
+    consultation = selectors.family_consultation(request.user, consultation_id)
+    return JsonResponse({"status": consultation.status, "ended": not consultation.is_open})
+
+
+@patient_required
+@require_POST
+def feedback(request: HttpRequest, consultation_id) -> HttpResponse:
+    from sanjeevani.consultations.services import submit_feedback
+
+    consultation = selectors.family_consultation(request.user, consultation_id)
+    _use_patient_language(request, consultation.patient)
+    form = FeedbackForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a rating from 1 to 5."))
+    else:
+        try:
+            submit_feedback(
+                request.user,
+                consultation,
+                rating=form.cleaned_data["rating"],
+                comment=form.cleaned_data["comment"],
+            )
+        except SERVICE_ERRORS as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("Thank you for your feedback."))
+    return redirect("opd:consultation", consultation_id=consultation.pk)
+
+
+@patient_required
+@require_POST
+def follow_up(request: HttpRequest, consultation_id) -> HttpResponse:
+    from sanjeevani.consultations.services import book_follow_up
+
+    consultation = selectors.family_consultation(request.user, consultation_id)
+    _use_patient_language(request, consultation.patient)
+    try:
+        ticket = book_follow_up(request.user, consultation)
+    except SERVICE_ERRORS as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("opd:consultation", consultation_id=consultation.pk)
+    return redirect("opd:waiting_room", ticket_id=ticket.pk)
+
+
+@patient_required
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    """Every past consultation and prescription of the family, and their shared documents."""
+    patients = list(selectors.family_patients(request.user))
+    return render(
+        request,
+        "opd/history.html",
+        {
+            "entries": selectors.family_history(patients),
+            "live_tickets": selectors.live_tickets_of(patients),
+            "documents": PatientDocument.objects.filter(patient__in=patients).select_related(
+                "patient"
+            ),
+            "patients": patients,
+            "upload_form": DocumentUploadForm(),
+        },
+    )
+
+
+# --- the doctor's way ---------------------------------------------------------------------
+
+
+@doctor_required
+@require_GET
+def doctor_console(request: HttpRequest) -> HttpResponse:
+    doctor = request.doctor
+    return render(
+        request,
+        "opd/doctor_console.html",
+        {
+            "doctor": doctor,
+            "opds": selectors.doctor_opds(doctor),
+            "presence": selectors.presence_of(doctor),
+            "queue": selectors.doctor_queue_view(doctor),
+            "open_consultations": selectors.open_consultations_of(doctor),
+            "presence_form": PresenceForm(),
+        },
+    )
+
+
+@doctor_required
+@require_GET
+def doctor_queue_json(request: HttpRequest) -> JsonResponse:
+    """The polling fallback of the doctor's live queue."""
+    data = selectors.doctor_queue_view(request.doctor) or {}
+    data["online"] = bool(data)
+    data["empty_text"] = _("Nobody is waiting.")
+    presence = selectors.presence_of(request.doctor)
+    if presence is not None and presence.auto_assign:
+        calling = selectors.open_consultations_of(request.doctor).filter(
+            status=Consultation.Status.CALLING
+        )
+        first = calling.first()
+        if first is not None:
+            data["auto_assign"] = True
+            data["open_consultation_url"] = reverse("opd:doctor_consultation", args=[first.pk])
+    return JsonResponse(data)
+
+
+@doctor_required
+@require_POST
+def doctor_presence(request: HttpRequest) -> HttpResponse:
+    from sanjeevani.queueing import services as queue
+
+    form = PresenceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose an OPD to go online for."))
+        return redirect("opd:doctor_console")
+    action = form.cleaned_data["action"]
+    try:
+        if action == "online":
+            opd = get_object_or_404(
+                selectors.doctor_opds(request.doctor), pk=form.cleaned_data["opd"] or _bad_id()
+            )
+            queue.go_online(request.user, opd, auto_assign=form.cleaned_data["auto_assign"])
+            messages.success(request, _("You are online for %(opd)s.") % {"opd": opd.name})
+        elif action == "break":
+            queue.take_break(request.user)
+            messages.success(request, _("You are on a break. No patient will be sent to you."))
+        else:
+            queue.go_offline(request.user)
+            messages.success(request, _("You are offline."))
+    except SERVICE_ERRORS as exc:
+        messages.error(request, _error_text(exc))
+    return redirect("opd:doctor_console")
+
+
+@doctor_required
+@require_POST
+def call_next(request: HttpRequest) -> HttpResponse:
+    from sanjeevani.queueing.services import claim_next_ticket
+
+    try:
+        claimed = claim_next_ticket(request.user)
+    except SERVICE_ERRORS as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("opd:doctor_console")
+    if claimed is None:
+        messages.info(request, _("Nobody is waiting right now."))
+        return redirect("opd:doctor_console")
+    consultation = claimed if isinstance(claimed, Consultation) else claimed.consultation
+    return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
+
+
+@doctor_required
+@require_GET
+def doctor_consultation(request: HttpRequest, consultation_id) -> HttpResponse:
+    doctor = request.doctor
+    consultation = selectors.doctor_consultation(doctor, consultation_id)
+    patient = consultation.patient
+    return render(
+        request,
+        "opd/doctor_consultation.html",
+        {
+            "consultation": consultation,
+            "patient": patient,
+            "documents": documents_of(patient),
+            "earlier": selectors.earlier_consultations(patient, exclude=consultation),
+            "identity_form": IdentityForm(initial={"age_years": patient.age}),
+            "end_form": EndConsultationForm(),
+            "prescriptions": selectors.prescriptions_of(consultation),
+            "room_panel": _optional_template("realtime/_room_panel.html"),
+            "record_json": selectors.record_of(consultation),
+            "routes": ["oral", "topical", "inhaled", "injection", "drops", "other"],
+        },
+    )
+
+
+@doctor_required
+@require_POST
+def confirm_identity_view(request: HttpRequest, consultation_id) -> HttpResponse:
+    from sanjeevani.consultations.services import confirm_identity
+
+    consultation = selectors.doctor_consultation(request.doctor, consultation_id)
+    form = IdentityForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Enter how the identity was confirmed and the age in years."))
+    else:
+        try:
+            confirm_identity(
+                request.user,
+                consultation,
+                method=form.cleaned_data["method"],
+                age_years=form.cleaned_data["age_years"],
+            )
+        except SERVICE_ERRORS as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("Identity and age confirmed."))
+    return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
+
+
+@doctor_required
+@require_http_methods(["POST"])
+def save_record(request: HttpRequest, consultation_id) -> JsonResponse:
+    """Autosave from the record editor; a stale base revision answers 409 with the latest."""
+    from sanjeevani.consultations.services import save_clinical_record
+
+    consultation = selectors.doctor_consultation(request.doctor, consultation_id)
+    try:
+        payload = json.loads(request.body or b"{}")
+    except ValueError:
+        return JsonResponse(
+            {"error": _("The record could not be read. Reload the page.")}, status=400
+        )
+    form = RecordForm(payload if isinstance(payload, dict) else {})
+    if not form.is_valid():
+        return JsonResponse(
+            {"error": _("Some fields are not valid."), "fields": form.errors.get_json_data()},
+            status=400,
+        )
+    data = {k: v for k, v in form.cleaned_data.items() if k in payload and k != "base_revision"}
+    for key in ("vitals",):
+        if key in data and not isinstance(data[key], dict):
+            data[key] = {}
+    if "diagnoses" in data and not isinstance(data["diagnoses"], list):
+        data["diagnoses"] = []
+    try:
+        saved = save_clinical_record(
+            request.user, consultation, data, base_revision=form.cleaned_data["base_revision"]
+        )
+    except (DomainError, ValidationError) as exc:
+        consultation.refresh_from_db()
+        return JsonResponse(
+            {
+                "error": _error_text(exc),
+                "code": getattr(exc, "code", "invalid"),
+                "record": selectors.record_of(consultation),
+            },
+            status=getattr(exc, "status", 400),
+        )
+    except PermissionDenied as exc:
+        return JsonResponse({"error": _error_text(exc)}, status=403)
+    saved = saved if isinstance(saved, Consultation) else consultation
+    if saved is consultation:
+        consultation.refresh_from_db()
+    return JsonResponse({"revision": saved.record_revision, "saved_at": timezone.now().isoformat()})
+
+
+@doctor_required
+@require_POST
+def prescribe(request: HttpRequest, consultation_id) -> HttpResponse:
+    """The prescription form posts here; the prescriptions service checks the guidelines."""
+    from sanjeevani.prescriptions.services import issue_prescription
+
+    consultation = selectors.doctor_consultation(request.doctor, consultation_id)
+    items = prescription_items(request.POST)
+    if not items:
+        messages.error(request, _("Add at least one medicine with its dose and frequency."))
+        return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
+    try:
+        issue_prescription(request.user, consultation, items=items, request=request)
+    except SERVICE_ERRORS as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("Prescription issued and signed."))
+    return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
+
+
+@doctor_required
+@require_POST
+def end(request: HttpRequest, consultation_id) -> HttpResponse:
+    from sanjeevani.consultations.services import end_consultation
+
+    consultation = selectors.doctor_consultation(request.doctor, consultation_id)
+    form = EndConsultationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose how the consultation ended."))
+        return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
+    try:
+        end_consultation(request.user, consultation, outcome=form.cleaned_data["outcome"])
+    except SERVICE_ERRORS as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
+    messages.success(request, _("Consultation ended."))
+    return redirect("opd:doctor_console")
+
+
+@doctor_required
+@require_POST
+def dropped(request: HttpRequest, consultation_id) -> HttpResponse:
+    """The connection dropped: the patient goes back to the head of the queue."""
+    from sanjeevani.queueing.services import return_dropped_ticket
+
+    consultation = selectors.doctor_consultation(request.doctor, consultation_id)
+    try:
+        return_dropped_ticket(request.user, consultation)
+    except SERVICE_ERRORS as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
+    messages.success(request, _("The patient is back at the head of the queue."))
+    return redirect("opd:doctor_console")
+
+
+@doctor_required
+@require_POST
+def hold(request: HttpRequest, consultation_id) -> HttpResponse:
+    from sanjeevani.consultations import services
+
+    consultation = selectors.doctor_consultation(request.doctor, consultation_id)
+    action = services.resume if request.POST.get("action") == "resume" else services.put_on_hold
+    try:
+        action(request.user, consultation)
+    except SERVICE_ERRORS as exc:
+        messages.error(request, _error_text(exc))
+    return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
+
+
+@require_GET
+def icd10(request: HttpRequest) -> JsonResponse:
+    """ICD-10 search for the diagnosis field; staff only."""
+    if not request.user.is_authenticated or request.user.role == Role.PATIENT:
+        raise Http404
+    query = request.GET.get("q", "")[:100]
+    return JsonResponse({"results": selectors.search_icd10(query)})

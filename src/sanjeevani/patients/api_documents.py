@@ -1,0 +1,94 @@
+"""API for a patient's shared documents (earlier prescriptions and reports).
+
+Mounted by the lead next to ``patients.api``:
+``path("patients/", include("sanjeevani.patients.api_documents"))`` under ``/api/v1/``.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .documents import can_read_documents, documents_of, open_document_for, upload_document
+from .models import Patient, PatientDocument
+
+
+class PatientDocumentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PatientDocument
+        fields = ["id", "title", "kind", "content_type", "size", "created_at"]
+        read_only_fields = fields
+
+
+class DocumentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    title = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    kind = serializers.ChoiceField(
+        choices=PatientDocument.Kind.choices, default=PatientDocument.Kind.OTHER
+    )
+
+
+def _readable_patient(request, patient_id) -> Patient:
+    patient = get_object_or_404(Patient, pk=patient_id)
+    if not can_read_documents(request.user, patient):
+        raise Http404
+    return patient
+
+
+class PatientDocumentsView(APIView):
+    """List a patient's documents (the family or their doctor) or upload one (the family)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses=PatientDocumentSerializer(many=True))
+    def get(self, request, patient_id):
+        patient = _readable_patient(request, patient_id)
+        return Response(PatientDocumentSerializer(documents_of(patient), many=True).data)
+
+    @extend_schema(request=DocumentUploadSerializer, responses={201: PatientDocumentSerializer})
+    def post(self, request, patient_id):
+        patient = get_object_or_404(Patient, pk=patient_id, account=request.user)
+        data = DocumentUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        document = upload_document(
+            request.user,
+            patient,
+            data.validated_data["file"],
+            data.validated_data.get("title", ""),
+            data.validated_data["kind"],
+            request=request,
+        )
+        return Response(PatientDocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+
+
+class PatientDocumentFileView(APIView):
+    """The stored file itself; 404 for anyone but the family and the patient's doctor."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, document_id):
+        document = get_object_or_404(
+            PatientDocument.objects.select_related("patient"), pk=document_id
+        )
+        try:
+            handle = open_document_for(request.user, document, request=request)
+        except PermissionDenied:
+            raise Http404 from None
+        return FileResponse(
+            handle,
+            content_type=document.content_type,
+            filename=f"{document.title}.{document.file.name.rsplit('.', 1)[-1]}",
+        )
+
+
+app_name = "patient-documents-api"
+urlpatterns = [
+    path("<uuid:patient_id>/documents/", PatientDocumentsView.as_view(), name="list"),
+    path("documents/<uuid:document_id>/file/", PatientDocumentFileView.as_view(), name="file"),
+]

@@ -1,0 +1,158 @@
+"""Read queries for prescriptions: who may see one, the catalogue search, the history the
+guideline rules need."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from sanjeevani.accounts.models import Role
+from sanjeevani.consultations.models import Consultation
+
+from .guidelines import CatalogueIndex, PatientHistory, normalise_name
+from .models import Medicine, Prescription, PrescriptionItem
+from .signing import verify
+
+
+def can_view_prescription(user: Any, prescription: Prescription) -> bool:
+    """The patient's family account, the doctor who issued it, and a CHO posted at the spoke
+    the consultation was held from (hub and spoke, where the CHO dispenses from it)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.role == Role.PATIENT:
+        return prescription.patient.account_id == user.pk
+    if user.role == Role.DOCTOR:
+        return prescription.doctor.user_id == user.pk
+    if user.role == Role.CHO:
+        spoke_id = prescription.consultation.spoke_id
+        posting = getattr(user, "posting", None)
+        return bool(spoke_id and posting and posting.facility_id == spoke_id)
+    return False
+
+
+def viewable_prescription(user: Any, prescription_id: uuid.UUID | str) -> Prescription:
+    """The prescription if ``user`` may see it; otherwise 404, so that a stranger cannot tell
+    whether the id exists."""
+    try:
+        prescription = (
+            Prescription.objects.select_related(
+                "patient", "doctor__user", "consultation", "supersedes", "superseded_by"
+            )
+            .prefetch_related("items")
+            .get(pk=prescription_id)
+        )
+    except (Prescription.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    if not can_view_prescription(user, prescription):
+        raise Http404
+    return prescription
+
+
+def prescriptions_for(user: Any) -> QuerySet[Prescription]:
+    """The prescriptions a user may list: their family's, or the ones they issued."""
+    qs = Prescription.objects.select_related("patient", "doctor__user").order_by("-issued_at")
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    if user.role == Role.PATIENT:
+        return qs.filter(patient__account=user)
+    if user.role == Role.DOCTOR:
+        return qs.filter(doctor__user=user)
+    return qs.none()
+
+
+def prescription_by_code(code: str) -> Prescription | None:
+    """One indexed lookup for the public verification page."""
+    return (
+        Prescription.objects.only(
+            "id",
+            "patient_id",
+            "status",
+            "content",
+            "signature",
+            "key_id",
+            "verification_code",
+            "issued_at",
+        )
+        .filter(verification_code=code)
+        .first()
+    )
+
+
+def search_medicines(query: str, limit: int = 20) -> QuerySet[Medicine]:
+    """Prefix matches first (any word of the generic name), then other substring matches."""
+    query = query.strip().casefold()
+    qs = Medicine.objects.filter(is_active=True)
+    if not query:
+        return qs.order_by("generic_name", "form", "strength")[:limit]
+    prefix = list(qs.filter(search_name__startswith=query)[:limit])
+    if len(prefix) >= limit:
+        return prefix  # type: ignore[return-value]
+    seen = [m.pk for m in prefix]
+    rest = list(qs.filter(search_name__contains=query).exclude(pk__in=seen)[: limit - len(prefix)])
+    return prefix + rest  # type: ignore[return-value]
+
+
+def catalogue_index() -> CatalogueIndex:
+    return CatalogueIndex.build(
+        Medicine.objects.filter(is_active=True).values_list("generic_name", "tpg_list", "source")
+    )
+
+
+def patient_history(consultation: Consultation) -> PatientHistory:
+    """The facts the List A and List B rules depend on, from other consultations only: what
+    this very consultation prescribes is not yet a medicine the patient "already takes"."""
+    earlier = Prescription.objects.filter(
+        patient_id=consultation.patient_id, status=Prescription.Status.ISSUED
+    ).exclude(consultation_id=consultation.pk)
+    names = PrescriptionItem.objects.filter(prescription__in=earlier).values_list(
+        "generic_name", flat=True
+    )
+    current = frozenset(filter(None, (normalise_name(n) for n in names)))
+    is_follow_up = consultation.follow_up_of_id is not None or earlier.exists()
+    return PatientHistory(
+        had_video=bool(consultation.had_video),
+        is_follow_up=is_follow_up,
+        current_medicines=current,
+    )
+
+
+def medicines_by_id(ids: list[Any]) -> dict[str, Medicine]:
+    return {str(m.pk): m for m in Medicine.objects.filter(Q(pk__in=ids))}
+
+
+PUBLIC_MEDICINE_FIELDS = (
+    "generic_name",
+    "form",
+    "strength",
+    "dose",
+    "frequency",
+    "route",
+    "duration",
+)
+
+
+def public_verification(code: str) -> dict[str, Any]:
+    """What the QR page and the public API say: the verdict and only what a pharmacist needs
+    (no full name, no phone, no diagnosis). ``status`` is genuine, superseded, altered or
+    not_found; an altered prescription shows nothing of its (untrusted) contents."""
+    prescription = prescription_by_code(code) if code else None
+    if prescription is None:
+        return {"status": "not_found", "summary": None}
+    if not verify(prescription):
+        return {"status": "altered", "summary": None, "prescription": prescription}
+    content = prescription.content
+    summary = {
+        "issued_at": content["issued_at"],
+        "doctor": {
+            key: content["doctor"][key] for key in ("name", "registration_number", "council")
+        },
+        "patient": {key: content["patient"][key] for key in ("initials", "age_years", "sex")},
+        "medicines": [
+            {key: m.get(key, "") for key in PUBLIC_MEDICINE_FIELDS} for m in content["medicines"]
+        ],
+    }
+    status = "superseded" if prescription.status == Prescription.Status.SUPERSEDED else "genuine"
+    return {"status": status, "summary": summary, "prescription": prescription}

@@ -1,0 +1,159 @@
+"""API shapes for medicines and prescriptions."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from .models import Medicine, Prescription, PrescriptionItem
+from .services import MAX_ITEMS
+
+
+class MedicineSerializer(serializers.ModelSerializer):
+    tpg_list_label = serializers.CharField(source="get_tpg_list_display", read_only=True)
+
+    class Meta:
+        model = Medicine
+        fields = [
+            "id",
+            "generic_name",
+            "form",
+            "strength",
+            "tpg_list",
+            "tpg_list_label",
+            "category",
+        ]
+
+
+class ItemInputSerializer(serializers.Serializer):
+    medicine = serializers.UUIDField(
+        required=False, allow_null=True, help_text="A catalogue medicine; omit for free entry."
+    )
+    generic_name = serializers.CharField(
+        required=False, allow_blank=True, max_length=120, help_text="For free entry."
+    )
+    form = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    strength = serializers.CharField(required=False, allow_blank=True, max_length=80)
+    dose = serializers.CharField(required=False, allow_blank=True, max_length=80)
+    frequency = serializers.CharField(required=False, allow_blank=True, max_length=80)
+    route = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    duration = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    instructions = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class PrescriptionWriteSerializer(serializers.Serializer):
+    items = ItemInputSerializer(many=True, max_length=MAX_ITEMS)
+    investigations = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=4000,
+        default=None,
+        help_text="Omit to use the consultation record's.",
+    )
+    advice = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=4000,
+        default=None,
+        help_text="Omit to use the consultation record's.",
+    )
+    follow_up_on = serializers.DateField(required=False, allow_null=True, default=None)
+    language = serializers.ChoiceField(
+        choices=Prescription.Language.choices, required=False, allow_null=True, default=None
+    )
+
+
+class PrescriptionCreateSerializer(PrescriptionWriteSerializer):
+    consultation = serializers.UUIDField()
+
+
+class PrescriptionItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PrescriptionItem
+        fields = [
+            "medicine",
+            "generic_name",
+            "form",
+            "strength",
+            "dose",
+            "frequency",
+            "route",
+            "duration",
+            "instructions",
+            "tpg_list",
+        ]
+
+
+class PrescriptionSerializer(serializers.ModelSerializer):
+    items = PrescriptionItemSerializer(many=True, read_only=True)
+    pdf_url = serializers.SerializerMethodField()
+    verification_url = serializers.SerializerMethodField()
+    superseded_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Prescription
+        fields = [
+            "id",
+            "status",
+            "issued_at",
+            "language",
+            "consultation",
+            "patient",
+            "supersedes",
+            "superseded_by",
+            "verification_code",
+            "verification_url",
+            "pdf_url",
+            "key_id",
+            "signature",
+            "content",
+            "items",
+        ]
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_pdf_url(self, obj: Prescription) -> str:
+        return self._absolute(reverse("prescriptions:pdf", args=[obj.pk]))
+
+    def get_verification_url(self, obj: Prescription) -> str:
+        return self._absolute(reverse("prescriptions:verify", args=[obj.verification_code]))
+
+    def get_superseded_by(self, obj: Prescription) -> str | None:
+        newer = getattr(obj, "superseded_by", None)
+        return str(newer.pk) if newer else None
+
+
+class PublicMedicineSerializer(serializers.Serializer):
+    generic_name = serializers.CharField()
+    form = serializers.CharField()
+    strength = serializers.CharField()
+    dose = serializers.CharField()
+    frequency = serializers.CharField()
+    route = serializers.CharField()
+    duration = serializers.CharField()
+
+
+class PublicDoctorSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    registration_number = serializers.CharField()
+    council = serializers.CharField()
+
+
+class PublicPatientSerializer(serializers.Serializer):
+    initials = serializers.CharField()
+    age_years = serializers.IntegerField()
+    sex = serializers.CharField()
+
+
+class PublicSummarySerializer(serializers.Serializer):
+    issued_at = serializers.CharField()
+    doctor = PublicDoctorSerializer()
+    patient = PublicPatientSerializer()
+    medicines = PublicMedicineSerializer(many=True)
+
+
+class VerificationSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["genuine", "superseded", "altered", "not_found"])
+    summary = PublicSummarySerializer(allow_null=True)

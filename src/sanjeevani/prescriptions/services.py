@@ -1,0 +1,387 @@
+"""Issuing and correcting e-prescriptions: one transaction each, guideline rules enforced,
+content snapshotted and signed, audited, the patient told by SMS after commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
+
+from sanjeevani.accounts.models import Role
+from sanjeevani.accounts.sms import send_sms
+from sanjeevani.audit.services import record_event
+from sanjeevani.consultations.models import Consultation
+
+from . import selectors
+from .addresses import download_url
+from .guidelines import ProposedMedicine, check_prescription, prohibited_reason
+from .models import Medicine, Prescription, PrescriptionItem
+from .signing import sign_content
+
+#: How long after a consultation ends its doctor may still issue or correct a prescription.
+CORRECTION_WINDOW = dt.timedelta(hours=1)
+MAX_ITEMS = 30
+TELECONSULTATION_STATEMENT = "This prescription is generated on a teleconsultation"
+CONTENT_VERSION = 1
+_ITEM_TEXT_FIELDS = {
+    "generic_name": 120,
+    "form": 60,
+    "strength": 80,
+    "dose": 80,
+    "frequency": 80,
+    "route": 40,
+    "duration": 60,
+    "instructions": 300,
+}
+_REQUIRED_ITEM_FIELDS = ("generic_name", "dose", "frequency", "duration")
+_FIELD_LABELS = {
+    "generic_name": gettext_lazy("medicine name"),
+    "form": gettext_lazy("form"),
+    "strength": gettext_lazy("strength"),
+    "dose": gettext_lazy("dose"),
+    "frequency": gettext_lazy("frequency"),
+    "route": gettext_lazy("route"),
+    "duration": gettext_lazy("duration"),
+    "instructions": gettext_lazy("instructions"),
+}
+_DEFAULT_ROUTES = {
+    "eye drops": "eye",
+    "ear drops": "ear",
+    "nasal drops": "nose",
+    "cream": "skin",
+    "ointment": "skin",
+    "lotion": "skin",
+    "metered-dose inhaler": "inhaled",
+    "dry powder inhaler": "inhaled",
+    "vaginal pessary": "vaginal",
+    "injection": "injection",
+}
+
+
+def _initials(name: str) -> str:
+    return " ".join(f"{part[0].upper()}." for part in name.split() if part)
+
+
+def _doctor_of(user: Any, consultation: Consultation):
+    profile = getattr(user, "doctor_profile", None) if user.role == Role.DOCTOR else None
+    if profile is None or consultation.doctor_id != profile.pk:
+        raise PermissionDenied(
+            _("Only the doctor of this consultation can write its prescription.")
+        )
+    return profile
+
+
+def _check_consultation(consultation: Consultation) -> None:
+    if consultation.status == Consultation.Status.ENDED:
+        ended = consultation.ended_at
+        if ended is None or timezone.now() - ended > CORRECTION_WINDOW:
+            raise ValidationError(
+                _(
+                    "This consultation ended more than an hour ago, so its prescription can no "
+                    "longer be issued or corrected. Ask the patient to book a follow-up."
+                )
+            )
+    if consultation.identity_confirmed_at is None:
+        raise ValidationError(
+            _("Confirm the patient's identity and age before writing a prescription.")
+        )
+    patient = consultation.patient
+    if consultation.confirmed_age_years is None and (
+        patient.date_of_birth is None and patient.age_years is None
+    ):
+        raise ValidationError(_("Record the patient's age before writing a prescription."))
+
+
+def _clean_items(raw_items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Resolve catalogue picks and check each line is complete; errors name the line."""
+    if len(raw_items) > MAX_ITEMS:
+        raise ValidationError(
+            {"items": [_("A prescription holds at most %(n)d medicines.") % {"n": MAX_ITEMS}]}
+        )
+    ids = [item["medicine"] for item in raw_items if item.get("medicine")]
+    ids = [getattr(m, "pk", m) for m in ids]
+    catalogue = selectors.medicines_by_id(ids) if ids else {}
+    cleaned, errors = [], []
+    for number, raw in enumerate(raw_items, start=1):
+        item = {key: str(raw.get(key) or "").strip() for key in _ITEM_TEXT_FIELDS}
+        medicine = raw.get("medicine")
+        if medicine is not None and not isinstance(medicine, Medicine):
+            medicine = catalogue.get(str(medicine))
+            if medicine is None:
+                errors.append(
+                    _("Line %(n)d: that medicine is not in the catalogue; pick it again.")
+                    % {"n": number}
+                )
+                continue
+        if medicine is not None:
+            item["generic_name"] = medicine.generic_name
+            item["form"] = medicine.form
+            item["strength"] = medicine.strength
+        label = item["generic_name"] or _("line %(n)d") % {"n": number}
+        missing = [str(_FIELD_LABELS[f]) for f in _REQUIRED_ITEM_FIELDS if not item[f]]
+        if missing:
+            errors.append(
+                _("%(medicine)s: give the %(fields)s.")
+                % {"medicine": label, "fields": ", ".join(missing)}
+            )
+            continue
+        too_long = [f for f, limit in _ITEM_TEXT_FIELDS.items() if len(item[f]) > limit]
+        if too_long:
+            errors.append(
+                _("%(medicine)s: shorten the %(field)s.")
+                % {"medicine": label, "field": _FIELD_LABELS[too_long[0]]}
+            )
+            continue
+        if not item["route"]:
+            item["route"] = _DEFAULT_ROUTES.get(item["form"].casefold(), "oral")
+        item["medicine"] = medicine
+        cleaned.append(item)
+    if errors:
+        raise ValidationError({"items": errors})
+    return cleaned
+
+
+def _apply_guidelines(consultation: Consultation, items: list[dict[str, Any]]) -> None:
+    proposed = [
+        ProposedMedicine(
+            generic_name=item["generic_name"],
+            tpg_list=item["medicine"].tpg_list if item["medicine"] else None,
+            reason=prohibited_reason(item["medicine"].source) if item["medicine"] else "",
+        )
+        for item in items
+    ]
+    decisions = check_prescription(
+        proposed, selectors.patient_history(consultation), selectors.catalogue_index()
+    )
+    refusals = [d.refusal for d in decisions if d.refusal]
+    if refusals:
+        raise ValidationError({"items": refusals})
+    for item, decision in zip(items, decisions, strict=True):
+        item["tpg_list"] = decision.tpg_list
+
+
+def build_content(
+    prescription: Prescription,
+    consultation: Consultation,
+    items: list[dict[str, Any]],
+    investigations: str,
+    advice: str,
+    follow_up_on: dt.date | None,
+) -> dict[str, Any]:
+    """Everything printed on the prescription, as plain JSON; this is what gets signed."""
+    doctor, patient = consultation.doctor, consultation.patient
+    age = (
+        consultation.confirmed_age_years
+        if consultation.confirmed_age_years is not None
+        else patient.age
+    )
+    return {
+        "version": CONTENT_VERSION,
+        "prescription_id": str(prescription.pk),
+        "verification_code": prescription.verification_code,
+        "issued_at": timezone.localtime(prescription.issued_at).isoformat(),
+        "language": prescription.language,
+        "supersedes": str(prescription.supersedes_id) if prescription.supersedes_id else None,
+        "doctor": {
+            "name": doctor.user.get_full_name() or doctor.user.get_username(),
+            "qualification": doctor.qualification,
+            "registration_number": doctor.registration_number,
+            "council": doctor.council,
+        },
+        "patient": {
+            "name": patient.name,
+            "initials": _initials(patient.name),
+            "age_years": age,
+            "sex": patient.sex,
+            "patient_number": patient.patient_number,
+        },
+        "consultation": {
+            "id": str(consultation.pk),
+            "mode": consultation.mode,
+            "had_video": bool(consultation.had_video),
+        },
+        "complaints": consultation.complaints,
+        "diagnoses": [
+            {"code": str(d.get("code", "")), "label": str(d.get("label", ""))}
+            for d in (consultation.diagnoses or [])
+            if isinstance(d, dict)
+        ],
+        "medicines": [
+            {key: item[key] for key in (*_ITEM_TEXT_FIELDS, "tpg_list")} for item in items
+        ],
+        "investigations": investigations,
+        "advice": advice,
+        "follow_up_on": follow_up_on.isoformat() if follow_up_on else None,
+        "statement": TELECONSULTATION_STATEMENT,
+    }
+
+
+def _issue(
+    doctor_user: Any,
+    consultation: Consultation,
+    items: Sequence[dict[str, Any]],
+    investigations: str | None,
+    advice: str | None,
+    follow_up_on: dt.date | None,
+    language: str | None,
+    supersedes: Prescription | None,
+    request: HttpRequest | None,
+) -> Prescription:
+    consultation = (
+        Consultation.objects.select_for_update(of=("self",))
+        .select_related("patient__account", "doctor__user")
+        .get(pk=consultation.pk)
+    )
+    doctor = _doctor_of(doctor_user, consultation)
+    _check_consultation(consultation)
+    cleaned = _clean_items(items)
+    investigations = (
+        consultation.investigations if investigations is None else investigations
+    ).strip()
+    advice = (consultation.advice if advice is None else advice).strip()
+    if follow_up_on is None:
+        follow_up_on = consultation.follow_up_on
+    if not cleaned and not investigations and not advice:
+        raise ValidationError(
+            _("Add at least one medicine, investigation or advice to the prescription.")
+        )
+    _apply_guidelines(consultation, cleaned)
+
+    patient = consultation.patient
+    if language not in Prescription.Language.values:
+        preferred = patient.preferred_language
+        language = preferred if preferred in Prescription.Language.values else "en"
+    prescription = Prescription(
+        consultation=consultation,
+        patient=patient,
+        doctor=doctor,
+        issued_at=timezone.now(),
+        language=language,
+        supersedes=supersedes,
+    )
+    prescription.content = build_content(
+        prescription, consultation, cleaned, investigations, advice, follow_up_on
+    )
+    prescription.signature, prescription.key_id = sign_content(prescription.content)
+    prescription.save(force_insert=True)
+    PrescriptionItem.objects.bulk_create(
+        PrescriptionItem(
+            prescription=prescription,
+            position=position,
+            medicine=item["medicine"],
+            tpg_list=item["tpg_list"],
+            **{key: item[key] for key in _ITEM_TEXT_FIELDS},
+        )
+        for position, item in enumerate(cleaned)
+    )
+    record_event(
+        doctor_user,
+        "prescription.issue",
+        obj=prescription,
+        patient_id=patient.pk,
+        request=request,
+        detail={
+            "consultation": str(consultation.pk),
+            "medicines": [item["generic_name"] for item in cleaned],
+            "supersedes": str(supersedes.pk) if supersedes else None,
+        },
+    )
+    mobile = patient.account.mobile if patient.account_id else ""
+    if mobile:
+        link = download_url(prescription, request)
+        doctor_name = prescription.content["doctor"]["name"]
+        registration = doctor.registration_number
+
+        def notify() -> None:
+            with translation.override(language):
+                body = pgettext(
+                    "prescription",
+                    "Sanjeevani: your prescription from Dr %(doctor)s (Reg. No. %(reg)s) is "
+                    "ready. Download it: %(link)s",
+                ) % {"doctor": doctor_name, "reg": registration, "link": link}
+            send_sms(mobile, body)
+
+        transaction.on_commit(notify)
+    return prescription
+
+
+def issue_prescription(
+    doctor_user: Any,
+    consultation: Consultation,
+    items: Sequence[dict[str, Any]],
+    investigations: str | None = None,
+    advice: str | None = None,
+    follow_up_on: dt.date | None = None,
+    language: str | None = None,
+    *,
+    request: HttpRequest | None = None,
+) -> Prescription:
+    """Issue a signed prescription for ``consultation``.
+
+    ``items`` are dicts with ``medicine`` (a catalogue ``Medicine`` or its id, or None for
+    free entry), ``generic_name`` (for free entry), ``dose``, ``frequency``, ``route``,
+    ``duration`` and ``instructions``. ``investigations``/``advice``/``follow_up_on`` left
+    as None are taken from the consultation record. Raises ``PermissionDenied`` for anyone
+    but the consultation's doctor and ``ValidationError`` (naming each refused medicine and
+    the rule) when the guidelines or the consultation's state forbid it.
+    """
+    with transaction.atomic():
+        return _issue(
+            doctor_user,
+            consultation,
+            items,
+            investigations,
+            advice,
+            follow_up_on,
+            language,
+            None,
+            request,
+        )
+
+
+def correct_prescription(
+    doctor_user: Any,
+    prescription: Prescription,
+    items: Sequence[dict[str, Any]],
+    investigations: str | None = None,
+    advice: str | None = None,
+    follow_up_on: dt.date | None = None,
+    language: str | None = None,
+    *,
+    request: HttpRequest | None = None,
+) -> Prescription:
+    """Issue a new prescription that supersedes ``prescription`` (which is never edited)."""
+    with transaction.atomic():
+        old = Prescription.objects.select_for_update().get(pk=prescription.pk)
+        if old.status != Prescription.Status.ISSUED:
+            raise ValidationError(
+                _("This prescription was already corrected; correct the newest one instead.")
+            )
+        new = _issue(
+            doctor_user,
+            old.consultation,
+            items,
+            investigations,
+            advice,
+            follow_up_on,
+            language or old.language,
+            old,
+            request,
+        )
+        Prescription.objects.filter(pk=old.pk).update(status=Prescription.Status.SUPERSEDED)
+        record_event(
+            doctor_user,
+            "prescription.supersede",
+            obj=old,
+            patient_id=old.patient_id,
+            request=request,
+            detail={"superseded_by": str(new.pk)},
+        )
+        return new

@@ -1,0 +1,119 @@
+"""Pages: the prescription on screen and as PDF (patient's family and its doctor only), the
+public verification page the QR code opens, and the platform's public key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
+
+from sanjeevani.audit.services import client_ip, record_event
+
+from . import selectors
+from .rendering import render_prescription_html, render_prescription_pdf, sex_label
+from .signing import public_key_pem
+
+#: Verification look-ups allowed per client address per minute.
+VERIFY_RATE_PER_MINUTE = 60
+
+
+def _signed_in_or_redirect(request: HttpRequest) -> HttpResponse | None:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), "accounts:otp_sign_in")
+    return None
+
+
+@require_GET
+def prescription_page(request: HttpRequest, prescription_id: uuid.UUID) -> HttpResponse:
+    if (redirect := _signed_in_or_redirect(request)) is not None:
+        return redirect
+    prescription = selectors.viewable_prescription(request.user, prescription_id)
+    record_event(
+        request.user,
+        "prescription.view",
+        obj=prescription,
+        patient_id=prescription.patient_id,
+        request=request,
+    )
+    return HttpResponse(render_prescription_html(prescription, request=request))
+
+
+@require_GET
+def prescription_pdf(request: HttpRequest, prescription_id: uuid.UUID) -> HttpResponse:
+    if (redirect := _signed_in_or_redirect(request)) is not None:
+        return redirect
+    prescription = selectors.viewable_prescription(request.user, prescription_id)
+    pdf = render_prescription_pdf(prescription, request=request)
+    record_event(
+        request.user,
+        "prescription.download",
+        obj=prescription,
+        patient_id=prescription.patient_id,
+        request=request,
+    )
+    return pdf_response(pdf, prescription)
+
+
+def pdf_response(pdf: bytes, prescription) -> HttpResponse:
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = f"prescription-{prescription.content['patient']['patient_number']}-"
+    name += f"{prescription.issued_at:%Y%m%d-%H%M}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def verification_allowed(request: HttpRequest) -> bool:
+    """A fixed window per client address: cheap enough to sit in front of a cheap query."""
+    key = f"rx-verify:{client_ip(request) or 'unknown'}"
+    cache.add(key, 0, timeout=60)
+    try:
+        return cache.incr(key) <= VERIFY_RATE_PER_MINUTE
+    except ValueError:
+        return True
+
+
+@require_GET
+@cache_control(private=True, no_store=True)
+def verify_page(request: HttpRequest, code: str) -> HttpResponse:
+    if not verification_allowed(request):
+        response = HttpResponse(
+            _("Too many verification requests from this address; wait a minute and try again."),
+            status=429,
+            content_type="text/plain; charset=utf-8",
+        )
+        response["Retry-After"] = "60"
+        return response
+    result = selectors.public_verification(code)
+    prescription = result.get("prescription")
+    if prescription is not None:
+        record_event(
+            request.user,
+            "prescription.verify",
+            obj=prescription,
+            patient_id=prescription.patient_id,
+            request=request,
+            detail={"status": result["status"]},
+        )
+    summary = result["summary"]
+    context = {
+        "result": result,
+        "issued_at": dt.datetime.fromisoformat(summary["issued_at"]) if summary else None,
+        "sex_label": sex_label(summary["patient"]["sex"]) if summary else "",
+    }
+    status = 404 if result["status"] == "not_found" else 200
+    return render(request, "prescriptions/verify.html", context, status=status)
+
+
+@require_GET
+def public_key(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(public_key_pem(), content_type="application/x-pem-file")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response

@@ -1,0 +1,308 @@
+"""Read queries of the queue: positions, wait estimates, the OPD board, the doctor's queue.
+
+Kept cheap: every query here uses the partial index on waiting tickets or the presence
+index, and the recent mean consultation length is cached per OPD for a short while.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from sanjeevani.patients.models import Patient
+from sanjeevani.registry.models import DoctorProfile, OnlineOPD
+
+from .models import LIVE_STATUSES, DoctorPresence, Ticket
+
+#: Presence states in which a doctor is seeing patients (counted for wait estimates).
+SERVING_STATUSES = (DoctorPresence.Status.AVAILABLE, DoctorPresence.Status.BUSY)
+#: Presence states in which a doctor still holds follow-ups that prefer them.
+ONLINE_STATUSES = (*SERVING_STATUSES, DoctorPresence.Status.ON_BREAK)
+#: How far back ended consultations count for the mean consultation length.
+RECENT_WINDOW = dt.timedelta(hours=3)
+MEAN_CACHE_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class OPDBoard:
+    """What a patient sees before taking a token."""
+
+    opd: OnlineOPD
+    doctors_online: int
+    doctors_busy: int
+    patients_waiting: int
+    longest_wait_seconds: int
+    mean_consultation_seconds: int
+    expected_wait_minutes: int | None
+    open_now: bool
+    next_opening: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class WaitingStatus:
+    """What the waiting room shows for one token."""
+
+    ticket: Ticket
+    status: str
+    position: int | None
+    expected_wait_minutes: int | None
+    call_seconds_left: int | None
+    consultation_id: object | None
+    can_rejoin: bool
+    doctors_online: int
+    doctors_busy: int
+    queue_key: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One waiting patient as the doctor's queue shows them (no name until called)."""
+
+    ticket_id: object
+    token_number: int
+    priority: int
+    age: int
+    sex: str
+    language: str
+    complaint: str
+    waited_seconds: int
+    follow_up_for_me: bool
+
+
+@dataclass(frozen=True)
+class DoctorQueue:
+    opd: OnlineOPD
+    waiting: int
+    longest_wait_seconds: int
+    entries: list[QueueEntry]
+
+
+def waiting_tickets(opd: OnlineOPD):
+    return Ticket.objects.filter(opd=opd, status=Ticket.Status.WAITING)
+
+
+def queue_key(ticket: Ticket) -> dict:
+    """A ticket's place in the line; ``queue.advanced`` events carry the same shape."""
+    return {"priority": ticket.priority, "queued_at": ticket.queued_at.isoformat()}
+
+
+def tickets_ahead(ticket: Ticket) -> int:
+    """Waiting tickets of the same OPD served before this one, by (priority, queued_at)."""
+    return (
+        waiting_tickets(ticket.opd_id)
+        .filter(
+            Q(priority__lt=ticket.priority)
+            | Q(priority=ticket.priority, queued_at__lt=ticket.queued_at)
+        )
+        .exclude(pk=ticket.pk)
+        .count()
+    )
+
+
+def presence_counts(opd_ids: Iterable[object]) -> dict[object, dict[str, int]]:
+    """Per OPD: doctors online (available or busy) and busy."""
+    counts: dict[object, dict[str, int]] = {}
+    rows = (
+        DoctorPresence.objects.filter(opd_id__in=list(opd_ids), status__in=SERVING_STATUSES)
+        .values("opd_id", "status")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        entry = counts.setdefault(row["opd_id"], {"online": 0, "busy": 0})
+        entry["online"] += row["n"]
+        if row["status"] == DoctorPresence.Status.BUSY:
+            entry["busy"] += row["n"]
+    return counts
+
+
+def mean_consultation_seconds(opd: OnlineOPD) -> int:
+    """The mean length of this OPD's consultations ended in the last hours, or the OPD's
+    configured length when there are too few to tell."""
+    key = f"queueing:mean-consultation:{opd.pk}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    from sanjeevani.consultations.models import Consultation
+
+    since = timezone.now() - RECENT_WINDOW
+    spans = (
+        Consultation.objects.filter(
+            opd_id=opd.pk, ended_at__gte=since, started_at__isnull=False, status="ended"
+        )
+        .order_by("-ended_at")
+        .values_list("started_at", "ended_at")[:50]
+    )
+    seconds = [(end - start).total_seconds() for start, end in spans if end > start]
+    if len(seconds) >= 3:
+        mean = int(sum(seconds) / len(seconds))
+    else:
+        mean = int(opd.consultation_minutes) * 60
+    mean = max(mean, 60)
+    cache.set(key, mean, MEAN_CACHE_SECONDS)
+    return mean
+
+
+def expected_wait_minutes(position: int, mean_seconds: int, doctors_online: int) -> int | None:
+    """Position × mean consultation length ÷ doctors seeing patients; None when no doctor
+    is online (the wait cannot be told, and the page says so)."""
+    if doctors_online <= 0:
+        return None
+    return max(1, round(position * mean_seconds / doctors_online / 60))
+
+
+def opd_boards(opds: Iterable[OnlineOPD], now: dt.datetime | None = None) -> list[OPDBoard]:
+    """Boards for many OPDs in a fixed number of queries (a state's list page)."""
+    now = now or timezone.now()
+    opds = list(opds)
+    ids = [o.pk for o in opds]
+    presence = presence_counts(ids)
+    waiting = {
+        row["opd_id"]: row
+        for row in Ticket.objects.filter(opd_id__in=ids, status=Ticket.Status.WAITING)
+        .values("opd_id")
+        .annotate(n=Count("id"), oldest=Min("queued_at"))
+    }
+    boards = []
+    for opd in opds:
+        counts = presence.get(opd.pk, {"online": 0, "busy": 0})
+        row = waiting.get(opd.pk, {"n": 0, "oldest": None})
+        mean = mean_consultation_seconds(opd)
+        oldest = row["oldest"]
+        open_now = opd.is_open_at(now)
+        boards.append(
+            OPDBoard(
+                opd=opd,
+                doctors_online=counts["online"],
+                doctors_busy=counts["busy"],
+                patients_waiting=row["n"],
+                longest_wait_seconds=int((now - oldest).total_seconds()) if oldest else 0,
+                mean_consultation_seconds=mean,
+                expected_wait_minutes=expected_wait_minutes(row["n"] + 1, mean, counts["online"]),
+                open_now=open_now,
+                next_opening=None if open_now else opd.next_opening(now),
+            )
+        )
+    return boards
+
+
+def opd_board(opd: OnlineOPD, now: dt.datetime | None = None) -> OPDBoard:
+    return opd_boards([opd], now)[0]
+
+
+def opds_of_state(state_code: str | None):
+    """Active OPDs a patient of this state may use: the state's own and the national ones."""
+    qs = OnlineOPD.objects.filter(active=True).select_related("state", "specialty")
+    qs = qs.prefetch_related("opening_windows")
+    if state_code:
+        qs = qs.filter(Q(state__code__iexact=state_code) | Q(scope=OnlineOPD.Scope.NATIONAL))
+    return qs.order_by("scope", "name")
+
+
+def current_consultation(ticket: Ticket):
+    return ticket.consultations.order_by("-created_at").first()
+
+
+def waiting_status(ticket: Ticket, now: dt.datetime | None = None) -> WaitingStatus:
+    """Position, expected wait, status and the call window left for one token. Callers
+    run ``expire_unanswered_calls`` first so that a passed window shows as missed."""
+    now = now or timezone.now()
+    counts = presence_counts([ticket.opd_id]).get(ticket.opd_id, {"online": 0, "busy": 0})
+    position = wait = seconds_left = consultation_id = None
+    if ticket.status == Ticket.Status.WAITING:
+        position = tickets_ahead(ticket) + 1
+        wait = expected_wait_minutes(
+            position, mean_consultation_seconds(ticket.opd), counts["online"]
+        )
+    elif ticket.status in (Ticket.Status.CALLED, Ticket.Status.IN_CONSULTATION):
+        consultation = current_consultation(ticket)
+        consultation_id = consultation.pk if consultation else None
+        if ticket.status == Ticket.Status.CALLED and ticket.call_expires_at:
+            seconds_left = max(0, int((ticket.call_expires_at - now).total_seconds()))
+    return WaitingStatus(
+        ticket=ticket,
+        status=ticket.status,
+        position=position,
+        expected_wait_minutes=wait,
+        call_seconds_left=seconds_left,
+        consultation_id=consultation_id,
+        can_rejoin=ticket.status == Ticket.Status.MISSED and ticket.missed_count == 1,
+        doctors_online=counts["online"],
+        doctors_busy=counts["busy"],
+        queue_key=queue_key(ticket),
+    )
+
+
+def live_tickets_of_family(user) -> list[Ticket]:
+    """The live tokens of every profile of this account (to come back to the same place)."""
+    return list(
+        Ticket.objects.filter(patient__account=user, status__in=LIVE_STATUSES, opd__isnull=False)
+        .select_related("patient", "opd")
+        .order_by("queued_at")
+    )
+
+
+def ticket_for_family(user, ticket_id) -> Ticket:
+    """A token of this account's family; anyone else's is not found (404)."""
+    return Ticket.objects.select_related("patient", "opd").get(
+        pk=ticket_id, patient__account=user, opd__isnull=False
+    )
+
+
+def presence_of(doctor: DoctorProfile) -> DoctorPresence | None:
+    return DoctorPresence.objects.filter(doctor=doctor).select_related("opd").first()
+
+
+def is_online_for(doctor: DoctorProfile, opd: OnlineOPD) -> bool:
+    return DoctorPresence.objects.filter(
+        doctor=doctor, opd=opd, status__in=ONLINE_STATUSES
+    ).exists()
+
+
+def doctor_queue(
+    doctor: DoctorProfile, opd: OnlineOPD | None = None, now: dt.datetime | None = None
+) -> DoctorQueue:
+    """The waiting patients of the OPD the doctor is online for. A doctor who is not online
+    for that OPD is refused (PermissionDenied): a queue is seen only while serving it."""
+    now = now or timezone.now()
+    presence = presence_of(doctor)
+    if presence is None or presence.status not in ONLINE_STATUSES or presence.opd_id is None:
+        raise PermissionDenied(_("Go online for an OPD to see its queue."))
+    if opd is not None and presence.opd_id != opd.pk:
+        raise PermissionDenied(_("You are not online for this OPD; go online for it first."))
+    opd = presence.opd
+    tickets = list(
+        waiting_tickets(opd).select_related("patient").order_by("priority", "queued_at")[:200]
+    )
+    stats = waiting_tickets(opd).aggregate(n=Count("id"), oldest=Min("queued_at"))
+    entries = [
+        QueueEntry(
+            ticket_id=t.pk,
+            token_number=t.token_number,
+            priority=t.priority,
+            age=t.patient.age,
+            sex=t.patient.sex,
+            language=t.language or t.patient.preferred_language,
+            complaint=t.complaint,
+            waited_seconds=max(0, int((now - t.queued_at).total_seconds())),
+            follow_up_for_me=t.preferred_doctor_id == doctor.pk,
+        )
+        for t in tickets
+    ]
+    oldest = stats["oldest"]
+    return DoctorQueue(
+        opd=opd,
+        waiting=stats["n"],
+        longest_wait_seconds=int((now - oldest).total_seconds()) if oldest else 0,
+        entries=entries,
+    )
+
+
+def patient_of_family(user, patient_id) -> Patient:
+    return Patient.objects.get(pk=patient_id, account=user)

@@ -1,0 +1,204 @@
+"""The consultation room over WebSocket: presence, signalling relay, chat, hold/end.
+
+The server relays signalling between the peers of one room through the room's channel
+group (so peers on different app nodes reach each other through Redis) and never touches
+media. Every write goes through ``realtime.services``. Protocol: docs/realtime.md.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from . import selectors, services
+from .ice import ice_servers_for
+from .models import RoomRole
+from .protocol import DOCTOR_ONLY, RELAYED, ProtocolError, RateLimit, parse_client_message
+from .room_events import room_group
+
+
+class RoomConsumer(AsyncJsonWebsocketConsumer):
+    """One participant's connection to one consultation room."""
+
+    admission: services.Admission | None = None
+
+    async def connect(self) -> None:
+        self.peer_id = secrets.token_hex(8)
+        self.consultation_id = str(self.scope["url_route"]["kwargs"]["consultation_id"])
+        self.group = room_group(self.consultation_id)
+        self.rate = RateLimit()
+        self.closing = False
+        self.video_recorded = False
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        token = (query.get("token") or [""])[0]
+        session = (query.get("session") or [""])[0]
+        # The page's own id: a rejoin from the same page keeps its media connections.
+        self.session = session if session.isalnum() and len(session) <= 32 else ""
+        client = self.scope.get("client") or (None, None)
+        # Accept first so that the refusal reaches the client as a close code and a reason.
+        await self.accept()
+        try:
+            self.admission = await database_sync_to_async(services.admit_to_room)(
+                token, self.consultation_id, session_user=self.scope.get("user"), ip=client[0]
+            )
+        except services.RoomRefused as refused:
+            await self._refuse(refused.close_code, refused.code, refused.message)
+            return
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        me = self._me()
+        await self.send_json(
+            {
+                "type": "welcome",
+                **me,
+                "status": self.admission.status,
+                "last_seq": self.admission.last_seq,
+                "members": [m.as_dict() for m in self.admission.members],
+                "ice_servers": await database_sync_to_async(ice_servers_for)(
+                    self.admission.user.pk
+                ),
+            }
+        )
+        await self._to_room({"type": "peer-joined", **me})
+
+    async def disconnect(self, code: int) -> None:
+        if self.admission is None:
+            return
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self._to_room({"type": "peer-left", "peer_id": self.peer_id})
+
+    # --- from the client ---------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.admission is None or self.closing:
+            return
+        if not self.rate.allow():
+            await self._refuse(services.CLOSE_PROTOCOL, "rate_limited", _("Too many messages."))
+            return
+        try:
+            message = parse_client_message(text_data if bytes_data is None else None)
+        except ProtocolError as error:
+            await self._refuse(services.CLOSE_PROTOCOL, "protocol_error", str(error))
+            return
+        kind = message["type"]
+        if kind in DOCTOR_ONLY and self.admission.member.role != RoomRole.DOCTOR:
+            await self._error("forbidden", _("Only the doctor can do that."), kind)
+            return
+        if kind in RELAYED:
+            await self._to_room({**message, "from": self.peer_id}, to=message.get("to"))
+            return
+        handler = getattr(self, "on_" + kind.replace("-", "_"))
+        try:
+            await handler(message)
+        except ValidationError as error:
+            await self._error(error.code or "invalid", " ".join(error.messages), kind)
+        except (PermissionDenied, Http404) as error:
+            await self._error("forbidden", str(error) or _("Not allowed."), kind)
+
+    async def on_chat(self, message: dict[str, Any]) -> None:
+        stored = await self._call(services.post_chat_message, message["text"])
+        await self.send_json(
+            {
+                "type": "chat-ack",
+                "client_id": message.get("client_id", ""),
+                "id": str(stored.id),
+                "seq": stored.seq,
+            }
+        )
+
+    async def on_sync(self, message: dict[str, Any]) -> None:
+        for payload in await database_sync_to_async(self._history)(message["after_seq"]):
+            await self.send_json(payload)
+        await self.send_json({"type": "chat-synced", "last_seq": self._synced_to})
+
+    async def on_delivered(self, message: dict[str, Any]) -> None:
+        await self._call(services.mark_messages, message["seq"], "delivered")
+
+    async def on_read(self, message: dict[str, Any]) -> None:
+        await self._call(services.mark_messages, message["seq"], "read")
+
+    async def on_ping(self, message: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong", "t": message.get("t"), "server_time": time.time()})
+
+    async def on_video_connected(self, message: dict[str, Any]) -> None:
+        if not self.video_recorded:
+            self.video_recorded = True
+            await self._call(services.record_video_used)
+
+    async def on_hold(self, message: dict[str, Any]) -> None:
+        await self._call(services.hold_room)
+
+    async def on_resume(self, message: dict[str, Any]) -> None:
+        await self._call(services.resume_room)
+
+    async def on_end(self, message: dict[str, Any]) -> None:
+        await self._call(services.end_room, message.get("outcome", ""))
+
+    async def on_add_participant(self, message: dict[str, Any]) -> None:
+        await self._call(services.add_participant, message["user_id"], message["role"])
+
+    # --- from the room group -------------------------------------------------------------
+
+    async def room_relay(self, event: dict[str, Any]) -> None:
+        """A peer's message: delivered to its addressee, or to everyone but the sender."""
+        payload = event["payload"]
+        if self.closing or event["from"] == self.peer_id:
+            return
+        if event.get("to") and event["to"] != self.peer_id:
+            return
+        if payload["type"] == "peer-joined":
+            if payload["user_id"] == self._me()["user_id"]:
+                await self._refuse(
+                    services.CLOSE_REPLACED, "replaced", _("You joined from another page.")
+                )
+                return
+            await self._to_room({"type": "peer-present", **self._me()}, to=payload["peer_id"])
+        await self.send_json(payload)
+
+    async def room_event(self, event: dict[str, Any]) -> None:
+        """An event a service published after its write committed."""
+        if self.closing:
+            return
+        payload = event["event"]
+        await self.send_json(payload)
+        if payload.get("type") == "room-ended":
+            self.closing = True
+            await self.close(code=services.CLOSE_ENDED, reason="ended")
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _me(self) -> dict[str, Any]:
+        member = self.admission.member
+        return {"peer_id": self.peer_id, "session": self.session, **member.as_dict()}
+
+    def _history(self, after_seq: int) -> list[dict]:
+        consultation = selectors.load_consultation(self.consultation_id)
+        members = selectors.room_members(consultation)
+        messages = selectors.messages_after(consultation, max(after_seq, 0))
+        self._synced_to = messages[-1].seq if messages else max(after_seq, 0)
+        return [selectors.message_payload(m, members) for m in messages]
+
+    async def _call(self, service: Any, *args: Any) -> Any:
+        return await database_sync_to_async(service)(
+            self.admission.user, self.consultation_id, *args
+        )
+
+    async def _to_room(self, payload: dict[str, Any], to: str | None = None) -> None:
+        await self.channel_layer.group_send(
+            self.group, {"type": "room.relay", "from": self.peer_id, "to": to, "payload": payload}
+        )
+
+    async def _error(self, code: str, message: str, about: str = "") -> None:
+        await self.send_json({"type": "error", "code": code, "message": message, "about": about})
+
+    async def _refuse(self, close_code: int, code: str, message: str) -> None:
+        self.closing = True
+        await self.send_json({"type": "error", "code": code, "message": message, "fatal": True})
+        await self.close(code=close_code, reason=code)

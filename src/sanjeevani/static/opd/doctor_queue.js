@@ -1,0 +1,64 @@
+/* The doctor's live queue: redrawn on every event of the doctor's feed, polled every 10 s
+   when the socket cannot connect. An automatic assignment opens the consultation. */
+(function () {
+  "use strict";
+  var root = document.getElementById("doctor-queue");
+  if (!root) return;
+  var url = root.dataset.queueUrl, wsPath = root.dataset.wsPath;
+  var pollTimer = null, tries = 0, pending = false;
+
+  function cell(row, value) { var td = document.createElement("td"); td.textContent = value; row.appendChild(td); }
+
+  function render(q) {
+    if (!q || !q.online) return;
+    document.getElementById("queue-count").textContent = q.waiting;
+    document.getElementById("queue-longest").textContent = q.longest_wait_minutes;
+    var body = document.getElementById("queue-rows");
+    body.textContent = "";
+    q.entries.forEach(function (e) {
+      var tr = document.createElement("tr");
+      cell(tr, e.token_number + (e.follow_up_for_me ? " ★" : ""));
+      cell(tr, e.age); cell(tr, e.sex); cell(tr, e.language); cell(tr, e.complaint); cell(tr, e.waited_minutes);
+      body.appendChild(tr);
+    });
+    if (!q.entries.length) {
+      var tr = document.createElement("tr"), td = document.createElement("td");
+      td.colSpan = 6; td.className = "muted"; td.textContent = q.empty_text || "";
+      tr.appendChild(td); body.appendChild(tr);
+    }
+    if (q.open_consultation_url && q.auto_assign) window.location.assign(q.open_consultation_url);
+  }
+
+  function refresh() {
+    if (pending) return;
+    pending = true;
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(render)
+      .catch(function () {})
+      .finally(function () { pending = false; });
+  }
+
+  function poll() { if (!pollTimer) pollTimer = setInterval(refresh, 10000); }
+
+  function connect() {
+    if (!("WebSocket" in window)) return poll();
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var socket;
+    try { socket = new WebSocket(scheme + location.host + wsPath); } catch (e) { return poll(); }
+    socket.onopen = function () { tries = 0; if (pollTimer) { clearInterval(pollTimer); pollTimer = null; } };
+    socket.onmessage = function (msg) {
+      var ev; try { ev = JSON.parse(msg.data); } catch (e) { return; }
+      if (ev.type === "consultation.assigned" && ev.consultation) {
+        window.location.assign("/opd/doctor/consultations/" + ev.consultation + "/");
+        return;
+      }
+      setTimeout(refresh, Math.random() * 500);
+    };
+    socket.onclose = function () {
+      poll(); tries += 1;
+      if (tries < 6) setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, tries)));
+    };
+  }
+  connect();
+})();

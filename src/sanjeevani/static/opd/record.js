@@ -1,0 +1,177 @@
+/* The doctor's record editor: autosaves as the doctor types (debounced), sending the
+   revision it was read at so a save from a stale window is refused, not silently lost;
+   ICD-10 search for the diagnosis; medicine search for the prescription form. */
+(function () {
+  "use strict";
+  var form = document.getElementById("record-editor");
+  var dataEl = document.getElementById("record-data");
+  var csrf = (document.querySelector("input[name=csrfmiddlewaretoken]") || {}).value || "";
+  var DEBOUNCE_MS = 800;
+
+  function debounce(fn, ms) {
+    var t = null;
+    return function () { var args = arguments; clearTimeout(t); t = setTimeout(function () { fn.apply(null, args); }, ms); };
+  }
+
+  if (form && dataEl) {
+    var record = JSON.parse(dataEl.textContent);
+    var revision = record.revision;
+    var diagnoses = (record.diagnoses || []).slice();
+    var stateEl = document.getElementById("save-state");
+    var saving = false, dirty = false, retryMs = 2000, retryTimer = null;
+    var draftKey = "sanjeevani-record-" + form.dataset.saveUrl;
+
+    function say(key) { if (stateEl) stateEl.textContent = form.dataset[key] || ""; }
+
+    function fill(r) {
+      ["complaints", "history", "findings", "investigations", "advice", "follow_up_on", "referral"].forEach(function (name) {
+        if (form.elements[name]) form.elements[name].value = r[name] || "";
+      });
+      Array.prototype.forEach.call(form.querySelectorAll("[name^='vitals.']"), function (el) {
+        el.value = (r.vitals || {})[el.name.slice(7)] || "";
+      });
+      diagnoses = (r.diagnoses || []).slice();
+      drawDiagnoses();
+    }
+
+    function collect() {
+      var data = { base_revision: revision, vitals: {}, diagnoses: diagnoses };
+      ["complaints", "history", "findings", "investigations", "advice", "follow_up_on", "referral"].forEach(function (name) {
+        if (form.elements[name]) data[name] = form.elements[name].value;
+      });
+      if (!data.follow_up_on) data.follow_up_on = null;
+      Array.prototype.forEach.call(form.querySelectorAll("[name^='vitals.']"), function (el) {
+        if (el.value.trim()) data.vitals[el.name.slice(7)] = el.value.trim();
+      });
+      return data;
+    }
+
+    function save() {
+      if (saving) { dirty = true; return; }
+      saving = true; dirty = false;
+      clearTimeout(retryTimer);
+      var body = collect();
+      try { localStorage.setItem(draftKey, JSON.stringify(body)); } catch (e) {}
+      say("saving");
+      fetch(form.dataset.saveUrl, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
+        body: JSON.stringify(body)
+      }).then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (j) { return { status: r.status, body: j }; });
+      }).then(function (res) {
+        saving = false;
+        if (res.status === 200) {
+          revision = res.body.revision; retryMs = 2000;
+          try { localStorage.removeItem(draftKey); } catch (e) {}
+          say("saved");
+          if (dirty) save();
+        } else if (res.status === 409 && res.body.record) {
+          revision = res.body.record.revision;
+          fill(res.body.record);
+          say("stale");
+        } else if (res.status >= 400 && res.status < 500) {
+          if (stateEl) stateEl.textContent = res.body.error || form.dataset.retrying;
+        } else { throw new Error(res.status); }
+      }).catch(function () {
+        saving = false;
+        say("retrying");
+        retryTimer = setTimeout(save, retryMs);
+        retryMs = Math.min(30000, retryMs * 2);
+      });
+    }
+
+    var saveSoon = debounce(save, DEBOUNCE_MS);
+    form.addEventListener("input", function (ev) { if (ev.target.id !== "icd-search") saveSoon(); });
+    form.addEventListener("submit", function (ev) { ev.preventDefault(); save(); });
+    window.addEventListener("beforeunload", function () { if (dirty || saving) save(); });
+
+    /* ICD-10 diagnosis search */
+    var search = document.getElementById("icd-search");
+    var results = document.getElementById("icd-results");
+    var chosen = document.getElementById("diagnoses");
+
+    function drawDiagnoses() {
+      if (!chosen) return;
+      chosen.textContent = "";
+      diagnoses.forEach(function (d, i) {
+        var li = document.createElement("li");
+        li.textContent = d.code + " " + d.label + " ";
+        var x = document.createElement("button");
+        x.type = "button"; x.textContent = "×"; x.setAttribute("aria-label", "remove");
+        x.addEventListener("click", function () { diagnoses.splice(i, 1); drawDiagnoses(); save(); });
+        li.appendChild(x); chosen.appendChild(li);
+      });
+    }
+
+    if (search && results) {
+      search.addEventListener("input", debounce(function () {
+        var q = search.value.trim();
+        results.textContent = "";
+        if (q.length < 2) return;
+        fetch(form.dataset.icdUrl + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+          .then(function (r) { return r.json(); })
+          .then(function (j) {
+            results.textContent = "";
+            (j.results || []).forEach(function (d) {
+              var li = document.createElement("li"), b = document.createElement("button");
+              b.type = "button"; b.className = "icd-option"; b.textContent = d.code + " " + d.label;
+              b.addEventListener("click", function () {
+                if (!diagnoses.some(function (x) { return x.code === d.code; })) diagnoses.push({ code: d.code, label: d.label });
+                results.textContent = ""; search.value = "";
+                drawDiagnoses(); save();
+              });
+              li.appendChild(b); results.appendChild(li);
+            });
+          }).catch(function () {});
+      }, 250));
+    }
+
+    fill(record);
+    try {
+      var draft = JSON.parse(localStorage.getItem(draftKey) || "null");
+      if (draft && draft.base_revision === revision) { fill(draft); save(); }
+    } catch (e) {}
+  }
+
+  /* Prescription form: catalogue search with free entry, and more rows */
+  var rx = document.getElementById("rx-form");
+  if (!rx) return;
+  var list = document.getElementById("medicine-options");
+  var found = {};
+
+  function label(m) { return [m.generic_name, m.form, m.strength].filter(Boolean).join(" "); }
+
+  rx.addEventListener("input", debounce(function (ev) {
+    var input = ev.target;
+    if (!input.classList || !input.classList.contains("medicine-search")) return;
+    var hidden = rx.querySelector("[name='" + input.name.replace(/-name$/, "-medicine_id") + "']");
+    if (hidden) hidden.value = found[input.value] || "";
+    var q = input.value.trim();
+    if (q.length < 2 || found[input.value]) return;
+    fetch(rx.dataset.searchUrl + "?q=" + encodeURIComponent(q), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (j) {
+        var items = Array.isArray(j) ? j : (j.results || []);
+        list.textContent = "";
+        items.forEach(function (m) {
+          var opt = document.createElement("option");
+          opt.value = label(m); found[opt.value] = m.id;
+          list.appendChild(opt);
+        });
+      }).catch(function () {});
+  }, 250));
+
+  document.getElementById("add-medicine").addEventListener("click", function () {
+    var rows = rx.querySelectorAll(".rx-item");
+    var last = rows[rows.length - 1];
+    var next = last.cloneNode(true);
+    var index = rows.length;
+    next.dataset.index = index;
+    Array.prototype.forEach.call(next.querySelectorAll("[name]"), function (el) {
+      el.name = el.name.replace(/^item-\d+-/, "item-" + index + "-");
+      if (el.tagName !== "SELECT") el.value = "";
+    });
+    last.parentNode.appendChild(next);
+  });
+})();

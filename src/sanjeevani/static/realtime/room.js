@@ -1,0 +1,481 @@
+/* Sanjeevani consultation room: WebRTC video/audio between the participants, chat and files.
+ * The server only relays signalling (docs/realtime.md); media goes browser to browser.
+ * Vanilla JS, no build step. Mounted on the element with [data-room] (realtime/_room_panel.html). */
+(function () {
+  "use strict";
+  var t = window.gettext || function (s) { return s; };
+  var panel = document.querySelector("[data-room]");
+  if (!panel) return;
+
+  var cfg = panel.dataset;
+  var el = function (name) { return panel.querySelector('[data-el="' + name + '"]'); };
+  var LOW_BITRATE = 150000;           // bits/s for video in low-bandwidth mode
+  var POOR = { rtt: 0.8, loss: 0.1, bitrate: 120000 };
+  var sessionKey = "sanjeevani.room." + cfg.consultation;
+  var state = {
+    ws: null, me: null, ended: false, stopped: false, reconnectDelay: 1000,
+    session: sessionStorage.getItem(sessionKey + ".session") || Math.random().toString(36).slice(2, 14),
+    peers: new Map(),                 // user_id -> peer
+    stream: null, facing: "user", iceServers: [], lastSeq: 0, onHold: false,
+    muted: false, cameraOff: false, audioOnly: false,
+    lowBandwidth: sessionStorage.getItem("sanjeevani.lowBandwidth") === "1", lowForced: false,
+    poorSamples: 0, messages: new Map(), pending: new Map()
+  };
+  sessionStorage.setItem(sessionKey + ".session", state.session);
+
+  function setStatus(text, kind) {
+    var box = el("status");
+    box.textContent = text;
+    box.dataset.kind = kind || "info";
+  }
+  function send(message) {
+    if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(message));
+  }
+
+  /* ---- local media ---------------------------------------------------------------- */
+  async function startMedia() {
+    var video = { facingMode: state.facing, width: { ideal: 640 }, height: { ideal: 360 } };
+    var tries = [{ audio: true, video: video }, { audio: true, video: false }];
+    for (var i = 0; i < tries.length; i++) {
+      try {
+        state.stream = await navigator.mediaDevices.getUserMedia(tries[i]);
+        break;
+      } catch (err) { state.stream = null; }
+    }
+    if (!state.stream) setStatus(t("No camera or microphone: you can still chat."), "warn");
+    el("local").srcObject = state.stream;
+    if (state.lowBandwidth) applyLowBandwidth(true, false);
+  }
+  function videoTrack() { return state.stream && state.stream.getVideoTracks()[0]; }
+  function audioTrack() { return state.stream && state.stream.getAudioTracks()[0]; }
+  function videoSenders() {
+    var senders = [];
+    state.peers.forEach(function (p) {
+      p.pc.getTransceivers().forEach(function (tr) {
+        if (tr.receiver.track && tr.receiver.track.kind === "video") senders.push(tr.sender);
+      });
+    });
+    return senders;
+  }
+  function shareMediaState() {
+    send({ type: "media-state", audio: !state.muted, video: !state.cameraOff && !state.audioOnly,
+           audio_only: state.audioOnly });
+  }
+  function applyTrackStates() {
+    var a = audioTrack(), v = videoTrack();
+    if (a) a.enabled = !state.muted && !state.onHold;
+    if (v) v.enabled = !state.cameraOff && !state.onHold;
+    videoSenders().forEach(function (s) { s.replaceTrack(state.audioOnly ? null : v || null); });
+    panel.querySelectorAll(".remote video").forEach(function (video) { video.muted = state.onHold; });
+    panel.dataset.audioOnly = state.audioOnly ? "1" : "0";
+  }
+  async function capVideo(bitrate) {
+    for (var sender of videoSenders()) {
+      var params = sender.getParameters();
+      if (!params.encodings || !params.encodings.length) continue;
+      params.encodings.forEach(function (enc) {
+        if (bitrate) { enc.maxBitrate = bitrate; enc.scaleResolutionDownBy = 2; }
+        else { delete enc.maxBitrate; enc.scaleResolutionDownBy = 1; }
+      });
+      try { await sender.setParameters(params); } catch (err) { /* not yet negotiated */ }
+    }
+  }
+  function applyLowBandwidth(on, forced) {
+    state.lowBandwidth = on;
+    if (forced) state.lowForced = on;
+    state.audioOnly = on;
+    applyTrackStates();
+    capVideo(on ? LOW_BITRATE : 0);
+    panel.dataset.lowBandwidth = on ? "1" : "0";
+    el("low-bandwidth").setAttribute("aria-pressed", on ? "true" : "false");
+    el("audio-only").setAttribute("aria-pressed", state.audioOnly ? "true" : "false");
+    shareMediaState();
+  }
+  async function switchCamera() {
+    var old = videoTrack();
+    if (!old) return;
+    state.facing = state.facing === "user" ? "environment" : "user";
+    try {
+      var fresh = await navigator.mediaDevices.getUserMedia({ video: { facingMode: state.facing } });
+      var track = fresh.getVideoTracks()[0];
+      state.stream.removeTrack(old); old.stop(); state.stream.addTrack(track);
+      el("local").srcObject = state.stream;
+      applyTrackStates();
+    } catch (err) { setStatus(t("Could not switch the camera."), "warn"); }
+  }
+
+  /* ---- peers (perfect negotiation, one RTCPeerConnection per other participant) ---- */
+  function peerFor(member, create) {
+    var peer = state.peers.get(member.user_id);
+    if (peer && member.session && peer.session && peer.session !== member.session) {
+      closePeer(peer);                // they reloaded: their old connection is gone
+      peer = null;
+    }
+    if (peer) { peer.peerId = member.peer_id; peer.session = member.session || peer.session; return peer; }
+    if (!create) return null;
+    var pc = new RTCPeerConnection({ iceServers: state.iceServers,
+                                     iceTransportPolicy: cfg.relayOnly === "1" ? "relay" : "all" });
+    peer = { user: member, peerId: member.peer_id, session: member.session, pc: pc,
+             polite: state.me.user_id < member.user_id, makingOffer: false, ignoreOffer: false,
+             box: remoteBox(member), stats: null, restartTimer: null };
+    state.peers.set(member.user_id, peer);
+    if (state.stream) state.stream.getTracks().forEach(function (tr) { pc.addTrack(tr, state.stream); });
+    if (!audioTrack()) pc.addTransceiver("audio", { direction: "recvonly" });
+    if (!videoTrack()) pc.addTransceiver("video", { direction: "recvonly" });
+    pc.onnegotiationneeded = async function () {
+      try {
+        peer.makingOffer = true;
+        await pc.setLocalDescription();
+        send({ type: pc.localDescription.type, to: peer.peerId, sdp: pc.localDescription.sdp });
+      } catch (err) { console.warn("negotiation", err); } finally { peer.makingOffer = false; }
+    };
+    pc.onicecandidate = function (e) {
+      if (e.candidate) send({ type: "ice-candidate", to: peer.peerId, candidate: e.candidate.toJSON() });
+    };
+    pc.ontrack = function (e) {
+      var video = peer.box.querySelector("video");
+      video.srcObject = e.streams[0] || new MediaStream([e.track]);
+    };
+    pc.oniceconnectionstatechange = function () { onIceState(peer); };
+    pc.onconnectionstatechange = function () {
+      peer.box.dataset.state = pc.connectionState;
+      if (pc.connectionState === "connected") {
+        setStatus(t("Connected."), "ok");
+        if (videoTrack() && !state.audioOnly) send({ type: "video-connected" });
+        if (state.lowBandwidth) capVideo(LOW_BITRATE);
+      }
+      countConnected();
+    };
+    return peer;
+  }
+  function onIceState(peer) {
+    var s = peer.pc.iceConnectionState;
+    clearTimeout(peer.restartTimer);
+    if (s === "failed") restartIce(peer);
+    else if (s === "disconnected") {
+      setStatus(t("Connection unstable: reconnecting…"), "warn");
+      peer.restartTimer = setTimeout(function () {
+        if (peer.pc.iceConnectionState === "disconnected") restartIce(peer);
+      }, 3000);
+    }
+  }
+  function restartIce(peer) {
+    if (peer.pc.signalingState === "closed") return;
+    setStatus(t("Reconnecting the call…"), "warn");
+    peer.pc.restartIce();
+    send({ type: "ice-restart", to: peer.peerId });
+  }
+  function closePeer(peer) {
+    clearTimeout(peer.restartTimer);
+    peer.pc.close();
+    peer.box.remove();
+    state.peers.delete(peer.user.user_id);
+    countConnected();
+  }
+  function countConnected() {
+    var n = 0;
+    state.peers.forEach(function (p) { if (p.pc.connectionState === "connected") n++; });
+    panel.dataset.connectedPeers = String(n);
+  }
+  function remoteBox(member) {
+    var box = document.createElement("figure");
+    box.className = "remote";
+    box.dataset.user = member.user_id;
+    var video = document.createElement("video");
+    video.autoplay = true; video.playsInline = true; video.className = "remote-video";
+    var caption = document.createElement("figcaption");
+    caption.textContent = member.name;
+    box.append(video, caption);
+    el("remotes").append(box);
+    return box;
+  }
+  async function onDescription(message) {
+    var peer = peerFromMessage(message, message.type === "offer");
+    if (!peer) return;
+    var pc = peer.pc;
+    var collision = message.type === "offer" && (peer.makingOffer || pc.signalingState !== "stable");
+    peer.ignoreOffer = !peer.polite && collision;
+    if (peer.ignoreOffer) return;
+    try {
+      await pc.setRemoteDescription({ type: message.type, sdp: message.sdp });
+      if (message.type === "offer") {
+        await pc.setLocalDescription();
+        send({ type: "answer", to: peer.peerId, sdp: pc.localDescription.sdp });
+      }
+    } catch (err) { console.warn("description", err); }
+  }
+  function peerFromMessage(message, create) {
+    var member = state.present.get(message.from);
+    return member ? peerFor(member, create) : null;
+  }
+
+  /* ---- connection quality, and choosing low-bandwidth mode on our own --------------- */
+  async function sampleQuality() {
+    var worst = null;
+    for (var peer of state.peers.values()) {
+      if (peer.pc.connectionState !== "connected") continue;
+      var report = await peer.pc.getStats();
+      var q = { rtt: null, bitrate: null, lost: 0, received: 0 };
+      report.forEach(function (s) {
+        if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
+          if (s.currentRoundTripTime != null) q.rtt = s.currentRoundTripTime;
+          if (s.availableOutgoingBitrate != null) q.bitrate = s.availableOutgoingBitrate;
+        }
+        if (s.type === "inbound-rtp") { q.lost += s.packetsLost || 0; q.received += s.packetsReceived || 0; }
+      });
+      var prev = peer.stats || { lost: 0, received: 0 };
+      var dl = q.lost - prev.lost, dr = q.received - prev.received;
+      q.loss = dl + dr > 0 ? Math.max(dl, 0) / (dl + dr) : 0;
+      peer.stats = q;
+      if (!worst || (q.rtt || 0) > (worst.rtt || 0) || q.loss > worst.loss) worst = q;
+    }
+    showQuality(worst);
+  }
+  function showQuality(q) {
+    var box = el("quality");
+    if (!q) { box.textContent = ""; box.dataset.level = ""; return; }
+    var poor = (q.rtt != null && q.rtt > POOR.rtt) || q.loss > POOR.loss ||
+               (q.bitrate != null && q.bitrate < POOR.bitrate);
+    var fair = (q.rtt != null && q.rtt > 0.3) || q.loss > 0.03 || (q.bitrate != null && q.bitrate < 400000);
+    var level = poor ? "poor" : fair ? "fair" : "good";
+    box.dataset.level = level;
+    box.textContent = { good: t("Connection: good"), fair: t("Connection: fair"), poor: t("Connection: poor") }[level] +
+      " · " + (q.rtt != null ? Math.round(q.rtt * 1000) + " ms" : "–") +
+      " · " + Math.round(q.loss * 100) + "% " + t("lost") +
+      (q.bitrate != null ? " · " + Math.round(q.bitrate / 1000) + " kbit/s" : "");
+    state.poorSamples = poor ? state.poorSamples + 1 : 0;
+    if (state.poorSamples >= 3 && !state.lowBandwidth) {
+      applyLowBandwidth(true, false);
+      setStatus(t("Weak connection: switched to audio only. You can turn video back on."), "warn");
+    }
+  }
+  setInterval(sampleQuality, 2000);
+
+  /* ---- signalling connection, with reconnect and rejoin ---------------------------- */
+  state.present = new Map();          // peer_id -> member
+  async function connect() {
+    if (state.ended || state.stopped) return;
+    setStatus(t("Joining the room…"), "info");
+    var response;
+    try {
+      response = await fetch(cfg.tokenUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    } catch (err) { return retry(); }
+    if (!response.ok) {
+      var body = await response.json().catch(function () { return {}; });
+      var message = (body.error && body.error.message) || t("Could not join the room.");
+      if (response.status >= 400 && response.status < 500) return stop(message, response.status === 400);
+      return retry();
+    }
+    var join = await response.json();
+    state.iceServers = join.ice_servers;
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var ws = new WebSocket(scheme + location.host + join.websocket_path + "?token=" +
+                           encodeURIComponent(join.token) + "&session=" + state.session);
+    state.ws = ws;
+    ws.onmessage = function (e) { onMessage(JSON.parse(e.data)); };
+    ws.onclose = function (e) {
+      if (state.ws !== ws) return;
+      state.ws = null;
+      panel.dataset.state = "disconnected";
+      if (e.code === 4410) return endRoom(t("This consultation has ended."));
+      if (e.code === 4403) return stop(t("You are not part of this consultation."));
+      if (e.code === 4409) return stop(t("The room is open in another page."));
+      retry();
+    };
+  }
+  function retry() {
+    if (state.ended || state.stopped) return;
+    setStatus(t("Connection lost: reconnecting…"), "warn");
+    setTimeout(connect, state.reconnectDelay);
+    state.reconnectDelay = Math.min(state.reconnectDelay * 2, 15000);
+  }
+  function stop(message, ended) {
+    if (ended) return endRoom(message);
+    state.stopped = true;
+    setStatus(message, "error");
+  }
+  window.addEventListener("online", function () {
+    state.reconnectDelay = 1000;
+    if (!state.ws) connect();
+    state.peers.forEach(restartIce);
+  });
+  if (navigator.connection) navigator.connection.addEventListener("change", function () {
+    state.peers.forEach(function (p) { if (p.pc.connectionState !== "connected") restartIce(p); });
+  });
+
+  var handlers = {
+    welcome: function (m) {
+      state.me = m;
+      state.reconnectDelay = 1000;
+      panel.dataset.state = "joined";
+      setStatus(t("Waiting for the others to join…"), "info");
+      setHold(m.status === "on_hold");
+      send({ type: "sync", after_seq: state.lastSeq });
+      shareMediaState();
+    },
+    "peer-joined": function (m) {
+      state.present.set(m.peer_id, m);
+      var peer = peerFor(m, false);     // keep our connection if only their socket came back
+      if (peer && peer.pc.connectionState !== "connected") restartIce(peer);
+    },
+    "peer-present": function (m) {
+      state.present.set(m.peer_id, m);
+      var peer = peerFor(m, true);      // we arrived: we open the connection
+      if (peer.pc.connectionState === "failed") restartIce(peer);
+    },
+    "peer-left": function (m) { state.present.delete(m.peer_id); },
+    offer: onDescription,
+    answer: onDescription,
+    "ice-candidate": async function (m) {
+      var peer = peerFromMessage(m, false);
+      if (!peer || !m.candidate) return;
+      try { await peer.pc.addIceCandidate(m.candidate); } catch (err) { if (!peer.ignoreOffer) console.warn(err); }
+    },
+    "ice-restart": function (m) { var p = peerFromMessage(m, false); if (p) p.pc.restartIce(); },
+    "media-state": function (m) {
+      var member = state.present.get(m.from);
+      var peer = member && state.peers.get(member.user_id);
+      if (peer) { peer.box.dataset.audio = m.audio ? "on" : "off"; peer.box.dataset.video = m.video ? "on" : "off"; }
+    },
+    "room-state": function (m) { setHold(m.on_hold); },
+    "room-ended": function (m) { endRoom(m.message); },
+    "participant-added": function (m) { setStatus(m.name + " " + t("was added to the room."), "info"); },
+    "chat-message": onChatMessage,
+    "chat-ack": function (m) {
+      var li = state.pending.get(m.client_id);
+      if (li) { state.pending.delete(m.client_id); li.remove(); }
+    },
+    "chat-receipt": onReceipt,
+    "chat-synced": function () { markSeen(); },
+    pong: function () {},
+    error: function (m) { setStatus(m.message, m.fatal ? "warn" : "error"); }
+  };
+  function onMessage(m) { var h = handlers[m.type]; if (h) h(m); }
+
+  function setHold(on) {
+    state.onHold = on;
+    panel.dataset.onHold = on ? "1" : "0";
+    el("hold-banner").hidden = !on;
+    applyTrackStates();
+  }
+  function endRoom(message) {
+    state.ended = true;
+    panel.dataset.state = "ended";
+    state.peers.forEach(closePeer);
+    if (state.stream) state.stream.getTracks().forEach(function (tr) { tr.stop(); });
+    if (state.ws) { var ws = state.ws; state.ws = null; ws.close(); }
+    panel.querySelectorAll("[data-action], [data-el=chat-form] *, [data-el=file-form] *")
+      .forEach(function (b) { b.disabled = true; });
+    sessionStorage.removeItem(sessionKey + ".session");
+    setStatus(message || t("This consultation has ended."), "info");
+  }
+
+  /* ---- chat and files ---------------------------------------------------------------- */
+  function onChatMessage(m) {
+    var li = state.messages.get(m.seq);
+    if (!li) {
+      li = document.createElement("li");
+      li.dataset.seq = m.seq;
+      var mine = m.sender.user_id === (state.me && state.me.user_id);
+      li.className = mine ? "mine" : "theirs";
+      var who = document.createElement("span");
+      who.className = "who"; who.textContent = m.sender.name;
+      var body = document.createElement("span");
+      body.className = "text";
+      if (m.kind === "file") {
+        var a = document.createElement("a");
+        a.href = m.file.url; a.textContent = m.file.name; a.target = "_blank"; a.rel = "noopener";
+        body.append(a);
+      } else body.textContent = m.text;
+      var ticks = document.createElement("span");
+      ticks.className = "ticks";
+      li.append(who, body, ticks);
+      li.dataset.mine = mine ? "1" : "0";
+      var list = el("messages"), after = null;
+      state.messages.forEach(function (other, seq) { if (seq > m.seq && (!after || seq < +after.dataset.seq)) after = other; });
+      list.insertBefore(li, after);
+      state.messages.set(m.seq, li);
+      list.scrollTop = list.scrollHeight;
+    }
+    state.lastSeq = Math.max(state.lastSeq, m.seq);
+    var others = function (ids) { return ids.some(function (id) { return id !== state.me.user_id; }); };
+    if (others(m.read_by)) setTick(li, "read");
+    else if (others(m.delivered_to)) setTick(li, "delivered");
+    else setTick(li, "sent");
+    if (li.dataset.mine !== "1") markSeen();
+  }
+  function setTick(li, mark) {
+    if (li.dataset.mine !== "1" || li.dataset.mark === "read") return;
+    if (li.dataset.mark === "delivered" && mark === "sent") return;
+    li.dataset.mark = mark;
+    var ticks = li.querySelector(".ticks");
+    ticks.textContent = mark === "sent" ? "✓" : "✓✓";
+    ticks.title = { sent: t("Sent"), delivered: t("Delivered"), read: t("Read") }[mark];
+  }
+  function onReceipt(m) {
+    if (state.me && m.user_id === state.me.user_id) return;
+    state.messages.forEach(function (li, seq) { if (seq <= m.up_to_seq) setTick(li, m.mark); });
+  }
+  var seenTimer = null;
+  function markSeen() {
+    clearTimeout(seenTimer);
+    seenTimer = setTimeout(function () {
+      if (!state.lastSeq) return;
+      send({ type: document.visibilityState === "visible" ? "read" : "delivered", seq: state.lastSeq });
+    }, 200);
+  }
+  document.addEventListener("visibilitychange", markSeen);
+
+  el("chat-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var input = e.target.elements.text, text = input.value.trim();
+    if (!text) return;
+    if (!state.ws) { setStatus(t("Not connected: the message was not sent. Try again in a moment."), "warn"); return; }
+    var clientId = Math.random().toString(36).slice(2, 10);
+    var li = document.createElement("li");
+    li.className = "mine pending"; li.textContent = text;
+    state.pending.set(clientId, li);
+    el("messages").append(li);
+    send({ type: "chat", text: text, client_id: clientId });
+    input.value = "";
+  });
+  el("file-form").addEventListener("change", async function (e) {
+    var file = e.target.files[0];
+    if (!file) return;
+    var data = new FormData();
+    data.append("file", file);
+    var csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
+    setStatus(t("Sending the file…"), "info");
+    try {
+      var response = await fetch(cfg.uploadUrl, { method: "POST", body: data, credentials: "same-origin",
+                                                  headers: { "X-CSRFToken": decodeURIComponent(csrf) } });
+      var body = await response.json().catch(function () { return {}; });
+      if (!response.ok) setStatus((body.error && body.error.message) || t("The file could not be sent."), "error");
+      else setStatus(t("File sent."), "ok");
+    } catch (err) { setStatus(t("The file could not be sent. Check the connection and try again."), "error"); }
+    e.target.value = "";
+  });
+
+  /* ---- controls ------------------------------------------------------------------------ */
+  var actions = {
+    mute: function (b) { state.muted = !state.muted; b.setAttribute("aria-pressed", state.muted); applyTrackStates(); shareMediaState(); },
+    camera: function (b) { state.cameraOff = !state.cameraOff; b.setAttribute("aria-pressed", state.cameraOff); applyTrackStates(); shareMediaState(); },
+    "switch-camera": switchCamera,
+    "audio-only": function (b) {
+      state.audioOnly = !state.audioOnly;
+      b.setAttribute("aria-pressed", state.audioOnly);
+      applyTrackStates();
+      shareMediaState();
+    },
+    "low-bandwidth": function () { applyLowBandwidth(!state.lowBandwidth, true); },
+    hold: function () { send({ type: "hold" }); },
+    resume: function () { send({ type: "resume" }); },
+    end: function () { if (window.confirm(t("End this consultation for everyone?"))) send({ type: "end" }); }
+  };
+  panel.addEventListener("click", function (e) {
+    var button = e.target.closest("[data-action]");
+    if (button && actions[button.dataset.action]) actions[button.dataset.action](button);
+  });
+
+  startMedia().then(connect);
+})();

@@ -1,0 +1,80 @@
+"""Factories and fixtures for the queue and consultation tests (API, services, sockets)."""
+
+from __future__ import annotations
+
+import factory
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from sanjeevani.accounts.sms import FileOutboxBackend
+from sanjeevani.queueing.models import Ticket
+from tests.factories import DoctorFactory, OnlineOPDFactory, PatientFactory
+
+API = "/api/v1/opd"
+
+
+class TicketFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Ticket
+
+    patient = factory.SubFactory(PatientFactory)
+    opd = factory.SubFactory(OnlineOPDFactory)
+    service_date = factory.LazyFunction(timezone.localdate)
+    token_number = factory.Sequence(lambda n: n + 1)
+    queued_at = factory.LazyFunction(timezone.now)
+    language = "en"
+
+
+def member_doctor(opd, **kwargs):
+    doctor = DoctorFactory(**kwargs)
+    doctor.opds.add(opd)
+    return doctor
+
+
+def api_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def go_online(doctor, opd, auto_assign: bool = False):
+    response = api_for(doctor.user).post(
+        f"{API}/doctor/online/", {"opd": str(opd.pk), "auto_assign": auto_assign}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    return response
+
+
+def take_token(patient, opd, complaint: str = ""):
+    return api_for(patient.account).post(
+        f"{API}/opds/{opd.pk}/tickets/",
+        {"patient": str(patient.pk), "complaint": complaint},
+        format="json",
+    )
+
+
+def call_next(doctor):
+    return api_for(doctor.user).post(f"{API}/doctor/call-next/")
+
+
+@pytest.fixture
+def opd(db):
+    return OnlineOPDFactory()
+
+
+@pytest.fixture
+def doctor(opd):
+    return member_doctor(opd)
+
+
+@pytest.fixture
+def patient(db):
+    return PatientFactory()
+
+
+@pytest.fixture
+def outbox(settings, tmp_path) -> FileOutboxBackend:
+    settings.SMS_BACKEND = "file"
+    settings.SMS_OUTBOX_DIR = tmp_path / "sms"
+    return FileOutboxBackend(tmp_path / "sms")

@@ -1,0 +1,61 @@
+"""Room fixtures: a consultation, its people, and helpers to join its WebSocket."""
+
+from __future__ import annotations
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from sanjeevani.config.asgi import application
+from sanjeevani.realtime import tokens
+from tests.realtime.factories import ConsultationFactory
+
+ORIGIN = (b"origin", b"http://testserver")
+
+
+@pytest.fixture
+def consultation(db):
+    return ConsultationFactory()
+
+
+@pytest.fixture
+def doctor_user(consultation):
+    return consultation.doctor.user
+
+
+@pytest.fixture
+def patient_user(consultation):
+    return consultation.patient.account
+
+
+async def open_room(consultation_id, token: str, session: str = "") -> WebsocketCommunicator:
+    path = f"/ws/room/{consultation_id}/?token={token}"
+    if session:
+        path += f"&session={session}"
+    communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def join(consultation_id, user) -> tuple[WebsocketCommunicator, dict]:
+    """Join with a fresh token; returns the connection and its welcome message."""
+    communicator = await open_room(consultation_id, tokens.issue_token(consultation_id, user.pk))
+    welcome = await communicator.receive_json_from(timeout=5)
+    assert welcome["type"] == "welcome", welcome
+    return communicator, welcome
+
+
+async def receive_until(communicator: WebsocketCommunicator, kind: str, timeout: float = 5):
+    """Skip other messages until one of ``kind`` arrives."""
+    while True:
+        message = await communicator.receive_json_from(timeout=timeout)
+        if message["type"] == kind:
+            return message
+
+
+async def refused(communicator: WebsocketCommunicator) -> tuple[dict, dict]:
+    """The error message and the close frame of a refused connection."""
+    error = await communicator.receive_json_from(timeout=5)
+    close = await communicator.receive_output(timeout=5)
+    assert close["type"] == "websocket.close"
+    return error, close
