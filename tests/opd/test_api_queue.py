@@ -16,12 +16,12 @@ from tests.queueing.factories import (  # noqa: F401 - fixtures
     TicketFactory,
     api_for,
     call_next,
-    doctor,
+    doctor_fixture,
     go_online,
     member_doctor,
-    opd,
-    outbox,
-    patient,
+    opd_fixture,
+    outbox_fixture,
+    patient_fixture,
     take_token,
 )
 
@@ -33,8 +33,9 @@ def error(response) -> dict:
 
 
 # --- taking a token ----------------------------------------------------------------------
-def test_take_token_gives_number_position_and_sms(opd, doctor, patient, outbox,
-                                                  django_capture_on_commit_callbacks):  # fmt: skip
+def test_take_token_gives_number_position_and_sms(
+    opd, doctor, patient, outbox, django_capture_on_commit_callbacks
+):
     go_online(doctor, opd)
     with django_capture_on_commit_callbacks(execute=True):
         response = take_token(patient, opd, "fever for 3 days")
@@ -54,8 +55,9 @@ def test_closed_opd_refused_with_next_opening(patient):
     closed = OnlineOPDFactory(always_open=False)
     now = timezone.localtime()
     tomorrow = (now + dt.timedelta(days=1)).weekday()
-    OpeningWindow.objects.create(opd=closed, weekday=tomorrow, start_minute=9 * 60,
-                                 end_minute=13 * 60)  # fmt: skip
+    OpeningWindow.objects.create(
+        opd=closed, weekday=tomorrow, start_minute=9 * 60, end_minute=13 * 60
+    )
     response = take_token(patient, closed)
     assert response.status_code == 409
     assert error(response)["code"] == "opd_closed"
@@ -84,8 +86,12 @@ def test_second_live_token_refused_even_at_another_opd(opd, patient):
 
 def test_token_numbers_run_per_opd_per_day(opd):
     other = OnlineOPDFactory()
-    TicketFactory(opd=opd, service_date=timezone.localdate() - dt.timedelta(days=1),
-                  token_number=57, status=Ticket.Status.COMPLETED)  # fmt: skip
+    TicketFactory(
+        opd=opd,
+        service_date=timezone.localdate() - dt.timedelta(days=1),
+        token_number=57,
+        status=Ticket.Status.COMPLETED,
+    )
     numbers = [take_token(PatientFactory(), opd).json()["token_number"] for _ in range(3)]
     assert numbers == [1, 2, 3]
     assert take_token(PatientFactory(), other).json()["token_number"] == 1
@@ -142,8 +148,9 @@ def test_opd_list_of_a_state_shows_board(opd, doctor):
 # --- doctors: presence, queue, claiming --------------------------------------------------------
 def test_doctor_not_rostered_cannot_go_online(opd):
     outsider = DoctorFactory()
-    response = api_for(outsider.user).post(f"{API}/doctor/online/", {"opd": str(opd.pk)},
-                                           format="json")  # fmt: skip
+    response = api_for(outsider.user).post(
+        f"{API}/doctor/online/", {"opd": str(opd.pk)}, format="json"
+    )
     assert response.status_code == 403
     assert error(response)["code"] == "not_rostered"
 
@@ -171,8 +178,11 @@ def test_queue_shows_age_sex_language_complaint(opd, doctor):
     assert body["waiting"] == 1
     entry = body["entries"][0]
     assert (entry["age"], entry["sex"], entry["language"], entry["complaint"]) == (
-        7, "M", "kn", "cough"
-    )  # fmt: skip
+        7,
+        "M",
+        "kn",
+        "cough",
+    )
     assert "name" not in entry
 
 
@@ -188,7 +198,7 @@ def test_claim_gives_the_oldest_ticket_and_opens_a_consultation(opd, doctor):
     assert (early.call_expires_at - early.called_at).total_seconds() == 120
     consultation = Consultation.objects.get(ticket=early)
     assert consultation.status == "calling" and consultation.consent == "implied"
-    assert doctor.presence.status == "busy" if doctor.presence.refresh_from_db() is None else 0
+    assert api_for(doctor.user).get(f"{API}/doctor/presence/").json()["status"] == "busy"
 
 
 def test_offline_doctor_cannot_call(opd, doctor):
@@ -343,10 +353,17 @@ def _completed(opd, doctor, patient) -> Consultation:
     api_for(patient.account).post(f"{API}/tickets/{ticket.pk}/join/")
     consultation = Consultation.objects.get(ticket=ticket)
     api = api_for(doctor.user)
-    api.patch(f"{API}/consultations/{consultation.pk}/record/",
-              {"base_revision": 0, "advice": "rest"}, format="json")  # fmt: skip
-    assert api.post(f"{API}/consultations/{consultation.pk}/end/", {"outcome": "advice_only"},
-                    format="json").status_code == 200  # fmt: skip
+    api.patch(
+        f"{API}/consultations/{consultation.pk}/record/",
+        {"base_revision": 0, "advice": "rest"},
+        format="json",
+    )
+    assert (
+        api.post(
+            f"{API}/consultations/{consultation.pk}/end/", {"outcome": "advice_only"}, format="json"
+        ).status_code
+        == 200
+    )
     return consultation
 
 
@@ -354,8 +371,9 @@ def test_follow_up_waits_for_preferred_doctor_while_online(opd, doctor, patient)
     first = _completed(opd, doctor, patient)
     other = member_doctor(opd)
     go_online(other, opd)
-    response = api_for(patient.account).post(f"{API}/consultations/{first.pk}/follow-up/",
-                                             {}, format="json")  # fmt: skip
+    response = api_for(patient.account).post(
+        f"{API}/consultations/{first.pk}/follow-up/", {}, format="json"
+    )
     assert response.status_code == 201, response.content
     follow_up = Ticket.objects.get(pk=response.json()["id"])
     assert follow_up.preferred_doctor == doctor
@@ -377,15 +395,17 @@ def test_follow_up_goes_to_anyone_when_preferred_doctor_offline(opd, doctor, pat
 def test_follow_up_refused_when_doctor_left_the_opd(opd, doctor, patient):
     first = _completed(opd, doctor, patient)
     doctor.opds.remove(opd)
-    response = api_for(patient.account).post(f"{API}/consultations/{first.pk}/follow-up/",
-                                             {}, format="json")  # fmt: skip
+    response = api_for(patient.account).post(
+        f"{API}/consultations/{first.pk}/follow-up/", {}, format="json"
+    )
     assert response.status_code == 409
     assert error(response)["code"] == "doctor_not_on_opd"
 
 
 # --- SMS when the turn is near ------------------------------------------------------------------
-def test_near_turn_sms_once_when_queue_advances(opd, doctor, outbox, settings,
-                                                django_capture_on_commit_callbacks):  # fmt: skip
+def test_near_turn_sms_once_when_queue_advances(
+    opd, doctor, outbox, settings, django_capture_on_commit_callbacks
+):
     settings.QUEUE_NEAR_TURN_POSITION = 2
     go_online(doctor, opd)
     patients = [PatientFactory() for _ in range(4)]
@@ -400,8 +420,9 @@ def test_near_turn_sms_once_when_queue_advances(opd, doctor, outbox, settings,
     assert [len(near(p)) for p in patients] == [0, 1, 1, 0]
     assert "token 2" in near(patients[1])[0].body
     consultation = Consultation.objects.get(ticket__patient=patients[0])
-    api_for(doctor.user).post(f"{API}/consultations/{consultation.pk}/end/",
-                              {"outcome": "no_show"}, format="json")  # fmt: skip
+    api_for(doctor.user).post(
+        f"{API}/consultations/{consultation.pk}/end/", {"outcome": "no_show"}, format="json"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         call_next(doctor)
     assert [len(near(p)) for p in patients] == [0, 1, 1, 1]

@@ -139,3 +139,17 @@ def test_choosing_a_profile_is_remembered(client, account, where):
 
     assert response.status_code == 302
     assert client.session[ACTIVE_PATIENT_SESSION_KEY] == str(patient.pk)
+
+
+def test_edit_page_shown_again_with_errors_is_audited(client, account, where):
+    patient = PatientFactory(account=account, state=where["state"], district=where["district"])
+    client.force_login(account)
+
+    response = client.post(
+        reverse("patients:edit", args=[patient.pk]), _form(where, date_of_birth="2999-01-01")
+    )
+
+    assert response.status_code == 200
+    assert "cannot be in the future" in response.content.decode()
+    assert AuditEvent.objects.filter(action="patient.view", patient_id=patient.pk).count() == 1
+    assert not AuditEvent.objects.filter(action="patient.update").exists()

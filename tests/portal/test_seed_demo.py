@@ -86,7 +86,7 @@ def test_demo_has_every_role_and_an_opd_open_around_the_clock():
 
     sc = Facility.objects.get(code="DEMO-KA-SC1")
     chain = [sc]
-    while not chain[-1].level == Facility.Level.MEDICAL_COLLEGE:
+    while chain[-1].level != Facility.Level.MEDICAL_COLLEGE:
         link = chain[-1].hub_links.order_by("priority").first()
         assert link is not None, f"{chain[-1].code} has no hub"
         chain.append(link.hub)

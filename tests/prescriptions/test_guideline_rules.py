@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sanjeevani.prescriptions.models import Prescription
-from tests.prescriptions.conftest import issue, line
+from tests.prescriptions.conftest import api_for, issue, line
 from tests.prescriptions.factories import ConsultationFactory, VideoConsultationFactory
 
 pytestmark = pytest.mark.django_db
@@ -60,8 +60,6 @@ def test_a_superseded_prescription_is_not_a_basis_for_a_refill():
     first = VideoConsultationFactory()
     original = issue(first, [line("metformin")]).json()
     doctor = first.doctor.user
-    from tests.prescriptions.conftest import api_for
-
     corrected = api_for(doctor).post(
         f"/api/v1/prescriptions/{original['id']}/correct/",
         {"items": [line("paracetamol")]},
@@ -114,7 +112,9 @@ def test_schedule_x_and_narcotics_are_named_in_the_refusal(video_consultation):
     ]
 
 
-@pytest.mark.parametrize("typed", ["Alprazolam 0.5 mg", "ALPRAZOLAM 0.5mg", "alprazolam+sertraline"])
+@pytest.mark.parametrize(
+    "typed", ["Alprazolam 0.5 mg", "ALPRAZOLAM 0.5mg", "alprazolam+sertraline"]
+)
 def test_free_entry_of_a_prohibited_drug_is_refused(video_consultation, typed):
     response = issue(video_consultation, [line(typed, free=True)])
     assert refusals(response) == [PROHIBITED_ALPRAZOLAM]

@@ -58,23 +58,23 @@ def call_next(doctor):
     return api_for(doctor.user).post(f"{API}/doctor/call-next/")
 
 
-@pytest.fixture
-def opd(db):
+@pytest.fixture(name="opd")
+def opd_fixture(db):
     return OnlineOPDFactory()
 
 
-@pytest.fixture
-def doctor(opd):
+@pytest.fixture(name="doctor")
+def doctor_fixture(opd):
     return member_doctor(opd)
 
 
-@pytest.fixture
-def patient(db):
+@pytest.fixture(name="patient")
+def patient_fixture(db):
     return PatientFactory()
 
 
-@pytest.fixture
-def outbox(settings, tmp_path) -> FileOutboxBackend:
+@pytest.fixture(name="outbox")
+def outbox_fixture(settings, tmp_path) -> FileOutboxBackend:
     settings.SMS_BACKEND = "file"
     settings.SMS_OUTBOX_DIR = tmp_path / "sms"
     return FileOutboxBackend(tmp_path / "sms")

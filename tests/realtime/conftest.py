@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 
 from sanjeevani.config.asgi import application
@@ -10,6 +11,15 @@ from sanjeevani.realtime import tokens
 from tests.realtime.factories import ConsultationFactory
 
 ORIGIN = (b"origin", b"http://testserver")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Each async test runs on its own event loop; a Redis channel layer holds locks bound
+    to the loop that created it, so every test gets a new layer object."""
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ class ConsultationFactory(factory.django.DjangoModelFactory):
     patient = factory.SubFactory(PatientFactory)
     doctor = factory.SubFactory(DoctorFactory)
     status = Consultation.Status.IN_PROGRESS
+    advice = "Drink fluids; rest for two days."
 
 
 class HubSpokeConsultationFactory(ConsultationFactory):

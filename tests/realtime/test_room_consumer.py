@@ -164,7 +164,9 @@ async def test_only_the_doctor_holds_resumes_and_ends(consultation, doctor_user,
     doctor, _ = await join(consultation.pk, doctor_user)
     patient, _ = await join(consultation.pk, patient_user)
     for kind in ("hold", "resume", "end"):
-        await patient.send_json_to({"type": kind})
+        await patient.send_json_to(
+            {"type": kind, **({"outcome": "advice_only"} if kind == "end" else {})}
+        )
         error = await receive_until(patient, "error")
         assert (error["code"], error["about"]) == ("forbidden", kind)
     await patient.send_json_to({"type": "ping", "t": 1})
@@ -176,12 +178,15 @@ async def test_only_the_doctor_holds_resumes_and_ends(consultation, doctor_user,
     await doctor.send_json_to({"type": "resume"})
     assert (await receive_until(patient, "room-state"))["on_hold"] is False
 
-    await doctor.send_json_to({"type": "end"})
+    await doctor.send_json_to({"type": "end", "outcome": "referred"})
+    error = await receive_until(doctor, "error")  # the consultation's own rule: write it first
+    assert (error["code"], error["about"]) == ("no_referral", "end")
+    await doctor.send_json_to({"type": "end", "outcome": "advice_only"})
     for room in (doctor, patient):
         await receive_until(room, "room-ended")
         assert (await room.receive_output(timeout=5))["code"] == 4410
     await database_sync_to_async(consultation.refresh_from_db)()
-    assert consultation.status == Consultation.Status.ENDED
+    assert (consultation.status, consultation.outcome) == (Consultation.Status.ENDED, "advice_only")
 
 
 async def test_chat_in_order_with_marks_and_replay_on_reconnect(

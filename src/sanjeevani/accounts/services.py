@@ -98,6 +98,15 @@ def normalise_mobile(raw: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def display_mobile(e164: str) -> str:
+    """The number as people read it: ``+91 98765 43210``."""
+    try:
+        number = phonenumbers.parse(e164, "IN")
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 # --- one-time codes -------------------------------------------------------------------
 
 

@@ -22,12 +22,14 @@ from sanjeevani.audit.services import client_ip
 
 from . import services
 from .models import User
+from .policies import may_open_admin
 from .selectors import seconds_until_resend
 
 OTP_MOBILE_KEY = "accounts_otp_mobile"
 PENDING_ENROLMENT_KEY = "accounts_pending_enrolment"
 PENDING_ENROLMENT_SECONDS = 10 * 60
 PATIENT_HOME = "/patients/"
+_CODE_MAY_BE_WAITING = {"resend_too_soon", "number_rate_limited"}
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
@@ -68,7 +70,11 @@ def otp_sign_in(request: HttpRequest) -> HttpResponse:
                 sent = services.request_otp(typed_mobile, ip)
             except services.SignInError as exc:
                 error = exc
-                if action == "send" and exc.field == "mobile":
+                if action == "send" and exc.code in _CODE_MAY_BE_WAITING:
+                    # A code already sent may still be valid: let them type it.
+                    mobile = services.normalise_mobile(typed_mobile)
+                    request.session[OTP_MOBILE_KEY] = mobile
+                elif action == "send":
                     mobile = ""
             else:
                 request.session[OTP_MOBILE_KEY] = sent.mobile
@@ -92,6 +98,7 @@ def otp_sign_in(request: HttpRequest) -> HttpResponse:
     context = {
         "step": "code" if mobile else "mobile",
         "mobile": mobile,
+        "mobile_display": services.display_mobile(mobile) if mobile else "",
         "typed_mobile": typed_mobile,
         "error": error,
         "resend_in": seconds_until_resend(mobile) if mobile else 0,
@@ -139,10 +146,13 @@ def staff_login(request: HttpRequest) -> HttpResponse:
                 otp_login(request, result.device)
             return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
     elif request.user.is_authenticated and next_url.startswith(resolve_url("admin:index")):
-        messages.info(
-            request,
-            _("Administration needs your authenticator code: please sign in again with it."),
-        )
+        if may_open_admin(request.user):
+            messages.info(
+                request,
+                _("Administration needs your authenticator code: please sign in again with it."),
+            )
+        else:
+            messages.info(request, _("Your account cannot open administration."))
     response = render(
         request,
         "accounts/staff_login.html",

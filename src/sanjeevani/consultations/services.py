@@ -67,7 +67,7 @@ def _doctor_of_consultation(user: Any, consultation: Consultation) -> None:
 
 def _locked(consultation: Consultation) -> Consultation:
     return (
-        Consultation.objects.select_for_update()
+        Consultation.objects.select_for_update(of=("self",))
         .select_related("doctor__user", "patient", "opd")
         .get(pk=consultation.pk)
     )
@@ -403,7 +403,7 @@ def end_consultation(doctor_user: Any, consultation: Consultation, outcome: str)
         ticket = None
         if consultation.ticket_id:
             ticket = (
-                Ticket.objects.select_for_update()
+                Ticket.objects.select_for_update(of=("self",))
                 .select_related("opd", "patient__account")
                 .get(pk=consultation.ticket_id)
             )

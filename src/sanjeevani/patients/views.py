@@ -106,6 +106,7 @@ def add(request: HttpRequest) -> HttpResponse:
 @patient_required
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, patient_id: Any) -> HttpResponse:
+    """Change a profile; a successful save is audited by the service, each display here."""
     if request.method == "POST":
         patient = selectors.patient_for_account(request.user, patient_id, audit=False)
         form = PatientForm(request.POST)
@@ -121,6 +122,8 @@ def edit(request: HttpRequest, patient_id: Any) -> HttpResponse:
                     request, _("The profile of %(name)s was saved.") % {"name": patient.name}
                 )
                 return redirect("patients:family")
+        # The page shown again with errors displays the stored record: a read.
+        patient = selectors.patient_for_account(request.user, patient.pk, request=request)
     else:
         patient = selectors.patient_for_account(request.user, patient_id, request=request)
         form = PatientForm(initial=PatientForm.initial_for(patient))

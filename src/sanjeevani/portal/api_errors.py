@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -53,6 +53,4 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, exceptions.Throttled) and exc.wait:
         body["retry_after_seconds"] = int(exc.wait)
     response.data = {"error": body}
-    if response.status_code >= 500:
-        response.status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
     return response

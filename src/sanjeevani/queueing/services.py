@@ -329,7 +329,11 @@ def cancel_ticket(actor: Any, ticket: Ticket) -> Ticket:
 
 def _presence_for_update(doctor: DoctorProfile) -> DoctorPresence:
     DoctorPresence.objects.get_or_create(doctor=doctor)
-    return DoctorPresence.objects.select_for_update().select_related("opd").get(doctor=doctor)
+    return (
+        DoctorPresence.objects.select_for_update(of=("self",))
+        .select_related("opd")
+        .get(doctor=doctor)
+    )
 
 
 def _has_consultation(doctor: DoctorProfile, statuses) -> bool:
@@ -428,7 +432,7 @@ def take_break(doctor_user: Any) -> DoctorPresence:
 def _free_doctor(doctor: DoctorProfile, now: dt.datetime, actor: Any = None) -> None:
     """After a consultation ends: back to available, and auto-assign the next patient."""
     presence = (
-        DoctorPresence.objects.select_for_update()
+        DoctorPresence.objects.select_for_update(of=("self",))
         .select_related("opd")
         .filter(doctor=doctor)
         .first()
@@ -449,7 +453,7 @@ def _free_doctor(doctor: DoctorProfile, now: dt.datetime, actor: Any = None) -> 
 def _offer_to_auto_assign_doctors(opd: OnlineOPD, now: dt.datetime) -> None:
     """Hand waiting patients to doctors who asked to be assigned automatically."""
     free = (
-        DoctorPresence.objects.select_for_update(skip_locked=True)
+        DoctorPresence.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(opd=opd, status=Presence.AVAILABLE, auto_assign=True)
         .select_related("doctor__user")
         .order_by("since")
@@ -693,7 +697,9 @@ def expire_unanswered_calls(now: dt.datetime | None = None, opd: OnlineOPD | Non
         return 0
     with transaction.atomic():
         tickets = list(
-            overdue.select_for_update(skip_locked=True).select_related("opd", "patient__account")
+            overdue.select_for_update(skip_locked=True, of=("self",)).select_related(
+                "opd", "patient__account"
+            )
         )
         for ticket in tickets:
             mark_ticket_missed(ticket, now)
@@ -719,7 +725,9 @@ def accept_call(actor: Any, ticket: Ticket) -> Consultation:
     now = timezone.now()
     expire_unanswered_calls(now=now, opd=ticket.opd)
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().select_related("opd").get(pk=ticket.pk)
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",)).select_related("opd").get(pk=ticket.pk)
+        )
         if ticket.status == Status.IN_CONSULTATION:
             return selectors.current_consultation(ticket)
         if ticket.status == Status.MISSED:
@@ -792,8 +800,11 @@ def rejoin_after_missed(actor: Any, ticket: Ticket) -> Ticket:
     """Once: a missed token goes back to WAITING at the head of the queue, keeping its
     original queued_at. A second miss is final."""
     check_family(actor, ticket.patient)
+    expire_unanswered_calls(opd=ticket.opd)
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().select_related("opd").get(pk=ticket.pk)
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",)).select_related("opd").get(pk=ticket.pk)
+        )
         if ticket.status != Status.MISSED:
             raise QueueError("not_missed", _("Only a missed token can rejoin the queue."))
         if ticket.missed_count >= 2:
@@ -840,7 +851,9 @@ def return_dropped_ticket(actor: Any, consultation: Consultation) -> Ticket:
         if consultation.status not in OPEN_CONSULTATION:
             raise QueueError("consultation_ended", _("This consultation has already ended."))
         ticket = (
-            Ticket.objects.select_for_update().select_related("opd").get(pk=consultation.ticket_id)
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("opd")
+            .get(pk=consultation.ticket_id)
         )
         consultation.status = Consultation.Status.ENDED
         consultation.outcome = Consultation.Outcome.DROPPED

@@ -12,13 +12,18 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from sanjeevani.consultations.models import Consultation
+from sanjeevani.queueing.errors import DomainError
+
 from . import selectors, services
+from .events import consultation_group
 from .ice import ice_servers_for
 from .models import RoomRole
 from .protocol import DOCTOR_ONLY, RELAYED, ProtocolError, RateLimit, parse_client_message
@@ -53,6 +58,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self._refuse(refused.close_code, refused.code, refused.message)
             return
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(
+            consultation_group(self.consultation_id), self.channel_name
+        )
         me = self._me()
         await self.send_json(
             {
@@ -72,6 +80,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if self.admission is None:
             return
         await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.channel_layer.group_discard(
+            consultation_group(self.consultation_id), self.channel_name
+        )
         await self._to_room({"type": "peer-left", "peer_id": self.peer_id})
 
     # --- from the client ---------------------------------------------------------------
@@ -99,6 +110,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await handler(message)
         except ValidationError as error:
             await self._error(error.code or "invalid", " ".join(error.messages), kind)
+        except DomainError as error:
+            await self._error(error.code, error.message, kind)
         except (PermissionDenied, Http404) as error:
             await self._error("forbidden", str(error) or _("Not allowed."), kind)
 
@@ -139,7 +152,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self._call(services.resume_room)
 
     async def on_end(self, message: dict[str, Any]) -> None:
-        await self._call(services.end_room, message.get("outcome", ""))
+        await self._call(services.end_room, message["outcome"])
 
     async def on_add_participant(self, message: dict[str, Any]) -> None:
         await self._call(services.add_participant, message["user_id"], message["role"])
@@ -163,14 +176,36 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(payload)
 
     async def room_event(self, event: dict[str, Any]) -> None:
-        """An event a service published after its write committed."""
+        """An event a realtime service published after its write committed."""
+        if not self.closing:
+            await self.send_json(event["event"])
+
+    async def consultation_status(self, event: dict[str, Any]) -> None:
+        """The consultation moved (hold, resume, end), from the room or the doctor's console."""
         if self.closing:
             return
-        payload = event["event"]
-        await self.send_json(payload)
-        if payload.get("type") == "room-ended":
+        if event.get("status") == Consultation.Status.ENDED:
             self.closing = True
+            await self.send_json(
+                {
+                    "type": "room-ended",
+                    "outcome": event.get("outcome", ""),
+                    "message": _("The doctor ended the consultation."),
+                }
+            )
             await self.close(code=services.CLOSE_ENDED, reason="ended")
+            return
+        status = event.get("status", "")
+        on_hold = status == Consultation.Status.ON_HOLD
+        await self.send_json({"type": "room-state", "status": status, "on_hold": on_hold})
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Other ``consultation.*`` events on the consultation's group are not for the room."""
+        if message["type"].startswith("consultation.") and not hasattr(
+            self, get_handler_name(message)
+        ):
+            return
+        await super().dispatch(message)
 
     # --- helpers ---------------------------------------------------------------------------
 

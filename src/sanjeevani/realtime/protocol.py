@@ -31,7 +31,7 @@ SCHEMAS: dict[str, dict[str, tuple[Any, bool]]] = {
     "ping": {"t": ((int, float), False)},
     "hold": {},
     "resume": {},
-    "end": {"outcome": (_STR, False)},
+    "end": {"outcome": (_STR, True)},
     "add-participant": {"user_id": (_STR, True), "role": (_STR, True)},
 }
 #: Relayed to peers as they are (plus "from"); the server never reads the SDP.

@@ -1,9 +1,8 @@
-"""Room events published to a room's channel-layer group after the write commits.
-
-Any app may close a room by publishing ``room-ended`` here (for instance when the
-consultation ends from the doctor's console): the room consumers forward the event to
-their clients and close with 4410.
-"""
+"""Room events (chat, marks, participants) published to a room's channel-layer group
+after the write commits. Hold, resume and end come from the consultation's own
+``consultation.status`` event on ``consultation.<uuid>`` (``realtime.events``), which every
+room connection also listens to, so a consultation ended from the doctor's console closes
+the room too."""
 
 from __future__ import annotations
 

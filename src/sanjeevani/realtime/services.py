@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sanjeevani.audit.services import record_event
+from sanjeevani.consultations import services as consultation_services
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.patients.uploads import check_clinical_upload
 
@@ -61,15 +62,6 @@ class Admission:
     status: str
     last_seq: int
     members: list[selectors.RoomMember]
-
-
-def _consultation_service(name: str) -> Any:
-    """A lifecycle function of ``consultations.services`` if that app provides it."""
-    try:
-        from sanjeevani.consultations import services as consultation_services
-    except ImportError:
-        return None
-    return getattr(consultation_services, name, None)
 
 
 def _locked_consultation(user: Any, consultation_id: Any) -> tuple[Consultation, Any]:
@@ -321,72 +313,38 @@ def add_participant(
     return participant
 
 
-def _set_hold(user: Any, consultation_id: Any, on_hold: bool) -> str:
-    with transaction.atomic():
-        consultation, member = _locked_consultation(user, consultation_id)
-        _require_doctor(member, _("put the call on hold") if on_hold else _("resume the call"))
-        _require_open(consultation)
-        lifecycle = _consultation_service("put_on_hold" if on_hold else "resume")
-        if lifecycle is not None:
-            lifecycle(user, consultation)
-            consultation.refresh_from_db(fields=["status"])
-        status = consultation.status
-        if lifecycle is None:
-            status = Consultation.Status.ON_HOLD if on_hold else Consultation.Status.IN_PROGRESS
-        record_event(
-            user,
-            "room.hold" if on_hold else "room.resume",
-            obj=consultation,
-            patient_id=consultation.patient_id,
-        )
-        publish_after_commit(
-            consultation.pk, {"type": "room-state", "status": status, "on_hold": on_hold}
-        )
-    return status
-
-
 def hold_room(user: Any, consultation_id: Any) -> str:
-    return _set_hold(user, consultation_id, True)
+    """The doctor puts the call on hold; the consultation's own lifecycle records and
+    audits it and publishes ``consultation.status``, which every room connection turns
+    into ``room-state``."""
+    consultation, member = selectors.consultation_for_member(user, consultation_id)
+    _require_doctor(member, _("put the call on hold"))
+    return consultation_services.put_on_hold(user, consultation).status
 
 
 def resume_room(user: Any, consultation_id: Any) -> str:
-    return _set_hold(user, consultation_id, False)
+    consultation, member = selectors.consultation_for_member(user, consultation_id)
+    _require_doctor(member, _("resume the call"))
+    return consultation_services.resume(user, consultation).status
 
 
-def end_room(user: Any, consultation_id: Any, outcome: str = "") -> None:
-    """The doctor ends the consultation: the room closes for everyone."""
-    with transaction.atomic():
-        consultation, member = _locked_consultation(user, consultation_id)
-        _require_doctor(member, _("end the consultation"))
-        _require_open(consultation)
-        lifecycle = _consultation_service("end_consultation")
-        if lifecycle is not None:
-            kwargs = {"outcome": outcome} if outcome else {}
-            lifecycle(user, consultation, **kwargs)
-        else:
-            Consultation.objects.filter(pk=consultation.pk).update(
-                status=Consultation.Status.ENDED, ended_at=timezone.now()
-            )
-        record_event(
-            user,
-            "room.end",
-            obj=consultation,
-            patient_id=consultation.patient_id,
-            detail={"outcome": outcome},
-        )
-        publish_after_commit(
-            consultation.pk,
-            {"type": "room-ended", "message": _("The doctor ended the consultation.")},
-        )
+def end_room(user: Any, consultation_id: Any, outcome: str) -> str:
+    """The doctor ends the consultation with an outcome; ``consultation.status`` (ended)
+    closes the room for everyone (close code 4410)."""
+    consultation, member = selectors.consultation_for_member(user, consultation_id)
+    _require_doctor(member, _("end the consultation"))
+    return consultation_services.end_consultation(user, consultation, outcome).status
 
 
 def record_video_used(user: Any, consultation_id: Any) -> bool:
     """A participant's call carried video: the consultation records it (List A needs it)."""
     consultation, member = selectors.consultation_for_member(user, consultation_id)
-    mark_video_used = _consultation_service("mark_video_used")
-    if mark_video_used is None or consultation.had_video:
+    if consultation.had_video:
         return False
-    mark_video_used(user, consultation)
+    try:
+        consultation_services.mark_video_used(user, consultation)
+    except PermissionDenied:
+        return False  # the consultation takes this only from the doctor or the patient's side
     return True
 
 

@@ -135,6 +135,10 @@
     pc.ontrack = function (e) {
       var video = peer.box.querySelector("video");
       video.srcObject = e.streams[0] || new MediaStream([e.track]);
+      video.play().catch(function () {
+        setStatus(t("Tap the video to start the sound."), "warn");
+        video.controls = true;
+      });
     };
     pc.oniceconnectionstatechange = function () { onIceState(peer); };
     pc.onconnectionstatechange = function () {
@@ -470,7 +474,7 @@
     "low-bandwidth": function () { applyLowBandwidth(!state.lowBandwidth, true); },
     hold: function () { send({ type: "hold" }); },
     resume: function () { send({ type: "resume" }); },
-    end: function () { if (window.confirm(t("End this consultation for everyone?"))) send({ type: "end" }); }
+    end: function () { if (window.confirm(t("End this consultation for everyone?"))) send({ type: "end", outcome: el("outcome").value }); }
   };
   panel.addEventListener("click", function (e) {
     var button = e.target.closest("[data-action]");

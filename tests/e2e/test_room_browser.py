@@ -1,0 +1,65 @@
+"""Two headless Chromium pages (fake camera and microphone) as doctor and patient: video
+decoded on both sides, chat with read marks, a reload that rejoins, and the end."""
+
+from __future__ import annotations
+
+import pytest
+
+from sanjeevani.consultations.models import Consultation
+from tests.realtime.factories import ConsultationFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+REMOTE_VIDEO_PLAYS = """() => {
+  const v = document.querySelector('.remote video');
+  return !!v && v.videoWidth > 0 && v.readyState >= 2;
+}"""
+
+
+def wait_for_call(page) -> None:
+    page.wait_for_selector('[data-room][data-connected-peers="1"]', timeout=45_000)
+    page.wait_for_function(REMOTE_VIDEO_PLAYS, timeout=30_000)
+
+
+def send_chat(page, text: str) -> None:
+    page.fill("#room-chat-text", text)
+    page.click('[data-el="chat-form"] button[type="submit"]')
+
+
+def test_doctor_and_patient_call_chat_reload_and_end(live_server_url, signed_in_page):
+    consultation = ConsultationFactory()
+    room_url = f"{live_server_url}/room/{consultation.pk}/"
+    doctor = signed_in_page(consultation.doctor.user)
+    patient = signed_in_page(consultation.patient.account)
+    doctor.goto(room_url)
+    patient.goto(room_url)
+
+    wait_for_call(doctor)
+    wait_for_call(patient)
+    assert patient.evaluate("document.querySelector('.remote video').videoWidth") > 0
+    assert doctor.evaluate("document.querySelector('.remote video').videoWidth") > 0
+
+    send_chat(doctor, "Namaste, how are you feeling?")
+    patient.wait_for_selector('li.theirs:has-text("Namaste, how are you feeling?")')
+    send_chat(patient, "Fever since two days")
+    doctor.wait_for_selector('li.theirs:has-text("Fever since two days")')
+    doctor.wait_for_selector('li.mine[data-mark="read"]')  # the patient's page read it
+
+    patient.reload()
+    wait_for_call(patient)
+    wait_for_call(doctor)
+    patient.wait_for_selector('li.theirs[data-seq="1"]:has-text("Namaste")')  # chat replayed
+    patient.wait_for_selector('li.mine[data-seq="2"]:has-text("Fever since two days")')
+    send_chat(patient, "After reload")
+    doctor.wait_for_selector('li.theirs:has-text("After reload")')
+
+    doctor.on("dialog", lambda dialog: dialog.accept())
+    doctor.select_option('[data-el="outcome"]', "advice_only")
+    doctor.click('[data-action="end"]')
+    doctor.wait_for_selector('[data-room][data-state="ended"]')
+    patient.wait_for_selector('[data-room][data-state="ended"]')
+    assert "ended" in patient.inner_text('[data-el="status"]')
+
+    consultation.refresh_from_db()
+    assert consultation.status == Consultation.Status.ENDED
+    assert consultation.had_video is True

@@ -1,0 +1,113 @@
+"""The prescription as PDF and on screen: one template, English and Hindi."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from tests.prescriptions.conftest import api_for, issue, line
+from tests.prescriptions.factories import VideoConsultationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def pdf_fonts(data: bytes) -> set[str]:
+    fonts = set()
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            fonts.add(str(font.get_object()["/BaseFont"]))
+    return fonts
+
+
+def issued(language: str):
+    consultation = VideoConsultationFactory()
+    response = issue(
+        consultation,
+        [line("metformin", dose="1 tablet", frequency="after breakfast"), line("paracetamol")],
+        investigations="HbA1c",
+        advice="Walk 30 minutes a day",
+        follow_up_on="2030-01-15",
+        language=language,
+    )
+    assert response.status_code == 201, response.content
+    return consultation, response.json()
+
+
+def test_english_pdf_holds_what_the_guidelines_ask(client):
+    consultation, rx = issued("en")
+    client.force_login(consultation.patient.account)
+    response = client.get(f"/rx/{rx['id']}/pdf/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    text = pdf_text(response.content)
+    doctor = consultation.doctor
+    for expected in (
+        doctor.registration_number,
+        doctor.council,
+        "metformin",
+        "paracetamol",
+        "This prescription is generated on a teleconsultation",
+        consultation.patient.name,
+        consultation.patient.patient_number,
+        "HbA1c",
+        "Fever, unspecified",
+        rx["verification_code"],
+    ):
+        assert expected in text, expected
+    assert any(
+        "NotoSansDevanagari" in name.replace("-", "") for name in pdf_fonts(response.content)
+    )
+
+
+def test_hindi_pdf_uses_hindi_labels_and_the_devanagari_font(client):
+    consultation, rx = issued("hi")
+    client.force_login(consultation.patient.account)
+    response = client.get(f"/rx/{rx['id']}/pdf/")
+    assert response.status_code == 200
+    text = pdf_text(response.content)
+    assert consultation.doctor.registration_number in text
+    assert "metformin" in text
+    assert "This prescription is generated" not in text
+    assert "पंजीकरण संख्या" in text  # "Registration No."
+    assert "संजीवनी" in text
+    assert any(
+        "NotoSansDevanagari" in name.replace("-", "") for name in pdf_fonts(response.content)
+    )
+
+
+def test_screen_view_renders_the_same_sheet(client):
+    consultation, rx = issued("en")
+    client.force_login(consultation.patient.account)
+    response = client.get(f"/rx/{rx['id']}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert consultation.doctor.registration_number in html
+    assert "This prescription is generated on a teleconsultation" in html
+    assert 'class="rx-sheet"' in html
+    assert "data:image/svg+xml" in html
+    assert f"/rx/{rx['id']}/pdf/" in html
+
+
+def test_hindi_screen_view_is_in_hindi(client):
+    consultation, rx = issued("hi")
+    client.force_login(consultation.doctor.user)
+    html = client.get(f"/rx/{rx['id']}/").content.decode()
+    assert "यह पर्चा टेलीपरामर्श पर बनाया गया है" in html
+    assert "दवाइयाँ" in html
+
+
+def test_api_returns_the_pdf(client):
+    consultation, rx = issued("en")
+    response = api_for(consultation.patient.account).get(
+        f"/api/v1/prescriptions/{rx['id']}/pdf/", HTTP_ACCEPT="application/pdf"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    assert "metformin" in pdf_text(response.content)

@@ -1,0 +1,77 @@
+"""The waiting room and the doctor's queue receive queue events over WebSocket after a
+change commits (in-memory channel layer; the Redis layer when REDIS_URL is set)."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+
+from sanjeevani.queueing import services
+from sanjeevani.realtime.routing import websocket_urlpatterns
+from tests.factories import OnlineOPDFactory, PatientFactory
+from tests.queueing.factories import member_doctor
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.realtime]
+
+
+def _world():
+    opd = OnlineOPDFactory()
+    doctor = member_doctor(opd)
+    services.go_online(doctor.user, opd)
+    first, second = PatientFactory(), PatientFactory()
+    tickets = [services.join_queue(p.account, p, opd) for p in (first, second)]
+    return opd, doctor, first, second, tickets
+
+
+def _socket(path: str, user) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
+    communicator.scope["user"] = user
+    return communicator
+
+
+async def _receive(communicator, wanted: str) -> dict:
+    for _ in range(10):
+        event = await communicator.receive_json_from(timeout=5)
+        if event["type"] == wanted:
+            return event
+    raise AssertionError(f"no {wanted} event")
+
+
+async def test_waiting_room_gets_queue_advanced_and_called_after_a_claim():
+    opd, doctor, first, second, tickets = await database_sync_to_async(_world)()
+    behind = _socket(f"/ws/opd/{opd.pk}/waiting/", second.account)
+    front = _socket(f"/ws/opd/{opd.pk}/waiting/", first.account)
+    assert (await behind.connect())[0] and (await front.connect())[0]
+
+    claimed = await database_sync_to_async(services.claim_next_ticket)(doctor.user)
+    assert claimed.pk == tickets[0].pk
+
+    advanced = await _receive(behind, "queue.advanced")
+    assert advanced["change"] == "claimed"
+    assert advanced["waiting"] == 1 and advanced["doctors_busy"] == 1
+    assert advanced["ticket"]["queued_at"] == tickets[0].queued_at.isoformat()
+    called = await _receive(front, "ticket.called")
+    assert called["ticket"] == str(tickets[0].pk)
+    assert called["consultation"] == str(claimed.consultation.pk)
+    await behind.disconnect()
+    await front.disconnect()
+
+
+async def test_waiting_room_refuses_a_patient_without_a_token_there():
+    opd, *_ = await database_sync_to_async(_world)()
+    stranger = await database_sync_to_async(PatientFactory)()
+    connected, code = await _socket(f"/ws/opd/{opd.pk}/waiting/", stranger.account).connect()
+    assert not connected and code == 4403
+
+
+async def test_doctor_queue_hears_a_new_token():
+    opd, doctor, *_ = await database_sync_to_async(_world)()
+    feed = _socket("/ws/doctor/queue/", doctor.user)
+    assert (await feed.connect())[0]
+    newcomer = await database_sync_to_async(PatientFactory)()
+    await database_sync_to_async(services.join_queue)(newcomer.account, newcomer, opd)
+    event = await _receive(feed, "queue.advanced")
+    assert event["change"] == "joined" and event["waiting"] == 3
+    await feed.disconnect()
