@@ -115,20 +115,24 @@ def main() -> None:
     first = {lang: rendering.render_prescription_pdf(p) for lang, p in prescriptions.items()}
     print(f"warm-up (fonts, first render of each language): {time.perf_counter() - t0:.2f} s")
     print(f"PDF sizes: en {len(first['en']) / 1024:.0f} KiB, hi {len(first['hi']) / 1024:.0f} KiB")
-    print(f"{n} renders per language, one process (one core):")
+    print(
+        f"{n} renders per language, one process (one core); load average {os.getloadavg()[0]:.1f}"
+    )
     for language, prescription in prescriptions.items():
-        timings = []
+        timings, cpu_start = [], time.process_time()
         for _ in range(n):
             start = time.perf_counter()
             rendering.render_prescription_pdf(prescription)
             timings.append(time.perf_counter() - start)
+        cpu = (time.process_time() - cpu_start) / n
         mean = statistics.mean(timings)
         p95 = sorted(timings)[max(0, int(len(timings) * 0.95) - 1)]
-        verdict = "meets" if 1 / mean >= 10 else "MISSES"
+        verdict = "meets" if 1 / cpu >= 10 else "MISSES"
         print(
-            f"  {language}: {1 / mean:6.1f} prescriptions/s  "
-            f"mean {mean * 1000:6.1f} ms  median {statistics.median(timings) * 1000:6.1f} ms  "
-            f"p95 {p95 * 1000:6.1f} ms  ({verdict} the 10/s per core target)"
+            f"  {language}: wall {1 / mean:5.1f}/s (mean {mean * 1000:5.1f} ms, median "
+            f"{statistics.median(timings) * 1000:5.1f} ms, p95 {p95 * 1000:5.1f} ms); "
+            f"CPU {cpu * 1000:5.1f} ms per render = {1 / cpu:5.1f}/s per core "
+            f"({verdict} the 10/s per core target)"
         )
     for suffix in ("", "-wal", "-shm"):
         Path(f"{SCRATCH}{suffix}").unlink(missing_ok=True)

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 api_v1 = [
     path("accounts/", include("sanjeevani.accounts.api")),
+    path("patients/", include("sanjeevani.patients.api_documents")),
     path("patients/", include("sanjeevani.patients.api")),
     path("registry/", include("sanjeevani.registry.api")),
     path("opd/", include("sanjeevani.opd.api")),

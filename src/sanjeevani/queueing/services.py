@@ -148,8 +148,11 @@ def _notify_near_turn(opd: OnlineOPD) -> None:
     limit = int(getattr(settings, "QUEUE_NEAR_TURN_POSITION", 3))
     if limit <= 0:
         return
+    # Rows other doctors are claiming right now are skipped, not waited for: they are
+    # leaving the line, and waiting on them would deadlock concurrent claims.
     front = list(
         selectors.waiting_tickets(opd)
+        .select_for_update(skip_locked=True, of=("self",))
         .select_related("patient__account")
         .order_by("priority", "queued_at")[:limit]
     )
