@@ -45,7 +45,9 @@ def png_upload(name: str = "report.png") -> SimpleUploadedFile:
 
 
 def text_upload(name: str = "report.pdf") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, b"just text pretending to be a PDF", content_type="application/pdf")
+    return SimpleUploadedFile(
+        name, b"just text pretending to be a PDF", content_type="application/pdf"
+    )
 
 
 def pdf_bytes() -> bytes:

@@ -128,9 +128,7 @@ def test_call_next_offline_is_refused_with_a_reason(doctor_client, clinic):
     assert "Go online for an OPD before calling a patient." in page
 
 
-def test_consultation_page_shows_patient_documents_and_earlier_consultations(
-    doctor_client, clinic
-):
+def test_consultation_page_shows_patient_documents_and_earlier_consultations(doctor_client, clinic):
     consultation = called_consultation(doctor_client, clinic)
     page = doctor_client.get(
         reverse("opd:doctor_consultation", args=[consultation.pk])
@@ -145,7 +143,10 @@ def test_confirm_identity_form(doctor_client, clinic):
     consultation = joined_consultation(doctor_client, clinic)
     url = reverse("opd:confirm_identity", args=[consultation.pk])
     bad = doctor_client.post(url, {"method": "Asked name", "age_years": "-3"})
-    assert "Enter how the identity was confirmed" in doctor_client.get(bad["Location"]).content.decode()
+    assert (
+        "Enter how the identity was confirmed"
+        in doctor_client.get(bad["Location"]).content.decode()
+    )
     doctor_client.post(url, {"method": "Asked name and age on video", "age_years": "36"})
     consultation.refresh_from_db()
     assert consultation.confirmed_age_years == 36
@@ -274,9 +275,10 @@ def test_feedback_without_rating_is_refused_plainly(client, doctor_client, clini
 def test_end_without_outcome_is_refused(doctor_client, clinic):
     consultation = joined_consultation(doctor_client, clinic)
     response = doctor_client.post(reverse("opd:end", args=[consultation.pk]), {"outcome": ""})
-    assert "Choose how the consultation ended." in doctor_client.get(
-        response["Location"]
-    ).content.decode()
+    assert (
+        "Choose how the consultation ended."
+        in doctor_client.get(response["Location"]).content.decode()
+    )
     consultation.refresh_from_db()
     assert consultation.is_open
 
@@ -314,3 +316,19 @@ def test_patient_of_another_family_cannot_open_the_consultation(client, doctor_c
         client.post(reverse("opd:feedback", args=[consultation.pk]), {"rating": "1"}).status_code
         == 404
     )
+
+
+def test_hold_and_resume(doctor_client, clinic):
+    consultation = joined_consultation(doctor_client, clinic)
+    url = reverse("opd:hold", args=[consultation.pk])
+    doctor_client.post(url, {"action": "hold"})
+    consultation.refresh_from_db()
+    assert consultation.status == Consultation.Status.ON_HOLD
+    doctor_client.post(url, {"action": "resume"})
+    consultation.refresh_from_db()
+    assert consultation.status == Consultation.Status.IN_PROGRESS
+
+
+def test_queue_json_says_offline_when_not_serving(doctor_client):
+    data = doctor_client.get(reverse("opd:doctor_queue")).json()
+    assert data["online"] is False and "entries" not in data

@@ -110,6 +110,22 @@ def test_another_familys_profile_is_not_found(patient_client, clinic):
     assert take_token_for(patient_client, clinic, stranger).status_code == 404
 
 
+def test_malformed_ids_are_not_found(patient_client, clinic):
+    detail = reverse("opd:opd_detail", args=[clinic.opd.pk])
+    assert patient_client.get(detail, {"patient": "not-a-uuid"}).status_code == 404
+    assert (
+        patient_client.get(reverse("opd:opd_list"), {"patient": "1", "state": "KA"}).status_code
+        == 404
+    )
+    assert (
+        patient_client.get(
+            reverse("opd:opd_list"), {"patient": str(clinic.patient.pk), "state": "??"}
+        ).status_code
+        == 404
+    )
+    assert take_token_for(patient_client, clinic, type("P", (), {"pk": "x"})()).status_code == 404
+
+
 def take_token_for(client, clinic, patient):
     return client.post(
         reverse("opd:take_token", args=[clinic.opd.pk]), {"patient": patient.pk, "complaint": ""}
@@ -308,3 +324,19 @@ def test_waiting_room_speaks_hindi_when_the_person_picked_it(patient_client, cli
     page = patient_client.get(reverse("opd:waiting_room", args=[ticket.pk])).content.decode()
     assert "आपका टोकन" in page
     assert 'lang="hi"' in page
+
+
+def test_opd_page_and_errors_speak_hindi_for_a_hindi_profile(patient_client, clinic):
+    clinic.patient.preferred_language = "hi"
+    clinic.patient.save()
+    url = reverse("opd:opd_detail", args=[clinic.opd.pk])
+    page = patient_client.get(url, {"patient": clinic.patient.pk}).content.decode()
+    assert "टोकन लें" in page and "पुराने पर्चे और रिपोर्टें" in page
+    response = patient_client.post(
+        reverse("opd:upload", args=[clinic.patient.pk]), {"kind": "report", "back": url}
+    )
+    assert response.status_code == 302
+    status_page = patient_client.get(
+        reverse("opd:opd_list"), {"patient": clinic.patient.pk, "state": "KA"}
+    ).content.decode()
+    assert "अभी खुला है" in status_page

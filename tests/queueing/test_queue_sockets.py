@@ -50,7 +50,7 @@ async def test_waiting_room_gets_queue_advanced_and_called_after_a_claim():
 
     advanced = await _receive(behind, "queue.advanced")
     assert advanced["change"] == "claimed"
-    assert advanced["waiting"] == 1 and advanced["doctors_busy"] == 1
+    assert advanced["doctors_online"] == 1 and advanced["doctors_busy"] == 1
     assert advanced["ticket"]["queued_at"] == tickets[0].queued_at.isoformat()
     called = await _receive(front, "ticket.called")
     assert called["ticket"] == str(tickets[0].pk)
@@ -73,5 +73,6 @@ async def test_doctor_queue_hears_a_new_token():
     newcomer = await database_sync_to_async(PatientFactory)()
     await database_sync_to_async(services.join_queue)(newcomer.account, newcomer, opd)
     event = await _receive(feed, "queue.advanced")
-    assert event["change"] == "joined" and event["waiting"] == 3
+    assert event["change"] == "joined"
+    assert event["ticket"]["priority"] == 10 and event["doctors_online"] == 1
     await feed.disconnect()

@@ -6,10 +6,12 @@ consultation finds nothing (the view answers 404).
 
 from __future__ import annotations
 
+import uuid
 from functools import lru_cache
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from sanjeevani.consultations.models import Consultation
@@ -24,6 +26,11 @@ def family_patients(user) -> QuerySet[Patient]:
 
 
 def family_patient(user, patient_id) -> Patient:
+    """One profile of this account's family; a malformed or foreign id is not found."""
+    try:
+        patient_id = uuid.UUID(str(patient_id))
+    except ValueError:
+        raise Http404 from None
     return get_object_or_404(family_patients(user), pk=patient_id)
 
 
@@ -150,15 +157,11 @@ def prescriptions_of(consultation: Consultation) -> list:
 
 
 def ticket_status(ticket: Ticket) -> dict:
-    """The waiting room's figures as JSON-safe values (page and polling fallback alike)."""
+    """The waiting room's figures as JSON-safe values (page and polling fallback alike).
+    Callers run ``expire_unanswered_calls`` first, so a passed call window reads as missed."""
     from django.urls import reverse
     from django.utils.translation import gettext as _
 
-    from sanjeevani.queueing.services import expire_unanswered_calls
-
-    if ticket.status == Ticket.Status.CALLED:
-        expire_unanswered_calls(opd=ticket.opd)
-        ticket.refresh_from_db()
     status = queue_selectors.waiting_status(ticket)
     consultation_url = ""
     if status.consultation_id and ticket.status == Ticket.Status.IN_CONSULTATION:
@@ -255,6 +258,8 @@ def can_book_follow_up(consultation: Consultation) -> bool:
     """A follow-up with the same doctor, while that doctor is on this OPD's roster and the
     patient holds no live token."""
     if consultation.is_open or consultation.opd_id is None:
+        return False
+    if consultation.outcome in (Consultation.Outcome.NO_SHOW, Consultation.Outcome.DROPPED):
         return False
     if live_ticket_of(consultation.patient) is not None:
         return False

@@ -24,9 +24,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sanjeevani.accounts.models import Role
+from sanjeevani.consultations import services as consultations
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.patients.documents import documents_of, open_document_for, upload_document
 from sanjeevani.patients.models import PatientDocument
+from sanjeevani.prescriptions.services import issue_prescription
+from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.errors import DomainError
 from sanjeevani.queueing.models import Ticket
 from sanjeevani.registry.models import OnlineOPD, State
@@ -91,6 +94,14 @@ def doctor_required(view):
     return wrapped
 
 
+def _fresh(ticket: Ticket) -> Ticket:
+    """A called ticket whose 120 s passed becomes missed before it is shown."""
+    if ticket.status == Ticket.Status.CALLED:
+        queue.expire_unanswered_calls(opd=ticket.opd)
+        ticket.refresh_from_db()
+    return ticket
+
+
 def _use_patient_language(request: HttpRequest, patient) -> None:
     """Speak the profile's language unless the person picked one themselves (the cookie)."""
     if settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
@@ -130,7 +141,7 @@ def start(request: HttpRequest) -> HttpResponse:
     if request.GET.get("patient"):
         try:
             chosen = selectors.family_patient(request.user, request.GET["patient"])
-        except (Http404, ValidationError, ValueError):
+        except Http404:
             chosen = None
     if chosen is None and len(patients) == 1:
         chosen = patients[0]
@@ -152,6 +163,7 @@ def opd_list(request: HttpRequest) -> HttpResponse:
     """The OPDs of one state plus the national OPDs, with their live figures."""
     patient = selectors.family_patient(request.user, request.GET.get("patient") or _bad_id())
     state = get_object_or_404(State, code=request.GET.get("state", ""))
+    _use_patient_language(request, patient)
     return render(
         request,
         "opd/opd_list.html",
@@ -169,6 +181,7 @@ def opd_detail(request: HttpRequest, opd_id) -> HttpResponse:
     """One OPD: share earlier records, say what is wrong, take a token."""
     opd = get_object_or_404(OnlineOPD, pk=opd_id, active=True)
     patient = selectors.family_patient(request.user, request.GET.get("patient") or _bad_id())
+    _use_patient_language(request, patient)
     live = selectors.live_ticket_of(patient)
     return render(
         request,
@@ -188,7 +201,6 @@ def opd_detail(request: HttpRequest, opd_id) -> HttpResponse:
 @patient_required
 @require_POST
 def take_token(request: HttpRequest, opd_id) -> HttpResponse:
-    from sanjeevani.queueing.services import join_queue
 
     opd = get_object_or_404(OnlineOPD, pk=opd_id, active=True)
     patient = selectors.family_patient(request.user, request.POST.get("patient") or _bad_id())
@@ -198,7 +210,9 @@ def take_token(request: HttpRequest, opd_id) -> HttpResponse:
         messages.error(request, _("The complaint is too long: keep it under 500 characters."))
         return redirect(back)
     try:
-        ticket = join_queue(request.user, patient, opd, complaint=form.cleaned_data["complaint"])
+        ticket = queue.join_queue(
+            request.user, patient, opd, complaint=form.cleaned_data["complaint"]
+        )
     except SERVICE_ERRORS as exc:
         messages.error(request, _error_text(exc))
         return redirect(back)
@@ -253,7 +267,7 @@ def document_file(request: HttpRequest, document_id) -> HttpResponse:
 @patient_required
 @require_GET
 def waiting_room(request: HttpRequest, ticket_id) -> HttpResponse:
-    ticket = selectors.family_ticket(request.user, ticket_id)
+    ticket = _fresh(selectors.family_ticket(request.user, ticket_id))
     _use_patient_language(request, ticket.patient)
     consultation = selectors.latest_consultation_of(ticket)
     if ticket.status == Ticket.Status.IN_CONSULTATION and consultation:
@@ -274,7 +288,7 @@ def waiting_room(request: HttpRequest, ticket_id) -> HttpResponse:
 @require_GET
 def ticket_status(request: HttpRequest, ticket_id) -> JsonResponse:
     """The polling fallback of the waiting room."""
-    ticket = selectors.family_ticket(request.user, ticket_id)
+    ticket = _fresh(selectors.family_ticket(request.user, ticket_id))
     _use_patient_language(request, ticket.patient)
     return JsonResponse(selectors.ticket_status(ticket))
 
@@ -282,11 +296,10 @@ def ticket_status(request: HttpRequest, ticket_id) -> JsonResponse:
 @patient_required
 @require_POST
 def cancel(request: HttpRequest, ticket_id) -> HttpResponse:
-    from sanjeevani.queueing.services import cancel_ticket
 
     ticket = selectors.family_ticket(request.user, ticket_id)
     try:
-        cancel_ticket(request.user, ticket)
+        queue.cancel_ticket(request.user, ticket)
     except SERVICE_ERRORS as exc:
         messages.error(request, _error_text(exc))
         return redirect("opd:waiting_room", ticket_id=ticket.pk)
@@ -298,12 +311,11 @@ def cancel(request: HttpRequest, ticket_id) -> HttpResponse:
 @require_POST
 def join(request: HttpRequest, ticket_id) -> HttpResponse:
     """The patient pressed "Join now" within the 120-second window."""
-    from sanjeevani.queueing.services import accept_call
 
     ticket = selectors.family_ticket(request.user, ticket_id)
     _use_patient_language(request, ticket.patient)
     try:
-        consultation = accept_call(request.user, ticket)
+        consultation = queue.accept_call(request.user, ticket)
     except SERVICE_ERRORS as exc:
         messages.error(request, _error_text(exc))
         return redirect("opd:waiting_room", ticket_id=ticket.pk)
@@ -315,12 +327,11 @@ def join(request: HttpRequest, ticket_id) -> HttpResponse:
 @patient_required
 @require_POST
 def rejoin(request: HttpRequest, ticket_id) -> HttpResponse:
-    from sanjeevani.queueing.services import rejoin_after_missed
 
     ticket = selectors.family_ticket(request.user, ticket_id)
     _use_patient_language(request, ticket.patient)
     try:
-        rejoin_after_missed(request.user, ticket)
+        queue.rejoin_after_missed(request.user, ticket)
     except SERVICE_ERRORS as exc:
         messages.error(request, _error_text(exc))
     else:
@@ -358,7 +369,6 @@ def consultation_status(request: HttpRequest, consultation_id) -> JsonResponse:
 @patient_required
 @require_POST
 def feedback(request: HttpRequest, consultation_id) -> HttpResponse:
-    from sanjeevani.consultations.services import submit_feedback
 
     consultation = selectors.family_consultation(request.user, consultation_id)
     _use_patient_language(request, consultation.patient)
@@ -367,7 +377,7 @@ def feedback(request: HttpRequest, consultation_id) -> HttpResponse:
         messages.error(request, _("Choose a rating from 1 to 5."))
     else:
         try:
-            submit_feedback(
+            consultations.submit_feedback(
                 request.user,
                 consultation,
                 rating=form.cleaned_data["rating"],
@@ -383,12 +393,11 @@ def feedback(request: HttpRequest, consultation_id) -> HttpResponse:
 @patient_required
 @require_POST
 def follow_up(request: HttpRequest, consultation_id) -> HttpResponse:
-    from sanjeevani.consultations.services import book_follow_up
 
     consultation = selectors.family_consultation(request.user, consultation_id)
     _use_patient_language(request, consultation.patient)
     try:
-        ticket = book_follow_up(request.user, consultation)
+        ticket = consultations.book_follow_up(request.user, consultation)
     except SERVICE_ERRORS as exc:
         messages.error(request, _error_text(exc))
         return redirect("opd:consultation", consultation_id=consultation.pk)
@@ -458,7 +467,6 @@ def doctor_queue_json(request: HttpRequest) -> JsonResponse:
 @doctor_required
 @require_POST
 def doctor_presence(request: HttpRequest) -> HttpResponse:
-    from sanjeevani.queueing import services as queue
 
     form = PresenceForm(request.POST)
     if not form.is_valid():
@@ -486,10 +494,9 @@ def doctor_presence(request: HttpRequest) -> HttpResponse:
 @doctor_required
 @require_POST
 def call_next(request: HttpRequest) -> HttpResponse:
-    from sanjeevani.queueing.services import claim_next_ticket
 
     try:
-        claimed = claim_next_ticket(request.user)
+        claimed = queue.claim_next_ticket(request.user)
     except SERVICE_ERRORS as exc:
         messages.error(request, _error_text(exc))
         return redirect("opd:doctor_console")
@@ -527,7 +534,6 @@ def doctor_consultation(request: HttpRequest, consultation_id) -> HttpResponse:
 @doctor_required
 @require_POST
 def confirm_identity_view(request: HttpRequest, consultation_id) -> HttpResponse:
-    from sanjeevani.consultations.services import confirm_identity
 
     consultation = selectors.doctor_consultation(request.doctor, consultation_id)
     form = IdentityForm(request.POST)
@@ -535,7 +541,7 @@ def confirm_identity_view(request: HttpRequest, consultation_id) -> HttpResponse
         messages.error(request, _("Enter how the identity was confirmed and the age in years."))
     else:
         try:
-            confirm_identity(
+            consultations.confirm_identity(
                 request.user,
                 consultation,
                 method=form.cleaned_data["method"],
@@ -552,7 +558,6 @@ def confirm_identity_view(request: HttpRequest, consultation_id) -> HttpResponse
 @require_http_methods(["POST"])
 def save_record(request: HttpRequest, consultation_id) -> JsonResponse:
     """Autosave from the record editor; a stale base revision answers 409 with the latest."""
-    from sanjeevani.consultations.services import save_clinical_record
 
     consultation = selectors.doctor_consultation(request.doctor, consultation_id)
     try:
@@ -574,7 +579,7 @@ def save_record(request: HttpRequest, consultation_id) -> JsonResponse:
     if "diagnoses" in data and not isinstance(data["diagnoses"], list):
         data["diagnoses"] = []
     try:
-        saved = save_clinical_record(
+        saved = consultations.save_clinical_record(
             request.user, consultation, data, base_revision=form.cleaned_data["base_revision"]
         )
     except (DomainError, ValidationError) as exc:
@@ -599,7 +604,6 @@ def save_record(request: HttpRequest, consultation_id) -> JsonResponse:
 @require_POST
 def prescribe(request: HttpRequest, consultation_id) -> HttpResponse:
     """The prescription form posts here; the prescriptions service checks the guidelines."""
-    from sanjeevani.prescriptions.services import issue_prescription
 
     consultation = selectors.doctor_consultation(request.doctor, consultation_id)
     items = prescription_items(request.POST)
@@ -618,7 +622,6 @@ def prescribe(request: HttpRequest, consultation_id) -> HttpResponse:
 @doctor_required
 @require_POST
 def end(request: HttpRequest, consultation_id) -> HttpResponse:
-    from sanjeevani.consultations.services import end_consultation
 
     consultation = selectors.doctor_consultation(request.doctor, consultation_id)
     form = EndConsultationForm(request.POST)
@@ -626,7 +629,9 @@ def end(request: HttpRequest, consultation_id) -> HttpResponse:
         messages.error(request, _("Choose how the consultation ended."))
         return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
     try:
-        end_consultation(request.user, consultation, outcome=form.cleaned_data["outcome"])
+        consultations.end_consultation(
+            request.user, consultation, outcome=form.cleaned_data["outcome"]
+        )
     except SERVICE_ERRORS as exc:
         messages.error(request, _error_text(exc))
         return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
@@ -638,11 +643,10 @@ def end(request: HttpRequest, consultation_id) -> HttpResponse:
 @require_POST
 def dropped(request: HttpRequest, consultation_id) -> HttpResponse:
     """The connection dropped: the patient goes back to the head of the queue."""
-    from sanjeevani.queueing.services import return_dropped_ticket
 
     consultation = selectors.doctor_consultation(request.doctor, consultation_id)
     try:
-        return_dropped_ticket(request.user, consultation)
+        queue.return_dropped_ticket(request.user, consultation)
     except SERVICE_ERRORS as exc:
         messages.error(request, _error_text(exc))
         return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
@@ -653,10 +657,13 @@ def dropped(request: HttpRequest, consultation_id) -> HttpResponse:
 @doctor_required
 @require_POST
 def hold(request: HttpRequest, consultation_id) -> HttpResponse:
-    from sanjeevani.consultations import services
 
     consultation = selectors.doctor_consultation(request.doctor, consultation_id)
-    action = services.resume if request.POST.get("action") == "resume" else services.put_on_hold
+    action = (
+        consultations.resume
+        if request.POST.get("action") == "resume"
+        else consultations.put_on_hold
+    )
     try:
         action(request.user, consultation)
     except SERVICE_ERRORS as exc:

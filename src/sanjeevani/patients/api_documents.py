@@ -1,7 +1,6 @@
 """API for a patient's shared documents (earlier prescriptions and reports).
 
-Mounted by the lead next to ``patients.api``:
-``path("patients/", include("sanjeevani.patients.api_documents"))`` under ``/api/v1/``.
+Mounted next to ``patients.api`` under ``/api/v1/patients/``.
 """
 
 from __future__ import annotations
@@ -10,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -71,7 +71,7 @@ class PatientDocumentsView(APIView):
 class PatientDocumentFileView(APIView):
     """The stored file itself; 404 for anyone but the family and the patient's doctor."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, document_id):
         document = get_object_or_404(
             PatientDocument.objects.select_related("patient"), pk=document_id

@@ -7,6 +7,7 @@ index, and the recent mean consultation length is cached per OPD for a short whi
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -119,6 +120,30 @@ def presence_counts(opd_ids: Iterable[object]) -> dict[object, dict[str, int]]:
         entry["online"] += row["n"]
         if row["status"] == DoctorPresence.Status.BUSY:
             entry["busy"] += row["n"]
+    return counts
+
+
+PRESENCE_CACHE_SECONDS = 5
+
+
+def recent_presence_counts(
+    opd_id: object, fresh: bool = False, busy_delta: int = 0
+) -> dict[str, int]:
+    """Doctors online and busy on one OPD, counted at most every few seconds: every queue
+    event carries them, and a claim should not pay a query for figures a person reads.
+    ``busy_delta`` shifts the cached figures for a change the caller just made (a claim
+    makes one doctor busy) without extending their age."""
+    key = f"queueing:presence:{opd_id}"
+    now = time.time()
+    cached = None if fresh else cache.get(key)
+    if cached is None or now - cached["at"] > PRESENCE_CACHE_SECONDS:
+        counts = presence_counts([opd_id]).get(opd_id, {"online": 0, "busy": 0})
+        cache.set(key, {**counts, "at": now}, PRESENCE_CACHE_SECONDS * 2)
+        return counts
+    counts = {"online": cached["online"], "busy": cached["busy"]}
+    if busy_delta:
+        counts["busy"] = max(0, min(counts["online"], counts["busy"] + busy_delta))
+        cache.set(key, {**counts, "at": cached["at"]}, PRESENCE_CACHE_SECONDS * 2)
     return counts
 
 

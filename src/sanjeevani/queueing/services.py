@@ -12,7 +12,7 @@ Events (``sanjeevani.realtime.events`` names the groups)
     {"type": "queue.advanced", "opd": "<uuid>",
      "change": "joined" | "left" | "claimed" | "returned" | "doctors",
      "ticket": {"priority": 10, "queued_at": "<iso>"} | null,
-     "waiting": 12, "doctors_online": 3, "doctors_busy": 2,
+     "doctors_online": 3, "doctors_busy": 2,
      "mean_consultation_seconds": 360, "at": "<iso>"}
 
   ``ticket`` is the place that entered (joined, returned) or left (left, claimed) the
@@ -20,6 +20,8 @@ Events (``sanjeevani.realtime.events`` names the groups)
   its position without asking the server: when ``ticket`` sorts before its own key by
   (priority, queued_at), a joined/returned place adds one to its position and a
   left/claimed place takes one off. Expected wait = position × mean ÷ doctors_online.
+  A doctor's queue keeps its count the same way (+1 joined/returned, -1 left/claimed).
+  Doctor figures may lag a few seconds behind busy/available flips.
   A client that missed events re-reads ``GET /api/v1/opd/tickets/<uuid>/``.
 
 ``ticket.called`` to ``ticket.<ticket>``: ``{"ticket", "consultation", "call_expires_at"}``
@@ -97,16 +99,20 @@ def _local(when: dt.datetime) -> str:
 # --- events and messages after commit ----------------------------------------------
 
 
-def queue_advanced_event(opd: OnlineOPD, change: str, ticket: Ticket | None) -> dict:
-    """The ``queue.advanced`` event with the OPD's current figures (a few indexed counts,
-    computed once per change, never once per client)."""
-    counts = selectors.presence_counts([opd.pk]).get(opd.pk, {"online": 0, "busy": 0})
+def queue_advanced_event(
+    opd: OnlineOPD, change: str, ticket: Ticket | None, busy_delta: int = 0
+) -> dict:
+    """The ``queue.advanced`` event. Built once per change, never once per client; the
+    doctor figures come from a cache a few seconds old (fresh on presence changes), so a
+    claim costs no extra query."""
+    counts = selectors.recent_presence_counts(
+        opd.pk, fresh=change == "doctors", busy_delta=busy_delta
+    )
     return {
         "type": "queue.advanced",
         "opd": str(opd.pk),
         "change": change,
         "ticket": selectors.queue_key(ticket) if ticket is not None else None,
-        "waiting": selectors.waiting_tickets(opd).count(),
         "doctors_online": counts["online"],
         "doctors_busy": counts["busy"],
         "mean_consultation_seconds": selectors.mean_consultation_seconds(opd),
@@ -119,15 +125,17 @@ def _publish(
     change: str | None,
     ticket: Ticket | None = None,
     others: list[tuple[str, dict]] | None = None,
+    busy_delta: int = 0,
 ) -> None:
-    """After commit: the OPD's ``queue.advanced`` (figures read after the commit, so they
-    are what every other client sees) and any personal events, in one hand-over."""
+    """After commit: the OPD's ``queue.advanced`` and any personal events, in one
+    hand-over to the channel layer."""
     messages = list(others or [])
 
     def send() -> None:
         batch = list(messages)
         if opd is not None and change is not None:
-            batch.insert(0, (opd_queue_group(opd.pk), queue_advanced_event(opd, change, ticket)))
+            event = queue_advanced_event(opd, change, ticket, busy_delta)
+            batch.insert(0, (opd_queue_group(opd.pk), event))
         publish_now(batch)
 
     transaction.on_commit(send)
@@ -144,33 +152,38 @@ def _sms_after_commit(patient: Patient, render) -> None:
 
 
 def _notify_near_turn(opd: OnlineOPD) -> None:
-    """Once per token, an SMS when only a few are ahead, sent as the queue moves."""
+    """Once per token, an SMS when only a few are ahead, sent as the queue moves. One
+    small indexed read per change; the update and the SMS only when someone is due."""
     limit = int(getattr(settings, "QUEUE_NEAR_TURN_POSITION", 3))
     if limit <= 0:
         return
     # Rows other doctors are claiming right now are skipped, not waited for: they are
     # leaving the line, and waiting on them would deadlock concurrent claims.
-    front = list(
+    front = (
         selectors.waiting_tickets(opd)
         .select_for_update(skip_locked=True, of=("self",))
-        .select_related("patient__account")
-        .order_by("priority", "queued_at")[:limit]
+        .order_by("priority", "queued_at")
+        .values_list(
+            "pk",
+            "near_turn_notified",
+            "token_number",
+            "patient__account__mobile",
+            "patient__preferred_language",
+        )[:limit]
     )
-    due = [t for t in front if not t.near_turn_notified]
+    due = [row for row in front if not row[1]]
     if not due:
         return
-    Ticket.objects.filter(pk__in=[t.pk for t in due]).update(near_turn_notified=True)
-    for ticket in due:
-        _sms_after_commit(
-            ticket.patient,
-            lambda t=ticket: (
-                _(
-                    "Sanjeevani: your turn at %(opd)s is near (token %(token)s). Open the app now "
-                    "and keep it open; when the doctor calls you have 2 minutes to join."
-                )
-                % {"opd": opd.name, "token": t.token_number}
-            ),
-        )
+    Ticket.objects.filter(pk__in=[row[0] for row in due]).update(near_turn_notified=True)
+    for _pk, _notified, token, mobile, language in due:
+        if not mobile:
+            continue
+        with translation.override(language or "en"):
+            body = _(
+                "Sanjeevani: your turn at %(opd)s is near (token %(token)s). Open the app now "
+                "and keep it open; when the doctor calls you have 2 minutes to join."
+            ) % {"opd": opd.name, "token": token}
+        transaction.on_commit(lambda to=mobile, text=body: send_sms(to, text))
 
 
 # --- taking and leaving a token -------------------------------------------------------
@@ -469,6 +482,7 @@ def _offer_to_auto_assign_doctors(opd: OnlineOPD, now: dt.datetime) -> None:
 # --- claiming ----------------------------------------------------------------------------
 
 _CLAIM_SQL = """
+WITH claimed AS (
 UPDATE {ticket} SET status = %s, claimed_by_id = %s, called_at = %s, call_expires_at = %s,
        updated_at = %s
 WHERE status = 'waiting' AND id = (
@@ -481,7 +495,11 @@ WHERE status = 'waiting' AND id = (
     ORDER BY t.priority, t.queued_at
     LIMIT 1
     FOR UPDATE SKIP LOCKED)
-RETURNING *
+RETURNING *),
+busy AS (
+    UPDATE {presence} SET status = 'busy', last_seen = %s, since = %s
+    WHERE doctor_id = %s AND EXISTS (SELECT 1 FROM claimed))
+SELECT * FROM claimed
 """
 
 
@@ -489,7 +507,8 @@ def _take_next_waiting(doctor: DoctorProfile, opd: OnlineOPD, now: dt.datetime) 
     """Mark the first waiting ticket this doctor may take as CALLED, atomically.
 
     PostgreSQL: one ``UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``,
-    so concurrent doctors each skip the rows others hold instead of waiting for them.
+    so concurrent doctors each skip the rows others hold instead of waiting for them; the
+    same statement marks the doctor busy (a data-modifying CTE), saving a round trip.
     SQLite: the IMMEDIATE transaction already holds the write lock, which serialises claims.
     A follow-up that prefers another doctor waits for them while they are online here.
     """
@@ -499,6 +518,7 @@ def _take_next_waiting(doctor: DoctorProfile, opd: OnlineOPD, now: dt.datetime) 
             ticket=Ticket._meta.db_table, presence=DoctorPresence._meta.db_table
         )
         params = [Status.CALLED, doctor.pk, now, expires, now, opd.pk, doctor.pk]
+        params += [now, now, doctor.pk]
         rows = list(Ticket.objects.raw(sql, params))
         return rows[0] if rows else None
     holds_follow_up = DoctorPresence.objects.filter(
@@ -520,6 +540,9 @@ def _take_next_waiting(doctor: DoctorProfile, opd: OnlineOPD, now: dt.datetime) 
     ticket.call_expires_at = expires
     ticket.save(
         update_fields=["status", "claimed_by", "called_at", "call_expires_at", "updated_at"]
+    )
+    DoctorPresence.objects.filter(doctor=doctor).update(
+        status=Presence.BUSY, last_seen=now, since=now
     )
     return ticket
 
@@ -560,9 +583,6 @@ def claim_ticket_for(
             complaints=ticket.complaint,
             follow_up_of=follow_up_of,
         )
-        DoctorPresence.objects.filter(doctor=doctor).update(
-            status=Presence.BUSY, last_seen=now, since=now
-        )
         record_event(
             actor or doctor.user,
             "ticket.claim",
@@ -595,6 +615,7 @@ def claim_ticket_for(
                     },
                 ),
             ],
+            busy_delta=1,
         )
     ticket.consultation = consultation
     return ticket

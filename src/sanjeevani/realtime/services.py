@@ -67,7 +67,7 @@ class Admission:
 def _locked_consultation(user: Any, consultation_id: Any) -> tuple[Consultation, Any]:
     consultation, member = selectors.consultation_for_member(user, consultation_id)
     # Row lock on PostgreSQL; on SQLite the IMMEDIATE transaction already serialises writers.
-    Consultation.objects.select_for_update().filter(pk=consultation.pk).exists()
+    list(Consultation.objects.select_for_update().filter(pk=consultation.pk).values_list("pk"))
     consultation.refresh_from_db(fields=["status"])
     return consultation, member
 

@@ -1,0 +1,253 @@
+"""WebSocket capacity of one app process: idle waiting-room-like connections held, memory
+per connection, fan-out delay of one queue event to all of them, and the signalling relay
+delay between two peers of a consultation room.
+
+    .venv/bin/python bench/ws_capacity.py --connections 5000
+
+Starts its own uvicorn process (DEBUG on, a scratch SQLite database under a temporary
+folder, in-process channel layer unless --redis URL). The idle connections use the bench
+feed (``ws/bench/feed/``, routed only under DEBUG): each joins one group, as a waiting
+room joins its OPD's group; one client publishes and the server fans the event out.
+Targets: 5,000 held, fan-out p95 under 1 s; relay p95 under 50 ms on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import websockets
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def prepare_database(env: dict[str, str]) -> tuple[str, str, str]:
+    """Migrate the scratch database and make one consultation; returns its id and two
+    room tokens (doctor, patient), minted with the server's SECRET_KEY."""
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=REPO,
+        env=env,
+        check=True,
+    )
+    script = """
+import django, datetime
+django.setup()
+from sanjeevani.accounts.models import User, Role
+from sanjeevani.registry.models import DoctorProfile, State
+from sanjeevani.patients.models import Patient
+from sanjeevani.consultations.models import Consultation
+from sanjeevani.realtime.tokens import issue_token
+state = State.objects.first() or State.objects.create(code="BN", name="Bench")
+doctor = User.objects.create(username="bench-doctor", role=Role.DOCTOR)
+account = User.objects.create(username="+919800000001", mobile="+919800000001")
+profile = DoctorProfile.objects.create(
+    user=doctor, registration_number="B-1", council="Bench", qualification="MBBS")
+patient = Patient.objects.create(account=account, name="Bench", age_years=30, sex="F", state=state)
+c = Consultation.objects.create(
+    service_line="opd", patient=patient, doctor=profile, status="in_progress")
+print(c.pk, issue_token(c.pk, doctor.pk), issue_token(c.pk, account.pk))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        env={**env, "DJANGO_SETTINGS_MODULE": "sanjeevani.config.settings"},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    return out[-3], out[-2], out[-1]
+
+
+async def open_many(url: str, origin: str, n: int, batch: int = 250) -> list:
+    connections: list = []
+    while len(connections) < n:
+        size = min(batch, n - len(connections))
+        opened = await asyncio.gather(
+            *[
+                websockets.connect(url, origin=origin, ping_interval=None, max_queue=4)
+                for _ in range(size)
+            ]
+        )
+        connections.extend(opened)
+    return connections
+
+
+async def fan_out(connections: list, control, rounds: int) -> tuple[list[float], int]:
+    delays: list[float] = []
+    missing = 0
+    for _ in range(rounds):
+        sent = time.time()
+
+        async def arrival(ws):
+            message = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            return time.time() - message["t"]
+
+        waiting = [asyncio.ensure_future(arrival(ws)) for ws in connections]
+        await control.send(json.dumps({"publish": sent}))
+        for result in await asyncio.gather(*waiting, return_exceptions=True):
+            if isinstance(result, float):
+                delays.append(result)
+            else:
+                missing += 1
+        await control.recv()  # the control connection gets the event too
+        await asyncio.sleep(0.5)
+    return delays, missing
+
+
+async def relay(base_ws: str, origin: str, consultation: str, tokens: list[str], samples: int):
+    room = f"{base_ws}/ws/room/{consultation}/"
+    doctor = await websockets.connect(f"{room}?token={tokens[0]}", origin=origin)
+    patient = await websockets.connect(f"{room}?token={tokens[1]}", origin=origin)
+    peer_ids = []
+    for ws in (doctor, patient):
+        welcome = json.loads(await ws.recv())
+        assert welcome["type"] == "welcome", welcome
+        peer_ids.append(welcome["peer_id"])
+
+    async def next_candidate(ws):
+        while True:
+            message = json.loads(await ws.recv())
+            if message["type"] == "ice-candidate":
+                return message
+
+    delays = []
+    pairs = [(doctor, patient, peer_ids[1]), (patient, doctor, peer_ids[0])]
+    for n in range(samples):
+        sender, receiver, to = pairs[n % 2]
+        candidate = {"candidate": "candidate:1 1 udp 1 10.0.0.1 9 typ host", "sdpMid": "0"}
+        started = time.perf_counter()
+        await sender.send(json.dumps({"type": "ice-candidate", "to": to, "candidate": candidate}))
+        await next_candidate(receiver)
+        delays.append(time.perf_counter() - started)
+        await asyncio.sleep(0.03)
+    await doctor.close()
+    await patient.close()
+    return delays
+
+
+async def measure(args, port: int, pid: int, consultation: str, tokens: list[str]) -> None:
+    origin = f"http://127.0.0.1:{port}"
+    base_ws = f"ws://127.0.0.1:{port}"
+    feed = f"{base_ws}/ws/bench/feed/"
+    control = await websockets.connect(feed, origin=origin, ping_interval=None)
+    await asyncio.sleep(1)
+    before = rss_kib(pid)
+    started = time.perf_counter()
+    connections = await open_many(feed, origin, args.connections)
+    opened_in = time.perf_counter() - started
+    await asyncio.sleep(2)
+    after = rss_kib(pid)
+    delays, missing = await fan_out(connections, control, args.rounds)
+    relay_delays = await relay(base_ws, origin, consultation, tokens, args.relay_samples)
+
+    print(f"connections held:            {len(connections)} (opened in {opened_in:.1f} s)")
+    print(f"server RSS before / after:   {before / 1024:.1f} MiB / {after / 1024:.1f} MiB")
+    print(f"memory per connection:       {(after - before) / len(connections):.1f} KiB")
+    print(
+        f"fan-out delay ({args.rounds} events x {len(connections)}): "
+        f"p50 {statistics.median(delays) * 1000:.0f} ms, "
+        f"p95 {percentile(delays, 0.95) * 1000:.0f} ms, "
+        f"max {max(delays) * 1000:.0f} ms, missed {missing}"
+    )
+    print(
+        f"signalling relay ({len(relay_delays)} messages, {len(connections)} idle open): "
+        f"p50 {statistics.median(relay_delays) * 1000:.1f} ms, "
+        f"p95 {percentile(relay_delays, 0.95) * 1000:.1f} ms"
+    )
+    await asyncio.gather(*[ws.close() for ws in connections], return_exceptions=True)
+    await control.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--relay-samples", type=int, default=300)
+    parser.add_argument("--redis", default="", help="REDIS_URL for the channel layer")
+    parser.add_argument("--ws", default="websockets-sansio", help="uvicorn --ws implementation")
+    args = parser.parse_args()
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(hard, max(soft, args.connections * 2 + 1024))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+    scratch = Path(tempfile.mkdtemp(prefix="sanjeevani-bench-"))
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        SANJEEVANI_VAR=str(scratch),
+        DATABASE_URL=f"sqlite:///{scratch / 'bench.sqlite3'}",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        DEBUG="1",
+        ALLOWED_HOSTS="127.0.0.1",
+        LOG_LEVEL="WARNING",
+    )
+    if args.redis:
+        env["REDIS_URL"] = args.redis
+    consultation, doctor_token, patient_token = prepare_database(env)
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "sanjeevani.config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ws",
+            args.ws,
+            "--log-level",
+            "warning",
+            "--backlog",
+            "4096",
+        ],
+        cwd=REPO,
+        env=env,
+    )
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        asyncio.run(measure(args, port, server.pid, consultation, [doctor_token, patient_token]))
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
+if __name__ == "__main__":
+    main()
