@@ -165,7 +165,8 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Channels' in-memory layer, minus its per-receive full scan (see realtime/layers.py).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "sanjeevani.realtime.layers.InMemoryChannelLayer"}}
 
 # --- people and sign-in ---------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

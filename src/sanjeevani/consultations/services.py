@@ -1,5 +1,11 @@
-"""The consultation's lifecycle after a doctor calls: identity, the clinical record saved
-as the doctor types, hold and resume, ending with an outcome, feedback and follow-up.
+"""The consultation's lifecycle on top of the queue: calling the next patient (claim the
+ticket and open its consultation in one transaction), the patient joining, identity, the
+clinical record saved as the doctor types, hold and resume, a dropped call, ending with an
+outcome, feedback and follow-up.
+
+The queue (``sanjeevani.queueing``) knows tickets and doctors' presence only; this module
+calls its in-transaction steps and listens to its signals (``call_abandoned``,
+``assignment_possible``; connected in ``ConsultationsConfig.ready``).
 
 One transaction per function, the acting user checked, an audit row written, events after
 commit. Refusals raise ``ConsultationError`` (409) or a Django ``ValidationError`` (400).
@@ -8,6 +14,11 @@ Event ``consultation.status`` to ``consultation.<uuid>`` and the doctor's group:
 
     {"type": "consultation.status", "consultation": "<uuid>", "status": "on_hold",
      "outcome": ""}
+
+A claim sends ``ticket.called`` to ``ticket.<ticket>`` (``{"ticket", "consultation",
+"call_expires_at"}``) and ``consultation.assigned`` to ``doctor.<doctor>`` (``{"consultation",
+"ticket", "token_number"}``), with the queue's ``queue.advanced`` (see
+``sanjeevani.queueing.services``).
 """
 
 from __future__ import annotations
@@ -26,13 +37,23 @@ from sanjeevani.accounts.models import Role
 from sanjeevani.audit.services import record_event
 from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.errors import ConsultationError
+from sanjeevani.queueing.errors import QueueError
 from sanjeevani.queueing.models import Ticket
-from sanjeevani.realtime.events import consultation_group, doctor_group, publish_many_after_commit
+from sanjeevani.realtime.events import (
+    consultation_group,
+    doctor_group,
+    publish_many_after_commit,
+    ticket_group,
+)
+from sanjeevani.registry.models import DoctorProfile, OnlineOPD
 
 from .models import Consultation, Feedback
 
 Outcome = Consultation.Outcome
 CStatus = Consultation.Status
+#: Consultation states in which the doctor is occupied and cannot call another patient.
+ACTIVE = (CStatus.CALLING, CStatus.IN_PROGRESS)
+OPEN = (*ACTIVE, CStatus.ON_HOLD)
 
 TEXT_FIELDS = {
     "complaints": 5000,
@@ -93,6 +114,241 @@ def _require_open(consultation: Consultation) -> None:
         raise ConsultationError(
             "consultation_ended", _("This consultation has ended; it can no longer be changed.")
         )
+
+
+# --- calling the next patient -------------------------------------------------------------
+
+
+def _open_for_claimed(
+    ticket: Ticket, doctor: DoctorProfile, opd_id: Any, actor: Any, now: dt.datetime
+) -> Consultation:
+    """The consultation of a ticket just claimed: calling, implied consent; the audit row
+    and the events after commit."""
+    follow_up_of_id = None
+    if ticket.preferred_doctor_id == doctor.pk:
+        follow_up_of_id = (
+            Consultation.objects.filter(
+                patient_id=ticket.patient_id, doctor=doctor, status=CStatus.ENDED
+            )
+            .order_by("-created_at")
+            .values_list("pk", flat=True)
+            .first()
+        )
+    consultation = Consultation(
+        service_line=Consultation.ServiceLine.OPD,
+        ticket=ticket,
+        patient_id=ticket.patient_id,
+        doctor=doctor,
+        opd_id=opd_id,
+        status=CStatus.CALLING,
+        consent="implied",
+        consent_recorded_at=now,
+        complaints=ticket.complaint,
+        follow_up_of_id=follow_up_of_id,
+    )
+    consultation.save(force_insert=True)
+    record_event(
+        actor or doctor.user,
+        "ticket.claim",
+        obj=ticket,
+        patient_id=ticket.patient_id,
+        detail={"consultation": str(consultation.pk), "opd": str(opd_id)},
+    )
+    queue.notify_near_turn(opd_id)
+    queue.publish_queue_events(
+        opd_id,
+        "claimed",
+        ticket,
+        [
+            (
+                ticket_group(ticket.pk),
+                {
+                    "type": "ticket.called",
+                    "ticket": str(ticket.pk),
+                    "consultation": str(consultation.pk),
+                    "call_expires_at": ticket.call_expires_at.isoformat(),
+                },
+            ),
+            (
+                doctor_group(doctor.pk),
+                {
+                    "type": "consultation.assigned",
+                    "consultation": str(consultation.pk),
+                    "ticket": str(ticket.pk),
+                    "token_number": ticket.token_number,
+                },
+            ),
+        ],
+        busy_delta=1,
+    )
+    return consultation
+
+
+def claim_for(
+    doctor: DoctorProfile, opd: OnlineOPD | None, actor: Any, now: dt.datetime
+) -> Ticket | None:
+    """In the caller's transaction: claim the next ticket for ``doctor`` (of ``opd``, or
+    of the OPD they are online for) and open its consultation. Returns the CALLED ticket
+    with ``.consultation`` set, or None (doctor not free to call there, or nobody waits)."""
+    ticket = queue.claim_ticket(doctor, opd, now)
+    if ticket is None:
+        return None
+    ticket.consultation = _open_for_claimed(ticket, doctor, ticket.opd_id, actor, now)
+    return ticket
+
+
+def call_next_patient(doctor_user: Any, opd: OnlineOPD | None = None) -> Ticket | None:
+    """Call the next patient: the doctor must be online (for ``opd`` if given) and not
+    busy with another call or consultation. Claims the ticket and opens its consultation
+    in one transaction. Returns the CALLED ticket (its ``.consultation`` is the new
+    Consultation), or None when nobody waits. A busy doctor whose own call has expired
+    gets it cleared first."""
+    doctor = queue.doctor_of(doctor_user)
+    for attempt in (1, 2):
+        with transaction.atomic():
+            ticket = claim_for(doctor, opd, doctor_user, timezone.now())
+        if ticket is not None:
+            return ticket
+        refusal = queue.claim_refusal(doctor, opd)
+        if refusal is None:
+            return None
+        if attempt == 2 or refusal.code != "consultation_open":
+            raise refusal
+        if not queue.expire_unanswered_calls(opd=opd):
+            raise refusal
+    return None
+
+
+def _free_doctor(doctor: DoctorProfile, now: dt.datetime, actor: Any = None, assign=True):
+    """The doctor's consultation ended or paused: available again unless another is still
+    active, and, with auto-assign on, the next patient is called for them."""
+    if Consultation.objects.filter(doctor=doctor, status__in=ACTIVE).exists():
+        return
+    presence = queue.mark_doctor_free(doctor, now)
+    if assign and presence is not None and presence.auto_assign and presence.opd_id:
+        claim_for(doctor, presence.opd, actor, now)
+
+
+def offer_to_auto_assign_doctors(opd: OnlineOPD, now: dt.datetime) -> None:
+    """In the caller's transaction: hand waiting patients to the free doctors of ``opd``
+    who asked to be assigned automatically."""
+    for doctor in queue.auto_assign_doctors(opd):
+        if claim_for(doctor, opd, doctor.user, now) is None:
+            break
+
+
+def on_assignment_possible(sender, opd, doctor=None, actor=None, now=None, **kwargs) -> None:
+    """``queueing.signals.assignment_possible``: a token was taken or rejoined, or a
+    doctor with auto-assign came online."""
+    now = now or timezone.now()
+    if doctor is not None:
+        claim_for(doctor, opd, actor, now)
+    else:
+        offer_to_auto_assign_doctors(opd, now)
+
+
+def _end_open_consultations(ticket: Ticket, outcome: str, now: dt.datetime) -> None:
+    ended = list(
+        Consultation.objects.select_for_update()
+        .select_related("doctor")
+        .filter(ticket=ticket, status__in=OPEN)
+    )
+    for consultation in ended:
+        consultation.status = CStatus.ENDED
+        consultation.outcome = outcome
+        consultation.ended_at = now
+        consultation.save(update_fields=["status", "outcome", "ended_at"])
+    for consultation in ended:
+        _free_doctor(consultation.doctor, now)
+
+
+def on_call_abandoned(sender, ticket, reason, now, **kwargs) -> None:
+    """``queueing.signals.call_abandoned``: the call window passed or the patient
+    cancelled; the consultation ends as a no-show and its doctor is free."""
+    _end_open_consultations(ticket, Outcome.NO_SHOW, now)
+
+
+def accept_call(actor: Any, ticket: Ticket) -> Consultation:
+    """The patient presses "Join now" within the call window: the consultation starts."""
+    queue.check_family(actor, ticket.patient)
+    now = timezone.now()
+    queue.expire_unanswered_calls(now=now, opd=ticket.opd)
+    with transaction.atomic():
+        ticket = queue.lock_ticket(ticket.pk)
+        if ticket.status == Ticket.Status.IN_CONSULTATION:
+            return ticket.consultations.order_by("-created_at").first()
+        if ticket.status == Ticket.Status.MISSED:
+            raise QueueError(
+                "call_expired",
+                _(
+                    "The 2 minutes to join have passed and the call was missed. You can rejoin "
+                    "the queue once, at its head."
+                )
+                if ticket.missed_count == 1
+                else _("The call was missed again; this token is closed."),
+            )
+        if ticket.status != Ticket.Status.CALLED:
+            raise QueueError(
+                "not_called", _("The doctor has not called this token yet; please wait.")
+            )
+        consultation = (
+            Consultation.objects.select_for_update()
+            .filter(ticket=ticket, status=CStatus.CALLING)
+            .order_by("-created_at")
+            .first()
+        )
+        if consultation is None:
+            raise QueueError(
+                "not_called", _("The doctor has not called this token yet; please wait.")
+            )
+        queue.start_service(ticket, now)
+        consultation.status = CStatus.IN_PROGRESS
+        consultation.started_at = now
+        consultation.save(update_fields=["status", "started_at"])
+        record_event(actor, "consultation.join", obj=consultation, patient_id=ticket.patient_id)
+        publish_many_after_commit(
+            [
+                (
+                    doctor_group(consultation.doctor_id),
+                    {
+                        "type": "consultation.status",
+                        "consultation": str(consultation.pk),
+                        "status": consultation.status,
+                    },
+                )
+            ]
+        )
+    return consultation
+
+
+def return_dropped_ticket(actor: Any, consultation: Consultation) -> Ticket:
+    """A consultation that dropped (network, app closed) sends the patient back to the
+    HEAD of the queue, not the tail; the consultation ends as ``dropped``. The doctor of
+    the consultation or the patient's account holder may report it."""
+    is_doctor = (
+        getattr(actor, "role", None) == Role.DOCTOR and consultation.doctor.user_id == actor.pk
+    )
+    if not is_doctor:
+        queue.check_family(actor, consultation.patient)
+    now = timezone.now()
+    with transaction.atomic():
+        consultation = Consultation.objects.select_for_update().get(pk=consultation.pk)
+        if consultation.ticket_id is None:
+            raise QueueError("no_ticket", _("This consultation did not come from a queue."))
+        if consultation.status not in OPEN:
+            raise QueueError("consultation_ended", _("This consultation has already ended."))
+        ticket = queue.lock_ticket(consultation.ticket_id)
+        consultation.status = CStatus.ENDED
+        consultation.outcome = Outcome.DROPPED
+        consultation.ended_at = now
+        consultation.save(update_fields=["status", "outcome", "ended_at"])
+        queue.return_to_head(ticket, "dropped")
+        record_event(
+            actor, "consultation.dropped", obj=consultation, patient_id=consultation.patient_id
+        )
+        _free_doctor(consultation.doctor, now, actor)
+    ticket.refresh_from_db()
+    return ticket
 
 
 # --- identity -----------------------------------------------------------------------------
@@ -338,14 +594,19 @@ def _move(doctor_user: Any, consultation: Consultation, source: str, target: str
             )
         consultation.status = target
         consultation.save(update_fields=["status"])
+        now = timezone.now()
+        if target == CStatus.ON_HOLD:
+            _free_doctor(consultation.doctor, now, assign=False)
+        else:
+            queue.mark_doctor_busy(consultation.doctor, now)
         record_event(doctor_user, action, obj=consultation, patient_id=consultation.patient_id)
         _status_event(consultation)
     return consultation
 
 
 def put_on_hold(doctor_user: Any, consultation: Consultation) -> Consultation:
-    """The patient waits in the room (the doctor checks something); the doctor may call
-    another patient meanwhile."""
+    """The patient waits in the room (the doctor checks something); the doctor is free to
+    call another patient meanwhile (no automatic assignment)."""
     return _move(
         doctor_user, consultation, CStatus.IN_PROGRESS, CStatus.ON_HOLD, "consultation.hold"
     )
@@ -400,36 +661,23 @@ def end_consultation(doctor_user: Any, consultation: Consultation, outcome: str)
                 "no_referral",
                 _("Write where and why you refer the patient before ending as referred."),
             )
-        ticket = None
-        if consultation.ticket_id:
-            ticket = (
-                Ticket.objects.select_for_update(of=("self",))
-                .select_related("opd", "patient__account")
-                .get(pk=consultation.ticket_id)
-            )
-        if (
-            outcome == Outcome.NO_SHOW
-            and ticket is not None
-            and ticket.status
-            in (
-                Ticket.Status.CALLED,
-                Ticket.Status.IN_CONSULTATION,
-            )
-        ):
-            queue.mark_ticket_missed(ticket, now, actor=doctor_user)
+        ticket = queue.lock_ticket(consultation.ticket_id) if consultation.ticket_id else None
+        in_call = ticket is not None and ticket.status in (
+            Ticket.Status.CALLED,
+            Ticket.Status.IN_CONSULTATION,
+        )
+        if outcome == Outcome.NO_SHOW and in_call:
+            queue.mark_missed(ticket, now, actor=doctor_user)
+            _end_open_consultations(ticket, Outcome.NO_SHOW, now)
             consultation.refresh_from_db()
         else:
             consultation.status = CStatus.ENDED
             consultation.outcome = outcome
             consultation.ended_at = now
             consultation.save(update_fields=["status", "outcome", "ended_at"])
-            if ticket is not None and ticket.status in (
-                Ticket.Status.CALLED,
-                Ticket.Status.IN_CONSULTATION,
-            ):
-                ticket.status = Ticket.Status.COMPLETED
-                ticket.save(update_fields=["status", "updated_at"])
-            queue._free_doctor(consultation.doctor, now, doctor_user)
+            if in_call:
+                queue.complete_ticket(ticket, now)
+            _free_doctor(consultation.doctor, now, doctor_user)
         record_event(
             doctor_user,
             "consultation.end",

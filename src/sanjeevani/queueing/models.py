@@ -63,6 +63,12 @@ class Ticket(models.Model):
     )
     called_at = models.DateTimeField(null=True, blank=True)
     call_expires_at = models.DateTimeField(null=True, blank=True)
+    service_started_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the patient joined the doctor's call.")
+    )
+    service_ended_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the patient had been seen (completed).")
+    )
     missed_count = models.PositiveSmallIntegerField(default=0)
     near_turn_notified = models.BooleanField(default=False)
     created_by = models.ForeignKey(
@@ -83,6 +89,11 @@ class Ticket(models.Model):
                 fields=["hub", "specialty", "priority", "queued_at"],
                 condition=Q(status="waiting"),
                 name="ticket_hub_waiting_idx",
+            ),
+            models.Index(
+                fields=["opd", "service_ended_at"],
+                condition=Q(status="completed"),
+                name="ticket_opd_served_idx",
             ),
             models.Index(
                 fields=["call_expires_at"],

@@ -26,7 +26,7 @@ from .models import LIVE_STATUSES, DoctorPresence, Ticket
 SERVING_STATUSES = (DoctorPresence.Status.AVAILABLE, DoctorPresence.Status.BUSY)
 #: Presence states in which a doctor still holds follow-ups that prefer them.
 ONLINE_STATUSES = (*SERVING_STATUSES, DoctorPresence.Status.ON_BREAK)
-#: How far back ended consultations count for the mean consultation length.
+#: How far back completed tokens count for the mean consultation length.
 RECENT_WINDOW = dt.timedelta(hours=3)
 MEAN_CACHE_SECONDS = 60
 
@@ -55,7 +55,6 @@ class WaitingStatus:
     position: int | None
     expected_wait_minutes: int | None
     call_seconds_left: int | None
-    consultation_id: object | None
     can_rejoin: bool
     doctors_online: int
     doctors_busy: int
@@ -147,27 +146,32 @@ def recent_presence_counts(
     return counts
 
 
-def mean_consultation_seconds(opd: OnlineOPD) -> int:
-    """The mean length of this OPD's consultations ended in the last hours, or the OPD's
-    configured length when there are too few to tell."""
-    key = f"queueing:mean-consultation:{opd.pk}"
+def mean_consultation_seconds(opd: OnlineOPD | object) -> int:
+    """The mean service time of this OPD's tokens completed in the last hours (from the
+    patient joining the call to the end), or the OPD's configured length when there are
+    too few to tell. ``opd`` may be the OPD or its id (loaded only on a cache miss)."""
+    opd_id = getattr(opd, "pk", opd)
+    key = f"queueing:mean-consultation:{opd_id}"
     cached = cache.get(key)
     if cached is not None:
         return cached
-    from sanjeevani.consultations.models import Consultation
-
     since = timezone.now() - RECENT_WINDOW
     spans = (
-        Consultation.objects.filter(
-            opd_id=opd.pk, ended_at__gte=since, started_at__isnull=False, status="ended"
+        Ticket.objects.filter(
+            opd_id=opd_id,
+            status=Ticket.Status.COMPLETED,
+            service_ended_at__gte=since,
+            service_started_at__isnull=False,
         )
-        .order_by("-ended_at")
-        .values_list("started_at", "ended_at")[:50]
+        .order_by("-service_ended_at")
+        .values_list("service_started_at", "service_ended_at")[:50]
     )
     seconds = [(end - start).total_seconds() for start, end in spans if end > start]
     if len(seconds) >= 3:
         mean = int(sum(seconds) / len(seconds))
     else:
+        if not isinstance(opd, OnlineOPD):
+            opd = OnlineOPD.objects.only("consultation_minutes").get(pk=opd_id)
         mean = int(opd.consultation_minutes) * 60
     mean = max(mean, 60)
     cache.set(key, mean, MEAN_CACHE_SECONDS)
@@ -230,33 +234,25 @@ def opds_of_state(state_code: str | None):
     return qs.order_by("scope", "name")
 
 
-def current_consultation(ticket: Ticket):
-    return ticket.consultations.order_by("-created_at").first()
-
-
 def waiting_status(ticket: Ticket, now: dt.datetime | None = None) -> WaitingStatus:
     """Position, expected wait, status and the call window left for one token. Callers
     run ``expire_unanswered_calls`` first so that a passed window shows as missed."""
     now = now or timezone.now()
     counts = presence_counts([ticket.opd_id]).get(ticket.opd_id, {"online": 0, "busy": 0})
-    position = wait = seconds_left = consultation_id = None
+    position = wait = seconds_left = None
     if ticket.status == Ticket.Status.WAITING:
         position = tickets_ahead(ticket) + 1
         wait = expected_wait_minutes(
             position, mean_consultation_seconds(ticket.opd), counts["online"]
         )
-    elif ticket.status in (Ticket.Status.CALLED, Ticket.Status.IN_CONSULTATION):
-        consultation = current_consultation(ticket)
-        consultation_id = consultation.pk if consultation else None
-        if ticket.status == Ticket.Status.CALLED and ticket.call_expires_at:
-            seconds_left = max(0, int((ticket.call_expires_at - now).total_seconds()))
+    elif ticket.status == Ticket.Status.CALLED and ticket.call_expires_at:
+        seconds_left = max(0, int((ticket.call_expires_at - now).total_seconds()))
     return WaitingStatus(
         ticket=ticket,
         status=ticket.status,
         position=position,
         expected_wait_minutes=wait,
         call_seconds_left=seconds_left,
-        consultation_id=consultation_id,
         can_rejoin=ticket.status == Ticket.Status.MISSED and ticket.missed_count == 1,
         doctors_online=counts["online"],
         doctors_busy=counts["busy"],

@@ -1,9 +1,18 @@
 """The queue's state machine: taking a token, doctors going online, claiming the next
-ticket, the 120-second call window, missed and dropped calls.
+ticket, the 120-second call window, missed calls, returning to the head, completing.
 
-Every function here is one transaction, takes the acting user, checks permission, writes
-an audit row and publishes its events after commit. Refusals raise ``QueueError`` (see
-``errors.py``); a user acting on someone else's data gets ``PermissionDenied``.
+It knows tickets and doctors' presence only. Opening a consultation for a claimed ticket,
+and ending it when the call is abandoned, belong to ``sanjeevani.consultations.services``,
+which calls the in-transaction steps here (``claim_ticket``, ``start_service``,
+``return_to_head``, ``complete_ticket``, ``mark_missed``) and listens to ``signals``.
+
+Every public service here is one transaction, takes the acting user, checks permission,
+writes an audit row and publishes its events after commit; the in-transaction steps say so
+and leave the audit row to their caller where it names the consultation. Refusals raise
+``QueueError`` (see ``errors.py``); acting on someone else's data is ``PermissionDenied``.
+
+The "doctor is busy" rule is the doctor's presence: BUSY from a claim until the
+consultation layer frees the doctor (ended, dropped, on hold, call abandoned).
 
 Events (``sanjeevani.realtime.events`` names the groups)
 
@@ -25,11 +34,13 @@ Events (``sanjeevani.realtime.events`` names the groups)
   A client that missed events re-reads ``GET /api/v1/opd/tickets/<uuid>/``.
 
 ``ticket.called`` to ``ticket.<ticket>``: ``{"ticket", "consultation", "call_expires_at"}``
-— the page rings and shows "Join now" until ``call_expires_at``.
+— the page rings and shows "Join now" until ``call_expires_at`` (sent by the consultation
+services, which know the consultation).
 ``ticket.missed`` to ``ticket.<ticket>``: ``{"ticket", "can_rejoin"}``.
 ``ticket.returned`` to ``ticket.<ticket>``: ``{"ticket", "reason": "dropped" | "rejoined"}``.
 ``presence.changed`` to ``doctor.<doctor>``: ``{"doctor", "status", "opd", "auto_assign"}``.
-``consultation.assigned`` to ``doctor.<doctor>``: ``{"consultation", "ticket", "token_number"}``.
+``consultation.assigned`` to ``doctor.<doctor>``: ``{"consultation", "ticket", "token_number"}``
+(sent by the consultation services).
 """
 
 from __future__ import annotations
@@ -48,27 +59,20 @@ from django.utils.translation import gettext as _
 from sanjeevani.accounts.models import Role
 from sanjeevani.accounts.sms import send_sms
 from sanjeevani.audit.services import record_event
-from sanjeevani.consultations.models import Consultation
 from sanjeevani.patients.models import Patient
-from sanjeevani.realtime.events import (
-    doctor_group,
-    opd_queue_group,
-    publish_now,
-    ticket_group,
-)
+from sanjeevani.realtime.events import doctor_group, opd_queue_group, publish_now, ticket_group
 from sanjeevani.registry.models import DoctorProfile, OnlineOPD
 
-from . import selectors
+from . import selectors, signals
 from .errors import QueueError
 from .models import LIVE_STATUSES, DoctorPresence, Ticket
 
 CALL_WINDOW = dt.timedelta(seconds=getattr(settings, "QUEUE_CALL_WINDOW_SECONDS", 120))
-#: Consultation states in which the doctor is occupied and cannot call another patient.
-ACTIVE_CONSULTATION = (Consultation.Status.CALLING, Consultation.Status.IN_PROGRESS)
-OPEN_CONSULTATION = (*ACTIVE_CONSULTATION, Consultation.Status.ON_HOLD)
 
 Status = Ticket.Status
 Presence = DoctorPresence.Status
+#: Presence states from which a doctor may call a patient (calling ends a break).
+CAN_CLAIM = (Presence.AVAILABLE, Presence.ON_BREAK)
 
 
 # --- who is acting ----------------------------------------------------------------
@@ -100,17 +104,18 @@ def _local(when: dt.datetime) -> str:
 
 
 def queue_advanced_event(
-    opd: OnlineOPD, change: str, ticket: Ticket | None, busy_delta: int = 0
+    opd: OnlineOPD | Any, change: str, ticket: Ticket | None, busy_delta: int = 0
 ) -> dict:
     """The ``queue.advanced`` event. Built once per change, never once per client; the
     doctor figures come from a cache a few seconds old (fresh on presence changes), so a
-    claim costs no extra query."""
+    claim costs no extra query. ``opd`` may be the OPD or its id."""
+    opd_id = getattr(opd, "pk", opd)
     counts = selectors.recent_presence_counts(
-        opd.pk, fresh=change == "doctors", busy_delta=busy_delta
+        opd_id, fresh=change == "doctors", busy_delta=busy_delta
     )
     return {
         "type": "queue.advanced",
-        "opd": str(opd.pk),
+        "opd": str(opd_id),
         "change": change,
         "ticket": selectors.queue_key(ticket) if ticket is not None else None,
         "doctors_online": counts["online"],
@@ -120,22 +125,22 @@ def queue_advanced_event(
     }
 
 
-def _publish(
-    opd: OnlineOPD | None,
+def publish_queue_events(
+    opd: OnlineOPD | Any | None,
     change: str | None,
     ticket: Ticket | None = None,
     others: list[tuple[str, dict]] | None = None,
     busy_delta: int = 0,
 ) -> None:
-    """After commit: the OPD's ``queue.advanced`` and any personal events, in one
-    hand-over to the channel layer."""
+    """After commit: the OPD's ``queue.advanced`` (``opd`` may be an id) and any personal
+    events, in one hand-over to the channel layer."""
     messages = list(others or [])
 
     def send() -> None:
         batch = list(messages)
         if opd is not None and change is not None:
             event = queue_advanced_event(opd, change, ticket, busy_delta)
-            batch.insert(0, (opd_queue_group(opd.pk), event))
+            batch.insert(0, (opd_queue_group(getattr(opd, "pk", opd)), event))
         publish_now(batch)
 
     transaction.on_commit(send)
@@ -151,31 +156,55 @@ def _sms_after_commit(patient: Patient, render) -> None:
     transaction.on_commit(lambda: send_sms(mobile, body))
 
 
-def _notify_near_turn(opd: OnlineOPD) -> None:
-    """Once per token, an SMS when only a few are ahead, sent as the queue moves. One
-    small indexed read per change; the update and the SMS only when someone is due."""
+_NEAR_TURN_SQL = """
+UPDATE {ticket} SET near_turn_notified = true
+WHERE NOT near_turn_notified AND status = 'waiting' AND id IN (
+    SELECT id FROM (
+        SELECT id, near_turn_notified FROM {ticket}
+        WHERE opd_id = %s AND status = 'waiting' ORDER BY priority, queued_at LIMIT %s
+    ) front
+    WHERE NOT front.near_turn_notified)
+RETURNING token_number, patient_id
+"""
+
+
+def _send_near_turn_messages(opd_id: Any) -> None:
+    """Once per token, an SMS when only a few are ahead. Its own short statement, after
+    the change that moved the line has committed: one indexed read of the front of the
+    line, which writes only when a token has just come near (rows another doctor is
+    claiming are waited for only if they are also due, and then skipped as no longer
+    waiting)."""
     limit = int(getattr(settings, "QUEUE_NEAR_TURN_POSITION", 3))
     if limit <= 0:
         return
-    # Rows other doctors are claiming right now are skipped, not waited for: they are
-    # leaving the line, and waiting on them would deadlock concurrent claims.
-    front = (
-        selectors.waiting_tickets(opd)
-        .select_for_update(skip_locked=True, of=("self",))
-        .order_by("priority", "queued_at")
-        .values_list(
-            "pk",
-            "near_turn_notified",
-            "token_number",
-            "patient__account__mobile",
-            "patient__preferred_language",
-        )[:limit]
-    )
-    due = [row for row in front if not row[1]]
-    if not due:
-        return
-    Ticket.objects.filter(pk__in=[row[0] for row in due]).update(near_turn_notified=True)
-    for _pk, _notified, token, mobile, language in due:
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _NEAR_TURN_SQL.format(ticket=Ticket._meta.db_table), [opd_id, limit]
+                )
+                due = cursor.fetchall()
+        else:
+            front = (
+                Ticket.objects.filter(opd_id=opd_id, status=Status.WAITING)
+                .order_by("priority", "queued_at")
+                .values_list("pk", "near_turn_notified", "token_number", "patient_id")[:limit]
+            )
+            due_rows = [row for row in front if not row[1]]
+            Ticket.objects.filter(pk__in=[row[0] for row in due_rows]).update(
+                near_turn_notified=True
+            )
+            due = [(row[2], row[3]) for row in due_rows]
+        if not due:
+            return
+        opd = OnlineOPD.objects.only("name").get(pk=opd_id)
+        patients = Patient.objects.filter(pk__in=[patient for _token, patient in due])
+        contacts = {
+            p.pk: (p.account.mobile if p.account_id else "", p.preferred_language)
+            for p in patients.select_related("account")
+        }
+    for token, patient_id in due:
+        mobile, language = contacts.get(patient_id, ("", ""))
         if not mobile:
             continue
         with translation.override(language or "en"):
@@ -183,7 +212,13 @@ def _notify_near_turn(opd: OnlineOPD) -> None:
                 "Sanjeevani: your turn at %(opd)s is near (token %(token)s). Open the app now "
                 "and keep it open; when the doctor calls you have 2 minutes to join."
             ) % {"opd": opd.name, "token": token}
-        transaction.on_commit(lambda to=mobile, text=body: send_sms(to, text))
+        send_sms(mobile, body)
+
+
+def notify_near_turn(opd: OnlineOPD | Any) -> None:
+    """After commit, tell the patients who have just come near the front."""
+    opd_id = getattr(opd, "pk", opd)
+    transaction.on_commit(lambda: _send_near_turn_messages(opd_id))
 
 
 # --- taking and leaving a token -------------------------------------------------------
@@ -201,7 +236,8 @@ def join_queue(
     Refused when the OPD is inactive, closed now (the message says when it next opens),
     full for the day, or when the patient already holds a live token. Token numbers are
     allocated under a lock on the OPD row, so concurrent joins never share a number. The
-    token and patient ID go out by SMS after commit.
+    token and patient ID go out by SMS after commit. Doctors with auto-assign are offered
+    the token in the same transaction (``signals.assignment_possible``).
     """
     check_family(actor, patient)
     complaint = (complaint or "").strip()[:500]
@@ -287,8 +323,10 @@ def join_queue(
                 }
             ),
         )
-        _publish(opd, "joined", ticket)
-        _offer_to_auto_assign_doctors(opd, now)
+        publish_queue_events(opd, "joined", ticket)
+        signals.assignment_possible.send(
+            sender=Ticket, opd=opd, doctor=None, actor=actor, now=now
+        )
     ticket.refresh_from_db()
     return ticket
 
@@ -314,7 +352,8 @@ def _refuse_second_live_ticket(patient: Patient) -> None:
 
 def cancel_ticket(actor: Any, ticket: Ticket) -> Ticket:
     """The patient gives up the token (waiting, called or missed); a consultation that has
-    started cannot be cancelled from the queue."""
+    started cannot be cancelled from the queue. A call in progress is abandoned
+    (``signals.call_abandoned``)."""
     check_family(actor, ticket.patient)
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
@@ -329,14 +368,15 @@ def cancel_ticket(actor: Any, ticket: Ticket) -> Ticket:
         was = ticket.status
         ticket.status = Status.CANCELLED
         ticket.save(update_fields=["status", "updated_at"])
+        now = timezone.now()
         if was == Status.CALLED:
-            _end_calling_consultation(ticket, Consultation.Outcome.NO_SHOW, timezone.now())
+            signals.call_abandoned.send(sender=Ticket, ticket=ticket, reason="cancelled", now=now)
         record_event(actor, "ticket.cancel", obj=ticket, patient_id=ticket.patient_id)
         if was == Status.WAITING:
-            _notify_near_turn(ticket.opd)
-            _publish(ticket.opd, "left", ticket)
+            notify_near_turn(ticket.opd_id)
+            publish_queue_events(ticket.opd, "left", ticket)
         else:
-            _publish(ticket.opd, "doctors")
+            publish_queue_events(ticket.opd, "doctors")
     return ticket
 
 
@@ -350,10 +390,6 @@ def _presence_for_update(doctor: DoctorProfile) -> DoctorPresence:
         .select_related("opd")
         .get(doctor=doctor)
     )
-
-
-def _has_consultation(doctor: DoctorProfile, statuses) -> bool:
-    return Consultation.objects.filter(doctor=doctor, status__in=statuses).exists()
 
 
 def _presence_event(presence: DoctorPresence) -> tuple[str, dict]:
@@ -371,7 +407,9 @@ def _presence_event(presence: DoctorPresence) -> tuple[str, dict]:
 
 def go_online(doctor_user: Any, opd: OnlineOPD, auto_assign: bool = False) -> DoctorPresence:
     """Start serving ``opd`` (the doctor must be one of its doctors). With ``auto_assign``
-    the next waiting patient is called for the doctor whenever they are free."""
+    the next waiting patient is called for the doctor whenever they are free
+    (``signals.assignment_possible``). A doctor in a call or consultation stays busy and
+    cannot move to another OPD."""
     doctor = doctor_of(doctor_user)
     if not opd.active:
         raise QueueError("opd_inactive", _("This OPD is not taking patients at present."))
@@ -385,18 +423,14 @@ def go_online(doctor_user: Any, opd: OnlineOPD, auto_assign: bool = False) -> Do
     now = timezone.now()
     with transaction.atomic():
         presence = _presence_for_update(doctor)
+        busy = presence.status == Presence.BUSY
         previous_opd = presence.opd if presence.status != Presence.OFFLINE else None
-        if (
-            previous_opd
-            and previous_opd.pk != opd.pk
-            and _has_consultation(doctor, OPEN_CONSULTATION)
-        ):
+        if busy and previous_opd and previous_opd.pk != opd.pk:
             raise QueueError(
                 "consultation_open",
                 _("Finish your open consultation at %(opd)s before moving to another OPD.")
                 % {"opd": previous_opd.name},
             )
-        busy = _has_consultation(doctor, ACTIVE_CONSULTATION)
         presence.opd = opd
         presence.hub = None
         presence.status = Presence.BUSY if busy else Presence.AVAILABLE
@@ -409,11 +443,13 @@ def go_online(doctor_user: Any, opd: OnlineOPD, auto_assign: bool = False) -> Do
             obj=presence,
             detail={"opd": str(opd.pk), "auto_assign": presence.auto_assign},
         )
-        _publish(opd, "doctors", None, [_presence_event(presence)])
+        publish_queue_events(opd, "doctors", None, [_presence_event(presence)])
         if previous_opd and previous_opd.pk != opd.pk:
-            _publish(previous_opd, "doctors")
+            publish_queue_events(previous_opd, "doctors")
         if presence.status == Presence.AVAILABLE and presence.auto_assign:
-            claim_ticket_for(doctor, opd, actor=doctor_user, now=now)
+            signals.assignment_possible.send(
+                sender=DoctorPresence, opd=opd, doctor=doctor, actor=doctor_user, now=now
+            )
     presence.refresh_from_db()
     return presence
 
@@ -422,7 +458,7 @@ def _leave(doctor_user: Any, status: str, action: str) -> DoctorPresence:
     doctor = doctor_of(doctor_user)
     with transaction.atomic():
         presence = _presence_for_update(doctor)
-        if _has_consultation(doctor, ACTIVE_CONSULTATION):
+        if presence.status == Presence.BUSY:
             raise QueueError(
                 "consultation_open",
                 _("End your current consultation, or return the patient to the queue, first."),
@@ -431,7 +467,7 @@ def _leave(doctor_user: Any, status: str, action: str) -> DoctorPresence:
         presence.last_seen = timezone.now()
         presence.save()
         record_event(doctor_user, action, obj=presence)
-        _publish(presence.opd, "doctors", None, [_presence_event(presence)])
+        publish_queue_events(presence.opd, "doctors", None, [_presence_event(presence)])
     return presence
 
 
@@ -445,8 +481,10 @@ def take_break(doctor_user: Any) -> DoctorPresence:
     return _leave(doctor_user, Presence.ON_BREAK, "presence.break")
 
 
-def _free_doctor(doctor: DoctorProfile, now: dt.datetime, actor: Any = None) -> None:
-    """After a consultation ends: back to available, and auto-assign the next patient."""
+def mark_doctor_free(doctor: DoctorProfile, now: dt.datetime) -> DoctorPresence | None:
+    """In the caller's transaction: a BUSY doctor is available again (the consultation
+    layer decides when). Returns the presence when it changed, so that the caller can
+    hand an auto-assigning doctor the next patient; None when it was not busy."""
     presence = (
         DoctorPresence.objects.select_for_update(of=("self",))
         .select_related("opd")
@@ -454,84 +492,147 @@ def _free_doctor(doctor: DoctorProfile, now: dt.datetime, actor: Any = None) -> 
         .first()
     )
     if presence is None or presence.status != Presence.BUSY:
-        return
-    if _has_consultation(doctor, ACTIVE_CONSULTATION):
-        return
+        return None
     presence.status = Presence.AVAILABLE
     presence.last_seen = now
     presence.save(update_fields=["status", "last_seen", "since"])
-    others = [_presence_event(presence)]
-    _publish(presence.opd, "doctors", None, others)
-    if presence.auto_assign and presence.opd_id:
-        claim_ticket_for(doctor, presence.opd, actor=actor, now=now)
+    publish_queue_events(presence.opd, "doctors", None, [_presence_event(presence)])
+    return presence
 
 
-def _offer_to_auto_assign_doctors(opd: OnlineOPD, now: dt.datetime) -> None:
-    """Hand waiting patients to doctors who asked to be assigned automatically."""
+def mark_doctor_busy(doctor: DoctorProfile, now: dt.datetime) -> None:
+    """In the caller's transaction: an online doctor is in a consultation again (a held
+    one resumed). A doctor who went offline or on a break stays so."""
+    changed = DoctorPresence.objects.filter(doctor=doctor, status=Presence.AVAILABLE).update(
+        status=Presence.BUSY, last_seen=now, since=now
+    )
+    if changed:
+        presence = DoctorPresence.objects.select_related("opd").get(doctor=doctor)
+        publish_queue_events(presence.opd, "doctors", None, [_presence_event(presence)])
+
+
+def auto_assign_doctors(opd: OnlineOPD) -> list[DoctorProfile]:
+    """In the caller's transaction: the free doctors of ``opd`` who asked to be assigned
+    automatically, longest free first, locked (others claiming skip them)."""
     free = (
         DoctorPresence.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(opd=opd, status=Presence.AVAILABLE, auto_assign=True)
         .select_related("doctor__user")
         .order_by("since")
     )
-    for presence in free:
-        if claim_ticket_for(presence.doctor, opd, actor=presence.doctor.user, now=now) is None:
-            break
+    return [presence.doctor for presence in free]
+
+
+def claim_refusal(doctor: DoctorProfile, opd: OnlineOPD | None) -> QueueError | None:
+    """Why ``claim_ticket`` found nothing for this doctor, as the error to raise; None
+    when the doctor may call and simply nobody waits."""
+    presence = DoctorPresence.objects.filter(doctor=doctor).select_related("opd").first()
+    if presence is None or presence.status == Presence.OFFLINE or presence.opd_id is None:
+        return QueueError("not_online", _("Go online for an OPD before calling a patient."))
+    if opd is not None and presence.opd_id != opd.pk:
+        return QueueError(
+            "not_online_here",
+            _("You are online for another OPD; go online for %(opd)s first.")
+            % {"opd": opd.name},
+        )
+    if presence.status == Presence.BUSY:
+        return QueueError(
+            "consultation_open",
+            _(
+                "Finish your current consultation (or put it on hold) before calling "
+                "the next patient."
+            ),
+        )
+    return None
 
 
 # --- claiming ----------------------------------------------------------------------------
 
+#: Ticket columns in field order, as ``claim_ticket`` returns them.
+_TICKET_COLUMNS = [f.column for f in Ticket._meta.concrete_fields]
+_TICKET_ATTNAMES = [f.attname for f in Ticket._meta.concrete_fields]
+
 _CLAIM_SQL = """
-WITH claimed AS (
-UPDATE {ticket} SET status = %s, claimed_by_id = %s, called_at = %s, call_expires_at = %s,
-       updated_at = %s
-WHERE status = 'waiting' AND id = (
-    SELECT t.id FROM {ticket} t
-    WHERE t.opd_id = %s AND t.status = 'waiting'
-      AND (t.preferred_doctor_id IS NULL OR t.preferred_doctor_id = %s OR NOT EXISTS (
-            SELECT 1 FROM {presence} p
-            WHERE p.doctor_id = t.preferred_doctor_id AND p.opd_id = t.opd_id
-              AND p.status IN ('available', 'busy', 'on_break')))
-    ORDER BY t.priority, t.queued_at
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED)
-RETURNING *),
+WITH doctor AS (
+    SELECT id, opd_id FROM {presence}
+    WHERE doctor_id = %(doctor)s AND status IN ('available', 'on_break')
+      AND opd_id IS NOT NULL {only_opd}
+    FOR UPDATE),
+claimed AS (
+    UPDATE {ticket} SET status = 'called', claimed_by_id = %(doctor)s, called_at = %(now)s,
+           call_expires_at = %(expires)s, updated_at = %(now)s
+    WHERE status = 'waiting' AND id = (
+        SELECT t.id FROM {ticket} t
+        WHERE t.opd_id = (SELECT opd_id FROM doctor) AND t.status = 'waiting'
+          AND (t.preferred_doctor_id IS NULL OR t.preferred_doctor_id = %(doctor)s
+               OR NOT EXISTS (
+                SELECT 1 FROM {presence} p
+                WHERE p.doctor_id = t.preferred_doctor_id AND p.opd_id = t.opd_id
+                  AND p.status IN ('available', 'busy', 'on_break')))
+        ORDER BY t.priority, t.queued_at
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED)
+    RETURNING {columns}),
 busy AS (
-    UPDATE {presence} SET status = 'busy', last_seen = %s, since = %s
-    WHERE doctor_id = %s AND EXISTS (SELECT 1 FROM claimed))
-SELECT * FROM claimed
+    UPDATE {presence} SET status = 'busy', last_seen = %(now)s, since = %(now)s
+    WHERE id = (SELECT id FROM doctor) AND EXISTS (SELECT 1 FROM claimed))
+SELECT {columns} FROM claimed
 """
 
 
-def _take_next_waiting(doctor: DoctorProfile, opd: OnlineOPD, now: dt.datetime) -> Ticket | None:
-    """Mark the first waiting ticket this doctor may take as CALLED, atomically.
+def claim_ticket(
+    doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime
+) -> Ticket | None:
+    """In the caller's transaction: take the first waiting ticket this doctor may take
+    (of ``opd``, or of the OPD they are online for), mark it CALLED and the doctor BUSY.
+    None when the doctor is not free to call there (``claim_refusal`` says why) or
+    nobody waits. No audit row and no events: the caller writes them with the
+    consultation it opens.
 
-    PostgreSQL: one ``UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``,
-    so concurrent doctors each skip the rows others hold instead of waiting for them; the
-    same statement marks the doctor busy (a data-modifying CTE), saving a round trip.
-    SQLite: the IMMEDIATE transaction already holds the write lock, which serialises claims.
-    A follow-up that prefers another doctor waits for them while they are online here.
+    PostgreSQL: one statement. It locks the doctor's presence (so one doctor's two
+    clicks never claim two tickets), takes the ticket with ``FOR UPDATE SKIP LOCKED``
+    (concurrent doctors skip the rows others hold instead of waiting for them), marks
+    the doctor busy and returns the ticket. SQLite: the IMMEDIATE transaction holds the
+    write lock, which serialises claims. A follow-up that prefers another doctor waits
+    for them while they are online there.
     """
     expires = now + CALL_WINDOW
     if connection.vendor == "postgresql":
         sql = _CLAIM_SQL.format(
-            ticket=Ticket._meta.db_table, presence=DoctorPresence._meta.db_table
+            ticket=Ticket._meta.db_table,
+            presence=DoctorPresence._meta.db_table,
+            columns=", ".join(_TICKET_COLUMNS),
+            only_opd="AND opd_id = %(opd)s" if opd is not None else "",
         )
-        params = [Status.CALLED, doctor.pk, now, expires, now, opd.pk, doctor.pk]
-        params += [now, now, doctor.pk]
-        rows = list(Ticket.objects.raw(sql, params))
-        return rows[0] if rows else None
-    holds_follow_up = DoctorPresence.objects.filter(
-        doctor=OuterRef("preferred_doctor"), opd=opd, status__in=selectors.ONLINE_STATUSES
+        params = {"doctor": doctor.pk, "now": now, "expires": expires}
+        if opd is not None:
+            params["opd"] = opd.pk
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        return Ticket.from_db(connection.alias, _TICKET_ATTNAMES, row) if row else None
+    presence = DoctorPresence.objects.select_for_update().filter(
+        doctor=doctor, status__in=CAN_CLAIM, opd__isnull=False
     )
-    candidates = (
-        selectors.waiting_tickets(opd)
+    if opd is not None:
+        presence = presence.filter(opd=opd)
+    presence = presence.first()
+    if presence is None:
+        return None
+    holds_follow_up = DoctorPresence.objects.filter(
+        doctor=OuterRef("preferred_doctor"),
+        opd_id=presence.opd_id,
+        status__in=selectors.ONLINE_STATUSES,
+    )
+    ticket = (
+        Ticket.objects.filter(opd_id=presence.opd_id, status=Status.WAITING)
         .filter(
             Q(preferred_doctor__isnull=True) | Q(preferred_doctor=doctor) | ~Exists(holds_follow_up)
         )
         .order_by("priority", "queued_at")
+        .select_for_update(skip_locked=True)
+        .first()
     )
-    ticket = candidates.select_for_update(skip_locked=True).first()
     if ticket is None:
         return None
     ticket.status = Status.CALLED
@@ -541,138 +642,26 @@ def _take_next_waiting(doctor: DoctorProfile, opd: OnlineOPD, now: dt.datetime) 
     ticket.save(
         update_fields=["status", "claimed_by", "called_at", "call_expires_at", "updated_at"]
     )
-    DoctorPresence.objects.filter(doctor=doctor).update(
-        status=Presence.BUSY, last_seen=now, since=now
-    )
+    presence.status = Presence.BUSY
+    presence.last_seen = now
+    presence.save(update_fields=["status", "last_seen", "since"])
     return ticket
 
 
-def claim_ticket_for(
-    doctor: DoctorProfile,
-    opd: OnlineOPD,
-    *,
-    actor: Any = None,
-    now: dt.datetime | None = None,
-) -> Ticket | None:
-    """The core claim, in the caller's transaction (or its own): take the next ticket,
-    open its Consultation (calling, implied consent), mark the doctor busy, audit, send the
-    near-turn SMS and publish. Returns the ticket with ``.consultation`` set, or None."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        ticket = _take_next_waiting(doctor, opd, now)
-        if ticket is None:
-            return None
-        follow_up_of = None
-        if ticket.preferred_doctor_id == doctor.pk:
-            follow_up_of = (
-                Consultation.objects.filter(
-                    patient_id=ticket.patient_id, doctor=doctor, status=Consultation.Status.ENDED
-                )
-                .order_by("-created_at")
-                .first()
-            )
-        consultation = Consultation.objects.create(
-            service_line=Consultation.ServiceLine.OPD,
-            ticket=ticket,
-            patient_id=ticket.patient_id,
-            doctor=doctor,
-            opd=opd,
-            status=Consultation.Status.CALLING,
-            consent="implied",
-            consent_recorded_at=now,
-            complaints=ticket.complaint,
-            follow_up_of=follow_up_of,
-        )
-        record_event(
-            actor or doctor.user,
-            "ticket.claim",
-            obj=ticket,
-            patient_id=ticket.patient_id,
-            detail={"consultation": str(consultation.pk), "opd": str(opd.pk)},
-        )
-        _notify_near_turn(opd)
-        _publish(
-            opd,
-            "claimed",
-            ticket,
-            [
-                (
-                    ticket_group(ticket.pk),
-                    {
-                        "type": "ticket.called",
-                        "ticket": str(ticket.pk),
-                        "consultation": str(consultation.pk),
-                        "call_expires_at": ticket.call_expires_at.isoformat(),
-                    },
-                ),
-                (
-                    doctor_group(doctor.pk),
-                    {
-                        "type": "consultation.assigned",
-                        "consultation": str(consultation.pk),
-                        "ticket": str(ticket.pk),
-                        "token_number": ticket.token_number,
-                    },
-                ),
-            ],
-            busy_delta=1,
-        )
-    ticket.consultation = consultation
-    return ticket
+# --- the call window, missed calls, the head of the line, the end -------------------------
 
 
-def claim_next_ticket(doctor_user: Any, opd: OnlineOPD | None = None) -> Ticket | None:
-    """Call the next patient: the doctor must be online (for ``opd`` if given) and not in
-    another active consultation. Expired calls are cleared first. Returns the CALLED
-    ticket (its ``.consultation`` is the new Consultation), or None when nobody waits."""
-    doctor = doctor_of(doctor_user)
-    expire_unanswered_calls(opd=opd)
-    now = timezone.now()
-    with transaction.atomic():
-        presence = DoctorPresence.objects.select_for_update().filter(doctor=doctor).first()
-        if presence is None or presence.status == Presence.OFFLINE or presence.opd_id is None:
-            raise QueueError("not_online", _("Go online for an OPD before calling a patient."))
-        if opd is not None and presence.opd_id != opd.pk:
-            raise QueueError(
-                "not_online_here",
-                _("You are online for another OPD; go online for %(opd)s first.")
-                % {"opd": opd.name},
-            )
-        if _has_consultation(doctor, ACTIVE_CONSULTATION):
-            raise QueueError(
-                "consultation_open",
-                _(
-                    "Finish your current consultation (or put it on hold) before calling "
-                    "the next patient."
-                ),
-            )
-        return claim_ticket_for(doctor, presence.opd, actor=doctor_user, now=now)
+def lock_ticket(ticket_id: Any) -> Ticket:
+    """In the caller's transaction: the ticket row, locked, with its OPD."""
+    return Ticket.objects.select_for_update(of=("self",)).select_related("opd").get(pk=ticket_id)
 
 
-# --- the call window, missed and dropped calls ------------------------------------------
-
-
-def _end_calling_consultation(ticket: Ticket, outcome: str, now: dt.datetime) -> list[Consultation]:
-    ended = list(
-        Consultation.objects.select_for_update().filter(ticket=ticket, status__in=OPEN_CONSULTATION)
-    )
-    for consultation in ended:
-        consultation.status = Consultation.Status.ENDED
-        consultation.outcome = outcome
-        consultation.ended_at = now
-        consultation.save(update_fields=["status", "outcome", "ended_at"])
-    for consultation in ended:
-        _free_doctor(consultation.doctor, now)
-    return ended
-
-
-def mark_ticket_missed(ticket: Ticket, now: dt.datetime, actor: Any = None) -> Ticket:
-    """The patient did not join in time (or the doctor says so): MISSED, one more miss.
-    Runs in the caller's transaction with the ticket row locked."""
+def mark_missed(ticket: Ticket, now: dt.datetime, actor: Any = None) -> Ticket:
+    """In the caller's transaction, with the ticket row locked: the patient did not join
+    in time (or the doctor says so): MISSED, one more miss, SMS and ``ticket.missed``."""
     ticket.status = Status.MISSED
     ticket.missed_count += 1
     ticket.save(update_fields=["status", "missed_count", "updated_at"])
-    _end_calling_consultation(ticket, Consultation.Outcome.NO_SHOW, now)
     record_event(
         actor,
         "ticket.missed",
@@ -695,7 +684,7 @@ def mark_ticket_missed(ticket: Ticket, now: dt.datetime, actor: Any = None) -> T
             % {"token": ticket.token_number}
         ),
     )
-    _publish(
+    publish_queue_events(
         ticket.opd,
         "doctors",
         None,
@@ -710,9 +699,11 @@ def mark_ticket_missed(ticket: Ticket, now: dt.datetime, actor: Any = None) -> T
 
 
 def expire_unanswered_calls(now: dt.datetime | None = None, opd: OnlineOPD | None = None) -> int:
-    """Mark calls not answered within 120 s as MISSED (consultation: no show) and free
-    their doctors. Cheap when nothing has expired (one indexed EXISTS). Run before each
-    claim, on each waiting-room status read, and by ``manage.py queue_housekeeping``."""
+    """Mark calls not answered within 120 s as MISSED; the call is abandoned
+    (``signals.call_abandoned``: the consultation layer ends it as a no-show and frees the
+    doctor). Cheap when nothing has expired (one indexed EXISTS). Run on each
+    waiting-room status read, when a busy doctor calls, and by
+    ``manage.py queue_housekeeping``."""
     now = now or timezone.now()
     overdue = Ticket.objects.filter(status=Status.CALLED, call_expires_at__lt=now)
     if opd is not None:
@@ -726,7 +717,8 @@ def expire_unanswered_calls(now: dt.datetime | None = None, opd: OnlineOPD | Non
             )
         )
         for ticket in tickets:
-            mark_ticket_missed(ticket, now)
+            mark_missed(ticket, now)
+            signals.call_abandoned.send(sender=Ticket, ticket=ticket, reason="missed", now=now)
     return len(tickets)
 
 
@@ -743,71 +735,30 @@ def expire_stale_tickets(now: dt.datetime | None = None) -> int:
     return count
 
 
-def accept_call(actor: Any, ticket: Ticket) -> Consultation:
-    """The patient presses "Join now" within the call window: the consultation starts."""
-    check_family(actor, ticket.patient)
-    now = timezone.now()
-    expire_unanswered_calls(now=now, opd=ticket.opd)
-    with transaction.atomic():
-        ticket = (
-            Ticket.objects.select_for_update(of=("self",)).select_related("opd").get(pk=ticket.pk)
-        )
-        if ticket.status == Status.IN_CONSULTATION:
-            return selectors.current_consultation(ticket)
-        if ticket.status == Status.MISSED:
-            raise QueueError(
-                "call_expired",
-                _(
-                    "The 2 minutes to join have passed and the call was missed. You can rejoin "
-                    "the queue once, at its head."
-                )
-                if ticket.missed_count == 1
-                else _("The call was missed again; this token is closed."),
-            )
-        if ticket.status != Status.CALLED:
-            raise QueueError(
-                "not_called", _("The doctor has not called this token yet; please wait.")
-            )
-        consultation = (
-            Consultation.objects.select_for_update()
-            .filter(ticket=ticket, status=Consultation.Status.CALLING)
-            .order_by("-created_at")
-            .first()
-        )
-        if consultation is None:
-            raise QueueError(
-                "not_called", _("The doctor has not called this token yet; please wait.")
-            )
-        ticket.status = Status.IN_CONSULTATION
-        ticket.save(update_fields=["status", "updated_at"])
-        consultation.status = Consultation.Status.IN_PROGRESS
-        consultation.started_at = now
-        consultation.save(update_fields=["status", "started_at"])
-        record_event(actor, "consultation.join", obj=consultation, patient_id=ticket.patient_id)
-        _publish(
-            None,
-            None,
-            None,
-            [
-                (
-                    doctor_group(consultation.doctor_id),
-                    {
-                        "type": "consultation.status",
-                        "consultation": str(consultation.pk),
-                        "status": consultation.status,
-                    },
-                )
-            ],
-        )
-    return consultation
+def start_service(ticket: Ticket, now: dt.datetime) -> None:
+    """In the caller's transaction, ticket locked: the patient joined the call."""
+    ticket.status = Status.IN_CONSULTATION
+    ticket.service_started_at = now
+    ticket.save(update_fields=["status", "service_started_at", "updated_at"])
 
 
-def _back_to_head(ticket: Ticket) -> None:
+def complete_ticket(ticket: Ticket, now: dt.datetime) -> None:
+    """In the caller's transaction, ticket locked: the patient has been seen. Its service
+    time feeds the OPD's mean consultation length."""
+    ticket.status = Status.COMPLETED
+    ticket.service_ended_at = now
+    ticket.save(update_fields=["status", "service_ended_at", "updated_at"])
+
+
+def return_to_head(ticket: Ticket, reason: str) -> None:
+    """In the caller's transaction, ticket locked: back to WAITING at the head of the
+    line, keeping its original ``queued_at``; ``reason`` is ``dropped`` or ``rejoined``."""
     ticket.status = Status.WAITING
     ticket.priority = Ticket.Priority.HEAD
     ticket.claimed_by = None
     ticket.called_at = None
     ticket.call_expires_at = None
+    ticket.service_started_at = None
     ticket.save(
         update_fields=[
             "status",
@@ -815,8 +766,20 @@ def _back_to_head(ticket: Ticket) -> None:
             "claimed_by",
             "called_at",
             "call_expires_at",
+            "service_started_at",
             "updated_at",
         ]
+    )
+    publish_queue_events(
+        ticket.opd,
+        "returned",
+        ticket,
+        [
+            (
+                ticket_group(ticket.pk),
+                {"type": "ticket.returned", "ticket": str(ticket.pk), "reason": reason},
+            )
+        ],
     )
 
 
@@ -826,9 +789,7 @@ def rejoin_after_missed(actor: Any, ticket: Ticket) -> Ticket:
     check_family(actor, ticket.patient)
     expire_unanswered_calls(opd=ticket.opd)
     with transaction.atomic():
-        ticket = (
-            Ticket.objects.select_for_update(of=("self",)).select_related("opd").get(pk=ticket.pk)
-        )
+        ticket = lock_ticket(ticket.pk)
         if ticket.status != Status.MISSED:
             raise QueueError("not_missed", _("Only a missed token can rejoin the queue."))
         if ticket.missed_count >= 2:
@@ -840,64 +801,10 @@ def rejoin_after_missed(actor: Any, ticket: Ticket) -> Ticket:
                 ),
             )
         _refuse_second_live_ticket(ticket.patient)
-        _back_to_head(ticket)
+        return_to_head(ticket, "rejoined")
         record_event(actor, "ticket.rejoin", obj=ticket, patient_id=ticket.patient_id)
-        _publish(
-            ticket.opd,
-            "returned",
-            ticket,
-            [
-                (
-                    ticket_group(ticket.pk),
-                    {"type": "ticket.returned", "ticket": str(ticket.pk), "reason": "rejoined"},
-                )
-            ],
+        signals.assignment_possible.send(
+            sender=Ticket, opd=ticket.opd, doctor=None, actor=actor, now=timezone.now()
         )
-        _offer_to_auto_assign_doctors(ticket.opd, timezone.now())
-    ticket.refresh_from_db()
-    return ticket
-
-
-def return_dropped_ticket(actor: Any, consultation: Consultation) -> Ticket:
-    """A consultation that dropped (network, app closed) sends the patient back to the
-    HEAD of the queue, not the tail; the consultation ends as ``dropped``. The doctor of
-    the consultation or the patient's account holder may report it."""
-    is_doctor = (
-        getattr(actor, "role", None) == Role.DOCTOR and consultation.doctor.user_id == actor.pk
-    )
-    if not is_doctor:
-        check_family(actor, consultation.patient)
-    now = timezone.now()
-    with transaction.atomic():
-        consultation = Consultation.objects.select_for_update().get(pk=consultation.pk)
-        if consultation.ticket_id is None:
-            raise QueueError("no_ticket", _("This consultation did not come from a queue."))
-        if consultation.status not in OPEN_CONSULTATION:
-            raise QueueError("consultation_ended", _("This consultation has already ended."))
-        ticket = (
-            Ticket.objects.select_for_update(of=("self",))
-            .select_related("opd")
-            .get(pk=consultation.ticket_id)
-        )
-        consultation.status = Consultation.Status.ENDED
-        consultation.outcome = Consultation.Outcome.DROPPED
-        consultation.ended_at = now
-        consultation.save(update_fields=["status", "outcome", "ended_at"])
-        _back_to_head(ticket)
-        record_event(
-            actor, "consultation.dropped", obj=consultation, patient_id=consultation.patient_id
-        )
-        _publish(
-            ticket.opd,
-            "returned",
-            ticket,
-            [
-                (
-                    ticket_group(ticket.pk),
-                    {"type": "ticket.returned", "ticket": str(ticket.pk), "reason": "dropped"},
-                )
-            ],
-        )
-        _free_doctor(consultation.doctor, now, actor)
     ticket.refresh_from_db()
     return ticket
