@@ -42,6 +42,7 @@ browser-deps:
 
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 test: install-test browser-deps lint

@@ -7,6 +7,7 @@ import json
 import pytest
 from django.urls import reverse
 
+from sanjeevani.consultations import services as consultation_services
 from sanjeevani.consultations.models import Consultation, Feedback
 from sanjeevani.prescriptions.models import Medicine, Prescription
 from sanjeevani.queueing import services as queue
@@ -51,7 +52,7 @@ def called_consultation(doctor_client, clinic) -> Consultation:
 
 def joined_consultation(doctor_client, clinic) -> Consultation:
     consultation = called_consultation(doctor_client, clinic)
-    queue.accept_call(clinic.patient.account, consultation.ticket)
+    consultation_services.accept_call(clinic.patient.account, consultation.ticket)
     consultation.refresh_from_db()
     return consultation
 

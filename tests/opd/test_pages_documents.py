@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from rest_framework.test import APIClient
 
 from sanjeevani.audit.models import AuditEvent
+from sanjeevani.consultations import services as consultation_services
 from sanjeevani.patients.documents import upload_document
 from sanjeevani.patients.models import PatientDocument
 from sanjeevani.queueing import services as queue
@@ -91,7 +92,7 @@ def test_strangers_get_404_and_the_patients_doctor_may_read(clinic):
 
     queue.join_queue(clinic.patient.account, clinic.patient, clinic.opd)
     queue.go_online(clinic.doctor.user, clinic.opd)
-    queue.claim_next_ticket(clinic.doctor.user)
+    consultation_services.call_next_patient(clinic.doctor.user)
     doctor = api_as(clinic.doctor.user)
     assert doctor.get(list_url).json()[0]["title"] == "Scan"
     assert doctor.get(file_url).status_code == 200

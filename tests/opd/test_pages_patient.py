@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sanjeevani.audit.models import AuditEvent
+from sanjeevani.consultations import services as consultation_services
 from sanjeevani.patients.models import PatientDocument
 from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.models import Ticket
@@ -206,7 +207,7 @@ def test_called_patient_sees_join_now_and_joining_opens_the_consultation(patient
     take_token(patient_client, clinic)
     ticket = Ticket.objects.get(patient=clinic.patient)
     queue.go_online(clinic.doctor.user, clinic.opd)
-    queue.claim_next_ticket(clinic.doctor.user)
+    consultation_services.call_next_patient(clinic.doctor.user)
     page = patient_client.get(reverse("opd:waiting_room", args=[ticket.pk])).content.decode()
     assert 'id="call-panel" class="card call"' in page
     assert 'id="call-panel" class="card call" hidden' not in page
@@ -227,7 +228,7 @@ def test_missed_call_offers_rejoin_once_at_the_head(patient_client, clinic):
     ticket = Ticket.objects.get(patient=clinic.patient)
     later = PatientFactory(state=clinic.state)
     queue.go_online(clinic.doctor.user, clinic.opd)
-    queue.claim_next_ticket(clinic.doctor.user)
+    consultation_services.call_next_patient(clinic.doctor.user)
     queue.join_queue(later.account, later, clinic.opd)
     Ticket.objects.filter(pk=ticket.pk).update(
         call_expires_at=timezone.now() - dt.timedelta(seconds=1)
@@ -274,7 +275,7 @@ def test_upload_stores_outside_web_root_and_serves_only_family_and_doctor(
 
     queue.join_queue(clinic.patient.account, clinic.patient, clinic.opd)
     queue.go_online(clinic.doctor.user, clinic.opd)
-    queue.claim_next_ticket(clinic.doctor.user)
+    consultation_services.call_next_patient(clinic.doctor.user)
     client.force_login(clinic.doctor.user)
     assert client.get(url).status_code == 200
     assert AuditEvent.objects.filter(

@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from sanjeevani.consultations import services as consultation_services
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.consultations.services import end_consultation
 from sanjeevani.patients.models import Patient
@@ -61,7 +62,7 @@ def test_twenty_doctors_claim_five_hundred_tickets_each_exactly_once():
         try:
             barrier.wait()
             while True:
-                ticket = services.claim_next_ticket(user)
+                ticket = consultation_services.call_next_patient(user)
                 if ticket is None:
                     return
                 claims[index].append(ticket.pk)

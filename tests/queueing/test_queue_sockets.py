@@ -8,6 +8,7 @@ from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
+from sanjeevani.consultations import services as consultation_services
 from sanjeevani.queueing import services
 from sanjeevani.realtime.routing import websocket_urlpatterns
 from tests.factories import OnlineOPDFactory, PatientFactory
@@ -45,7 +46,7 @@ async def test_waiting_room_gets_queue_advanced_and_called_after_a_claim():
     front = _socket(f"/ws/opd/{opd.pk}/waiting/", first.account)
     assert (await behind.connect())[0] and (await front.connect())[0]
 
-    claimed = await database_sync_to_async(services.claim_next_ticket)(doctor.user)
+    claimed = await database_sync_to_async(consultation_services.call_next_patient)(doctor.user)
     assert claimed.pk == tickets[0].pk
 
     advanced = await _receive(behind, "queue.advanced")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from sanjeevani.accounts.models import Role
 from sanjeevani.audit.services import record_event
 from sanjeevani.patients.models import Patient
+from sanjeevani.queueing.models import Ticket
 
 from .models import Consultation
 
@@ -37,14 +38,27 @@ def consultations_visible_to(user: Any) -> QuerySet[Consultation]:
     return base.none()
 
 
+def visible_consultation(
+    user: Any, consultation_id: Any, service_line: str | None = None
+) -> Consultation:
+    """One consultation, for its patient's family or its doctor; 404 for anyone else.
+    Not audited: for the steps that act on it (a page or endpoint that shows the record
+    uses ``consultation_for_user``)."""
+    found = consultations_visible_to(user).select_related("patient__state")
+    if service_line is not None:
+        found = found.filter(service_line=service_line)
+    try:
+        return found.get(pk=consultation_id)
+    except (Consultation.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise Http404(_("No such consultation.")) from None
+
+
 def consultation_for_user(
     user: Any, consultation_id: Any, request: HttpRequest | None = None
 ) -> Consultation:
-    """One consultation, for its patient's family or its doctor; 404 for anyone else."""
-    try:
-        consultation = consultations_visible_to(user).get(pk=consultation_id)
-    except (Consultation.DoesNotExist, ValueError, TypeError):
-        raise Http404(_("No such consultation.")) from None
+    """One consultation, for its patient's family or its doctor; 404 for anyone else.
+    The read is audited."""
+    consultation = visible_consultation(user, consultation_id)
     record_event(
         user,
         "consultation.view",
@@ -116,3 +130,8 @@ def open_consultations_of_doctor(doctor: Any) -> QuerySet[Consultation]:
         .select_related("patient", "opd", "ticket")
         .order_by("created_at")
     )
+
+
+def latest_consultation_of_ticket(ticket: Ticket) -> Consultation | None:
+    """The consultation a token was last called to (it may have ended)."""
+    return ticket.consultations.order_by("-created_at").first()

@@ -36,8 +36,7 @@ from django.utils.translation import gettext as _
 from sanjeevani.accounts.models import Role
 from sanjeevani.audit.services import record_event
 from sanjeevani.queueing import services as queue
-from sanjeevani.queueing.errors import ConsultationError
-from sanjeevani.queueing.errors import QueueError
+from sanjeevani.queueing.errors import ConsultationError, QueueError
 from sanjeevani.queueing.models import Ticket
 from sanjeevani.realtime.events import (
     consultation_group,

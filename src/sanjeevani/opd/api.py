@@ -29,6 +29,7 @@ from sanjeevani.queueing.errors import DomainError
 from sanjeevani.queueing.models import Ticket
 from sanjeevani.registry.models import OnlineOPD
 
+from . import selectors as opd_selectors
 from . import serializers as s
 
 app_name = "opd-api"
@@ -82,7 +83,7 @@ class OPDView(APIView):
         )
 
     def ticket_status(self, ticket: Ticket) -> dict:
-        return s.TicketStatusSerializer(queue_selectors.waiting_status(ticket)).data
+        return s.TicketStatusSerializer(opd_selectors.waiting_status(ticket)).data
 
 
 def _consultation_data(consultation: Consultation) -> dict:
@@ -198,7 +199,7 @@ class JoinCallView(OPDView):
     )
     def post(self, request, ticket_id):
         ticket = self.family_ticket(ticket_id)
-        consultation = queue_services.accept_call(request.user, ticket)
+        consultation = consultation_services.accept_call(request.user, ticket)
         return Response(_consultation_data(self.consultation(consultation.pk)))
 
 
@@ -313,7 +314,7 @@ class ConsultationStepView(OPDView):
         elif self.step == "resume":
             consultation = consultation_services.resume(request.user, consultation)
         else:
-            queue_services.return_dropped_ticket(request.user, consultation)
+            consultation_services.return_dropped_ticket(request.user, consultation)
             consultation.refresh_from_db()
         return Response(_consultation_data(consultation))
 
@@ -417,7 +418,7 @@ class CallNextView(OPDView):
         responses={201: s.CallNextSerializer, 200: s.CallNextSerializer},
     )
     def post(self, request):
-        ticket = queue_services.claim_next_ticket(request.user)
+        ticket = consultation_services.call_next_patient(request.user)
         if ticket is None:
             return Response({"ticket": None, "token_number": None, "consultation": None,
                              "call_expires_at": None,

@@ -7,13 +7,16 @@ consultation finds nothing (the view answers 404).
 from __future__ import annotations
 
 import uuid
+from dataclasses import fields
 from functools import lru_cache
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from sanjeevani.consultations import selectors as consultation_selectors
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.patients.models import Patient
 from sanjeevani.queueing import selectors as queue_selectors
@@ -43,49 +46,12 @@ def family_ticket(user, ticket_id) -> Ticket:
     )
 
 
-def family_consultation(user, consultation_id) -> Consultation:
-    return get_object_or_404(
-        Consultation.objects.select_related("patient", "doctor__user", "opd", "ticket"),
-        pk=consultation_id,
-        patient__account=user,
-        service_line=Consultation.ServiceLine.OPD,
-    )
-
-
 def doctor_profile_of(user) -> DoctorProfile | None:
     return DoctorProfile.objects.filter(user=user).first() if user.is_authenticated else None
 
 
-def doctor_consultation(doctor: DoctorProfile, consultation_id) -> Consultation:
-    return get_object_or_404(
-        Consultation.objects.select_related("patient__state", "doctor__user", "opd", "ticket"),
-        pk=consultation_id,
-        doctor=doctor,
-        service_line=Consultation.ServiceLine.OPD,
-    )
-
-
 def doctor_opds(doctor: DoctorProfile) -> QuerySet[OnlineOPD]:
     return doctor.opds.filter(active=True).select_related("state", "specialty")
-
-
-def earlier_consultations(patient: Patient, exclude=None) -> QuerySet[Consultation]:
-    found = Consultation.objects.filter(patient=patient, status=Consultation.Status.ENDED)
-    if exclude is not None:
-        found = found.exclude(pk=exclude.pk)
-    return found.select_related("doctor__user", "opd").order_by("-created_at")[:20]
-
-
-def open_consultation_of(ticket: Ticket) -> Consultation | None:
-    return (
-        ticket.consultations.exclude(status=Consultation.Status.ENDED)
-        .order_by("-created_at")
-        .first()
-    )
-
-
-def latest_consultation_of(ticket: Ticket) -> Consultation | None:
-    return ticket.consultations.order_by("-created_at").first()
 
 
 @lru_cache(maxsize=1)
@@ -156,18 +122,30 @@ def prescriptions_of(consultation: Consultation) -> list:
     return list(related.order_by("-issued_at") if related is not None else [])
 
 
+def waiting_status(ticket: Ticket) -> dict:
+    """The queue's figures for a token (``queueing.selectors.WaitingStatus`` as a dict)
+    with ``consultation_id``: the consultation it is being called to or is in."""
+    status = queue_selectors.waiting_status(ticket)
+    values = {f.name: getattr(status, f.name) for f in fields(status)}
+    consultation = None
+    if ticket.status in (Ticket.Status.CALLED, Ticket.Status.IN_CONSULTATION):
+        consultation = consultation_selectors.latest_consultation_of_ticket(ticket)
+    values["consultation_id"] = consultation.pk if consultation else None
+    return values
+
+
 def ticket_status(ticket: Ticket) -> dict:
     """The waiting room's figures as JSON-safe values (page and polling fallback alike).
     Callers run ``expire_unanswered_calls`` first, so a passed call window reads as missed."""
     from django.urls import reverse
     from django.utils.translation import gettext as _
 
-    status = queue_selectors.waiting_status(ticket)
+    status = SimpleNamespace(**waiting_status(ticket))
     consultation_url = ""
     if status.consultation_id and ticket.status == Ticket.Status.IN_CONSULTATION:
         consultation_url = reverse("opd:consultation", args=[status.consultation_id])
     elif ticket.status == Ticket.Status.COMPLETED:
-        latest = latest_consultation_of(ticket)
+        latest = consultation_selectors.latest_consultation_of_ticket(ticket)
         if latest is not None:
             consultation_url = reverse("opd:consultation", args=[latest.pk])
     messages = {
@@ -222,14 +200,6 @@ def doctor_queue_view(doctor: DoctorProfile) -> dict | None:
             for e in queue.entries
         ],
     }
-
-
-def open_consultations_of(doctor: DoctorProfile) -> QuerySet[Consultation]:
-    return (
-        Consultation.objects.filter(doctor=doctor, service_line=Consultation.ServiceLine.OPD)
-        .exclude(status=Consultation.Status.ENDED)
-        .select_related("patient")
-    )
 
 
 def record_of(consultation: Consultation) -> dict:

@@ -68,7 +68,7 @@ class TicketStatusSerializer(serializers.Serializer):
     websocket = serializers.SerializerMethodField()
 
     def get_websocket(self, status) -> str:
-        return f"/ws/opd/{status.ticket.opd_id}/waiting/"
+        return f"/ws/opd/{status['ticket'].opd_id}/waiting/"
 
 
 class DoctorSerializer(serializers.Serializer):

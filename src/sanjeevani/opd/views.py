@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sanjeevani.accounts.models import Role
+from sanjeevani.consultations import selectors as consultation_selectors
 from sanjeevani.consultations import services as consultations
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.patients.documents import documents_of, open_document_for, upload_document
@@ -269,7 +270,7 @@ def document_file(request: HttpRequest, document_id) -> HttpResponse:
 def waiting_room(request: HttpRequest, ticket_id) -> HttpResponse:
     ticket = _fresh(selectors.family_ticket(request.user, ticket_id))
     _use_patient_language(request, ticket.patient)
-    consultation = selectors.latest_consultation_of(ticket)
+    consultation = consultation_selectors.latest_consultation_of_ticket(ticket)
     if ticket.status == Ticket.Status.IN_CONSULTATION and consultation:
         return redirect("opd:consultation", consultation_id=consultation.pk)
     return render(
@@ -315,12 +316,12 @@ def join(request: HttpRequest, ticket_id) -> HttpResponse:
     ticket = selectors.family_ticket(request.user, ticket_id)
     _use_patient_language(request, ticket.patient)
     try:
-        consultation = queue.accept_call(request.user, ticket)
+        consultation = consultations.accept_call(request.user, ticket)
     except SERVICE_ERRORS as exc:
         messages.error(request, _error_text(exc))
         return redirect("opd:waiting_room", ticket_id=ticket.pk)
     if not isinstance(consultation, Consultation):
-        consultation = selectors.latest_consultation_of(ticket)
+        consultation = consultation_selectors.latest_consultation_of_ticket(ticket)
     return redirect("opd:consultation", consultation_id=consultation.pk)
 
 
@@ -343,7 +344,9 @@ def rejoin(request: HttpRequest, ticket_id) -> HttpResponse:
 @require_GET
 def consultation(request: HttpRequest, consultation_id) -> HttpResponse:
     """The patient's side: the room while it runs; the prescription and feedback after."""
-    consultation = selectors.family_consultation(request.user, consultation_id)
+    consultation = consultation_selectors.visible_consultation(
+        request.user, consultation_id, Consultation.ServiceLine.OPD
+    )
     _use_patient_language(request, consultation.patient)
     return render(
         request,
@@ -362,7 +365,9 @@ def consultation(request: HttpRequest, consultation_id) -> HttpResponse:
 @patient_required
 @require_GET
 def consultation_status(request: HttpRequest, consultation_id) -> JsonResponse:
-    consultation = selectors.family_consultation(request.user, consultation_id)
+    consultation = consultation_selectors.visible_consultation(
+        request.user, consultation_id, Consultation.ServiceLine.OPD
+    )
     return JsonResponse({"status": consultation.status, "ended": not consultation.is_open})
 
 
@@ -370,7 +375,9 @@ def consultation_status(request: HttpRequest, consultation_id) -> JsonResponse:
 @require_POST
 def feedback(request: HttpRequest, consultation_id) -> HttpResponse:
 
-    consultation = selectors.family_consultation(request.user, consultation_id)
+    consultation = consultation_selectors.visible_consultation(
+        request.user, consultation_id, Consultation.ServiceLine.OPD
+    )
     _use_patient_language(request, consultation.patient)
     form = FeedbackForm(request.POST)
     if not form.is_valid():
@@ -394,7 +401,9 @@ def feedback(request: HttpRequest, consultation_id) -> HttpResponse:
 @require_POST
 def follow_up(request: HttpRequest, consultation_id) -> HttpResponse:
 
-    consultation = selectors.family_consultation(request.user, consultation_id)
+    consultation = consultation_selectors.visible_consultation(
+        request.user, consultation_id, Consultation.ServiceLine.OPD
+    )
     _use_patient_language(request, consultation.patient)
     try:
         ticket = consultations.book_follow_up(request.user, consultation)
@@ -439,7 +448,7 @@ def doctor_console(request: HttpRequest) -> HttpResponse:
             "opds": selectors.doctor_opds(doctor),
             "presence": selectors.presence_of(doctor),
             "queue": selectors.doctor_queue_view(doctor),
-            "open_consultations": selectors.open_consultations_of(doctor),
+            "open_consultations": consultation_selectors.open_consultations_of_doctor(doctor),
             "presence_form": PresenceForm(),
         },
     )
@@ -454,7 +463,7 @@ def doctor_queue_json(request: HttpRequest) -> JsonResponse:
     data["empty_text"] = _("Nobody is waiting.")
     presence = selectors.presence_of(request.doctor)
     if presence is not None and presence.auto_assign:
-        calling = selectors.open_consultations_of(request.doctor).filter(
+        calling = consultation_selectors.open_consultations_of_doctor(request.doctor).filter(
             status=Consultation.Status.CALLING
         )
         first = calling.first()
@@ -496,22 +505,22 @@ def doctor_presence(request: HttpRequest) -> HttpResponse:
 def call_next(request: HttpRequest) -> HttpResponse:
 
     try:
-        claimed = queue.claim_next_ticket(request.user)
+        claimed = consultations.call_next_patient(request.user)
     except SERVICE_ERRORS as exc:
         messages.error(request, _error_text(exc))
         return redirect("opd:doctor_console")
     if claimed is None:
         messages.info(request, _("Nobody is waiting right now."))
         return redirect("opd:doctor_console")
-    consultation = claimed if isinstance(claimed, Consultation) else claimed.consultation
-    return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
+    return redirect("opd:doctor_consultation", consultation_id=claimed.consultation.pk)
 
 
 @doctor_required
 @require_GET
 def doctor_consultation(request: HttpRequest, consultation_id) -> HttpResponse:
-    doctor = request.doctor
-    consultation = selectors.doctor_consultation(doctor, consultation_id)
+    consultation = consultation_selectors.visible_consultation(
+        request.user, consultation_id, Consultation.ServiceLine.OPD
+    )
     patient = consultation.patient
     return render(
         request,
@@ -520,7 +529,9 @@ def doctor_consultation(request: HttpRequest, consultation_id) -> HttpResponse:
             "consultation": consultation,
             "patient": patient,
             "documents": documents_of(patient),
-            "earlier": selectors.earlier_consultations(patient, exclude=consultation),
+            "earlier": consultation_selectors.earlier_consultations_for_doctor(
+                consultation, request.user, request=request
+            ),
             "identity_form": IdentityForm(initial={"age_years": patient.age}),
             "end_form": EndConsultationForm(),
             "prescriptions": selectors.prescriptions_of(consultation),
@@ -535,7 +546,9 @@ def doctor_consultation(request: HttpRequest, consultation_id) -> HttpResponse:
 @require_POST
 def confirm_identity_view(request: HttpRequest, consultation_id) -> HttpResponse:
 
-    consultation = selectors.doctor_consultation(request.doctor, consultation_id)
+    consultation = consultation_selectors.visible_consultation(
+        request.user, consultation_id, Consultation.ServiceLine.OPD
+    )
     form = IdentityForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Enter how the identity was confirmed and the age in years."))
@@ -559,7 +572,9 @@ def confirm_identity_view(request: HttpRequest, consultation_id) -> HttpResponse
 def save_record(request: HttpRequest, consultation_id) -> JsonResponse:
     """Autosave from the record editor; a stale base revision answers 409 with the latest."""
 
-    consultation = selectors.doctor_consultation(request.doctor, consultation_id)
+    consultation = consultation_selectors.visible_consultation(
+        request.user, consultation_id, Consultation.ServiceLine.OPD
+    )
     try:
         payload = json.loads(request.body or b"{}")
     except ValueError:
@@ -605,7 +620,9 @@ def save_record(request: HttpRequest, consultation_id) -> JsonResponse:
 def prescribe(request: HttpRequest, consultation_id) -> HttpResponse:
     """The prescription form posts here; the prescriptions service checks the guidelines."""
 
-    consultation = selectors.doctor_consultation(request.doctor, consultation_id)
+    consultation = consultation_selectors.visible_consultation(
+        request.user, consultation_id, Consultation.ServiceLine.OPD
+    )
     items = prescription_items(request.POST)
     if not items:
         messages.error(request, _("Add at least one medicine with its dose and frequency."))
@@ -623,7 +640,9 @@ def prescribe(request: HttpRequest, consultation_id) -> HttpResponse:
 @require_POST
 def end(request: HttpRequest, consultation_id) -> HttpResponse:
 
-    consultation = selectors.doctor_consultation(request.doctor, consultation_id)
+    consultation = consultation_selectors.visible_consultation(
+        request.user, consultation_id, Consultation.ServiceLine.OPD
+    )
     form = EndConsultationForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose how the consultation ended."))
@@ -644,9 +663,11 @@ def end(request: HttpRequest, consultation_id) -> HttpResponse:
 def dropped(request: HttpRequest, consultation_id) -> HttpResponse:
     """The connection dropped: the patient goes back to the head of the queue."""
 
-    consultation = selectors.doctor_consultation(request.doctor, consultation_id)
+    consultation = consultation_selectors.visible_consultation(
+        request.user, consultation_id, Consultation.ServiceLine.OPD
+    )
     try:
-        queue.return_dropped_ticket(request.user, consultation)
+        consultations.return_dropped_ticket(request.user, consultation)
     except SERVICE_ERRORS as exc:
         messages.error(request, _error_text(exc))
         return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
@@ -658,7 +679,9 @@ def dropped(request: HttpRequest, consultation_id) -> HttpResponse:
 @require_POST
 def hold(request: HttpRequest, consultation_id) -> HttpResponse:
 
-    consultation = selectors.doctor_consultation(request.doctor, consultation_id)
+    consultation = consultation_selectors.visible_consultation(
+        request.user, consultation_id, Consultation.ServiceLine.OPD
+    )
     action = (
         consultations.resume
         if request.POST.get("action") == "resume"

@@ -157,61 +157,69 @@ def _sms_after_commit(patient: Patient, render) -> None:
 
 
 _NEAR_TURN_SQL = """
-UPDATE {ticket} SET near_turn_notified = true
-WHERE NOT near_turn_notified AND status = 'waiting' AND id IN (
+UPDATE {ticket} t SET near_turn_notified = true
+FROM {patient} p LEFT JOIN {user} a ON a.id = p.account_id, {opd} o
+WHERE t.id IN (
     SELECT id FROM (
         SELECT id, near_turn_notified FROM {ticket}
         WHERE opd_id = %s AND status = 'waiting' ORDER BY priority, queued_at LIMIT %s
     ) front
     WHERE NOT front.near_turn_notified)
-RETURNING token_number, patient_id
+  AND NOT t.near_turn_notified AND t.status = 'waiting'
+  AND p.id = t.patient_id AND o.id = t.opd_id
+RETURNING t.token_number, a.mobile, p.preferred_language, o.name
 """
+
+
+def _near_turn_due(opd_id: Any, limit: int) -> list[tuple[int, str, str, str]]:
+    """Mark the tokens that have just come near the front; (token, mobile, language, OPD
+    name) for each. PostgreSQL: one statement."""
+    if connection.vendor == "postgresql":
+        sql = _NEAR_TURN_SQL.format(
+            ticket=Ticket._meta.db_table,
+            patient=Patient._meta.db_table,
+            user=Patient._meta.get_field("account").related_model._meta.db_table,
+            opd=OnlineOPD._meta.db_table,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [opd_id, limit])
+            return cursor.fetchall()
+    front = (
+        Ticket.objects.filter(opd_id=opd_id, status=Status.WAITING)
+        .order_by("priority", "queued_at")
+        .values_list(
+            "pk",
+            "near_turn_notified",
+            "token_number",
+            "patient__account__mobile",
+            "patient__preferred_language",
+            "opd__name",
+        )[:limit]
+    )
+    due = [row for row in front if not row[1]]
+    Ticket.objects.filter(pk__in=[row[0] for row in due]).update(near_turn_notified=True)
+    return [row[2:] for row in due]
 
 
 def _send_near_turn_messages(opd_id: Any) -> None:
     """Once per token, an SMS when only a few are ahead. Its own short statement, after
-    the change that moved the line has committed: one indexed read of the front of the
-    line, which writes only when a token has just come near (rows another doctor is
-    claiming are waited for only if they are also due, and then skipped as no longer
+    the change that moved the line has committed: it reads the front of the line on the
+    partial index and writes only the tokens that have just come near (a row another
+    doctor is claiming is waited for only if it is also due, then skipped as no longer
     waiting)."""
     limit = int(getattr(settings, "QUEUE_NEAR_TURN_POSITION", 3))
     if limit <= 0:
         return
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    _NEAR_TURN_SQL.format(ticket=Ticket._meta.db_table), [opd_id, limit]
-                )
-                due = cursor.fetchall()
-        else:
-            front = (
-                Ticket.objects.filter(opd_id=opd_id, status=Status.WAITING)
-                .order_by("priority", "queued_at")
-                .values_list("pk", "near_turn_notified", "token_number", "patient_id")[:limit]
-            )
-            due_rows = [row for row in front if not row[1]]
-            Ticket.objects.filter(pk__in=[row[0] for row in due_rows]).update(
-                near_turn_notified=True
-            )
-            due = [(row[2], row[3]) for row in due_rows]
-        if not due:
-            return
-        opd = OnlineOPD.objects.only("name").get(pk=opd_id)
-        patients = Patient.objects.filter(pk__in=[patient for _token, patient in due])
-        contacts = {
-            p.pk: (p.account.mobile if p.account_id else "", p.preferred_language)
-            for p in patients.select_related("account")
-        }
-    for token, patient_id in due:
-        mobile, language = contacts.get(patient_id, ("", ""))
+        due = _near_turn_due(opd_id, limit)
+    for token, mobile, language, opd_name in due:
         if not mobile:
             continue
         with translation.override(language or "en"):
             body = _(
                 "Sanjeevani: your turn at %(opd)s is near (token %(token)s). Open the app now "
                 "and keep it open; when the doctor calls you have 2 minutes to join."
-            ) % {"opd": opd.name, "token": token}
+            ) % {"opd": opd_name, "token": token}
         send_sms(mobile, body)
 
 
@@ -324,9 +332,7 @@ def join_queue(
             ),
         )
         publish_queue_events(opd, "joined", ticket)
-        signals.assignment_possible.send(
-            sender=Ticket, opd=opd, doctor=None, actor=actor, now=now
-        )
+        signals.assignment_possible.send(sender=Ticket, opd=opd, doctor=None, actor=actor, now=now)
     ticket.refresh_from_db()
     return ticket
 
@@ -532,8 +538,7 @@ def claim_refusal(doctor: DoctorProfile, opd: OnlineOPD | None) -> QueueError | 
     if opd is not None and presence.opd_id != opd.pk:
         return QueueError(
             "not_online_here",
-            _("You are online for another OPD; go online for %(opd)s first.")
-            % {"opd": opd.name},
+            _("You are online for another OPD; go online for %(opd)s first.") % {"opd": opd.name},
         )
     if presence.status == Presence.BUSY:
         return QueueError(
@@ -580,9 +585,7 @@ SELECT {columns} FROM claimed
 """
 
 
-def claim_ticket(
-    doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime
-) -> Ticket | None:
+def claim_ticket(doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime) -> Ticket | None:
     """In the caller's transaction: take the first waiting ticket this doctor may take
     (of ``opd``, or of the OPD they are online for), mark it CALLED and the doctor BUSY.
     None when the doctor is not free to call there (``claim_refusal`` says why) or

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 
+from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
 
 
@@ -36,5 +37,5 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
         self.require_valid_group_name(group)
         self._clean_expired()
         for channel in list(self.groups.get(group, {})):
-            with contextlib.suppress(self.ChannelFull):
+            with contextlib.suppress(ChannelFull):
                 await self.send(channel, message)

@@ -1,0 +1,228 @@
+"""Who may reach each route of the project: the declarative table the access tests walk.
+
+One ``Rule`` per named route. ``serves`` says whose route it is:
+
+- ``public``: everyone, signed in or not;
+- ``signed_in``: any signed-in person (the answer is scoped to them);
+- ``patients`` / ``doctors``: any patient account / any doctor, about their own things;
+- ``patient`` / ``doctor``: only the case's family account / only the case's doctor;
+- ``care``: the case's family account and the case's doctor.
+
+Everyone else is refused: 404 when they are of the right kind but not on the case (so an
+identifier reveals nothing), ``wrong_role`` (404 on pages, often 403 in the API) when the
+route is not for their role at all. Anonymous people are sent to sign in on pages and get
+401/403 from the API. ``audited`` routes show the patient's record: the right party's read
+must leave an ``AuditEvent`` naming the patient.
+
+A route added without a row here fails ``test_every_route_has_access_rules``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .world import DOCTOR_ROLES, PATIENT_ROLES, ROLES, World
+
+Args = Callable[[World], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    serves: str
+    method: str = "get"
+    args: Args | None = None
+    data: Args | None = None
+    audited: bool = False
+    wrong_role: int = 404
+    anonymous: str = ""
+    xfail: str = ""
+
+    @property
+    def is_api(self) -> bool:
+        return self.name.split(":")[0].endswith("-api") or self.name.startswith("api-")
+
+    @property
+    def anonymous_answer(self) -> str:
+        if self.anonymous:
+            return self.anonymous
+        if self.serves == "public":
+            return "ok"
+        return "refused" if self.is_api else "sign_in"
+
+    def ok_roles(self) -> frozenset[str]:
+        return {
+            "public": frozenset(ROLES),
+            "signed_in": frozenset(ROLES) - {"anonymous"},
+            "patients": PATIENT_ROLES,
+            "doctors": DOCTOR_ROLES,
+            "patient": frozenset({"patient"}),
+            "doctor": frozenset({"doctor"}),
+            "care": frozenset({"patient", "doctor"}),
+        }[self.serves]
+
+    def refusal_for(self, role: str) -> int:
+        """404 for the wrong party of the right kind, ``wrong_role`` for the wrong kind."""
+        if self.serves in {"patient", "patients"} and role in PATIENT_ROLES:
+            return 404
+        if self.serves in {"doctor", "doctors"} and role in DOCTOR_ROLES:
+            return 404
+        if self.serves == "care":
+            return 404
+        return self.wrong_role
+
+
+def patient(w: World) -> dict:
+    return {"patient_id": w.patient.pk}
+
+
+def ticket(w: World) -> dict:
+    return {"ticket_id": w.ticket.pk}
+
+
+def consultation(w: World) -> dict:
+    return {"consultation_id": w.consultation.pk}
+
+
+def prescription(w: World) -> dict:
+    return {"prescription_id": w.prescription.pk}
+
+
+def document(w: World) -> dict:
+    return {"document_id": w.document.pk}
+
+
+def opd(w: World) -> dict:
+    return {"opd_id": w.opd.pk}
+
+
+def for_patient(w: World) -> dict:
+    return {"patient": str(w.patient.pk)}
+
+
+P, D = "patient", "doctor"
+PATIENT_API = {"wrong_role": 403}
+DOCTOR_API = {"wrong_role": 403}
+POLL = "a status poll: no record shown, not audited"
+
+RULES: list[Rule] = [
+    # --- portal, sign-in, language, schema
+    Rule("portal:home", "public"),
+    Rule("accounts:otp_sign_in", "public"),
+    Rule("accounts:staff_login", "public"),
+    Rule("accounts:enrol_2fa", "signed_in", anonymous="sign_in"),
+    Rule("accounts:logout", "signed_in", method="post", anonymous="ok"),
+    Rule("set_language", "public", method="post", data=lambda w: {"language": "hi"}),
+    Rule("api-schema", "public"),
+    Rule("api-docs", "public"),
+    Rule("realtime:javascript-catalog", "public"),
+    Rule("realtime:device-check", "signed_in"),
+    # --- family profiles
+    Rule("patients:family", "patients", audited=False),
+    Rule("patients:add", "patients"),
+    Rule("patients:edit", P, args=patient, audited=True),
+    Rule("patients:choose", P, method="post", args=patient),
+    Rule("patients-api:patient-list", "patients", **PATIENT_API),
+    Rule("patients-api:patient-detail", P, args=lambda w: {"pk": w.patient.pk}, audited=True,
+         **PATIENT_API),
+    Rule("patient-documents-api:list", "care", args=patient, audited=True),
+    Rule("patient-documents-api:file", "care", args=document, audited=True),
+    # --- registry (public reference data)
+    Rule("registry-api:states", "public"),
+    Rule("registry-api:districts", "public", args=lambda w: {"code": w.state.code}),
+    Rule("registry-api:specialties", "public"),
+    # --- OPD pages, the patient's way
+    Rule("opd:start", "patients"),
+    Rule("opd:opd_list", P, data=lambda w: {"patient": w.patient.pk, "state": w.state.code}),
+    Rule("opd:opd_detail", P, args=opd, data=for_patient),
+    Rule("opd:take_token", P, method="post", args=opd, data=for_patient),
+    Rule("opd:history", "patients"),
+    Rule("opd:upload", P, method="post", args=patient),
+    Rule("opd:document", "care", args=document, audited=True, anonymous="not_found"),
+    Rule("opd:waiting_room", P, args=ticket, audited=True),
+    Rule("opd:ticket_status", P, args=ticket),
+    Rule("opd:cancel", P, method="post", args=ticket),
+    Rule("opd:join", P, method="post", args=ticket),
+    Rule("opd:rejoin", P, method="post", args=ticket),
+    Rule("opd:consultation", P, args=consultation, audited=True),
+    Rule("opd:consultation_status", P, args=consultation),
+    Rule("opd:feedback", P, method="post", args=consultation, data=lambda w: {"rating": 5}),
+    Rule("opd:follow_up", P, method="post", args=consultation),
+    # --- OPD pages, the doctor's way
+    Rule("opd:icd10", "doctors", data=lambda w: {"q": "fever"}),
+    Rule("opd:doctor_console", "doctors"),
+    Rule("opd:doctor_queue", "doctors"),
+    Rule("opd:doctor_presence", "doctors", method="post", data=lambda w: {"action": "offline"}),
+    Rule("opd:call_next", "doctors", method="post"),
+    Rule("opd:doctor_consultation", D, args=consultation, audited=True),
+    Rule("opd:confirm_identity", D, method="post", args=consultation),
+    Rule("opd:save_record", D, method="post", args=consultation),
+    Rule("opd:prescribe", D, method="post", args=consultation),
+    Rule("opd:end", D, method="post", args=consultation),
+    Rule("opd:dropped", D, method="post", args=consultation),
+    Rule("opd:hold", D, method="post", args=consultation),
+    # --- OPD API
+    Rule("opd-api:opd-list", "signed_in"),
+    Rule("opd-api:opd-detail", "signed_in", args=opd),
+    Rule("opd-api:take-token", P, method="post", args=opd, data=for_patient, **PATIENT_API),
+    Rule("opd-api:opd-queue", "doctors", args=opd, **DOCTOR_API),
+    Rule("opd-api:my-tickets", "patients", **PATIENT_API),
+    Rule("opd-api:ticket-detail", P, args=ticket, audited=True, **PATIENT_API),
+    Rule("opd-api:ticket-cancel", P, method="post", args=ticket, **PATIENT_API),
+    Rule("opd-api:ticket-join", P, method="post", args=ticket, **PATIENT_API),
+    Rule("opd-api:ticket-rejoin", P, method="post", args=ticket, **PATIENT_API),
+    Rule("opd-api:patient-history", P, args=patient, audited=True, **PATIENT_API),
+    Rule("opd-api:consultation-detail", "care", args=consultation, audited=True),
+    Rule("opd-api:consultation-feedback", P, method="post", args=consultation,
+         data=lambda w: {"rating": 4}, **PATIENT_API),
+    Rule("opd-api:consultation-follow-up", P, method="post", args=consultation, **PATIENT_API),
+    Rule("opd-api:consultation-earlier", D, args=consultation, audited=True, **DOCTOR_API),
+    Rule("opd-api:consultation-identity", D, method="post", args=consultation, **DOCTOR_API),
+    Rule("opd-api:consultation-record", D, method="patch", args=consultation,
+         data=lambda w: {"advice": "Rest"}, **DOCTOR_API),
+    Rule("opd-api:consultation-hold", D, method="post", args=consultation, **DOCTOR_API),
+    Rule("opd-api:consultation-resume", D, method="post", args=consultation, **DOCTOR_API),
+    Rule("opd-api:consultation-end", D, method="post", args=consultation, **DOCTOR_API),
+    Rule("opd-api:consultation-drop", D, method="post", args=consultation, **DOCTOR_API),
+    Rule("opd-api:doctor-presence", "doctors", **DOCTOR_API),
+    Rule("opd-api:doctor-online", "doctors", method="post",
+         data=lambda w: {"opd": str(w.opd.pk)}, **DOCTOR_API),
+    Rule("opd-api:doctor-offline", "doctors", method="post", **DOCTOR_API),
+    Rule("opd-api:doctor-break", "doctors", method="post", **DOCTOR_API),
+    Rule("opd-api:doctor-queue", "doctors", **DOCTOR_API),
+    Rule("opd-api:doctor-consultations", "doctors", **DOCTOR_API),
+    Rule("opd-api:doctor-call-next", "doctors", method="post", **DOCTOR_API),
+    # --- prescriptions
+    Rule("prescriptions:public_key", "public"),
+    Rule("prescriptions:verify", "public",
+         args=lambda w: {"code": w.prescription.verification_code}),
+    Rule("prescriptions:detail", "care", args=prescription, audited=True),
+    Rule("prescriptions:pdf", "care", args=prescription, audited=True),
+    Rule("prescriptions-api:medicines", "signed_in", data=lambda w: {"q": "para"}),
+    Rule("prescriptions-api:list", "signed_in"),
+    Rule("prescriptions-api:verify", "public",
+         args=lambda w: {"code": w.prescription.verification_code}),
+    Rule("prescriptions-api:detail", "care", args=prescription, audited=True),
+    Rule("prescriptions-api:pdf", "care", args=prescription, audited=True),
+    Rule("prescriptions-api:correct", D, method="post", args=prescription),
+    # --- the consultation room
+    Rule("realtime:room", "care", args=consultation, audited=True),
+    Rule("realtime-api:join-token", "care", args=consultation),
+    Rule("realtime-api:room-messages", "care", args=consultation, audited=True),
+    Rule("realtime-api:room-files", "care", method="post", args=consultation),
+    Rule("realtime-api:room-file", "care", audited=True,
+         args=lambda w: {"consultation_id": w.consultation.pk, "message_id": w.message.pk}),
+    Rule("realtime-api:room-participants", "care", args=consultation),
+    Rule("realtime-api:probe", "signed_in"),
+    # --- signing in through the API
+    Rule("accounts-api:otp_request", "public", method="post"),
+    Rule("accounts-api:otp_verify", "public", method="post"),
+    Rule("accounts-api:staff_token", "public", method="post"),
+    Rule("accounts-api:me", "signed_in"),
+    Rule("accounts-api:logout", "signed_in", method="post"),
+]
+
+BY_NAME = {rule.name: rule for rule in RULES}
+assert len(BY_NAME) == len(RULES), "a route is declared twice"

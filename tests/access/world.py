@@ -1,0 +1,145 @@
+"""The sample data every access check runs against: one patient's case seen by nine people.
+
+Built from the apps' own factories. ``ROLES`` are the people the route table speaks of:
+``patient`` is the family account of the case's patient, ``doctor`` the case's doctor;
+every ``other_*`` is the same kind of person with no part in the case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.authtoken.models import Token
+
+from sanjeevani.accounts.models import Role
+from sanjeevani.consultations.models import Consultation
+from sanjeevani.patients.documents import upload_document
+from sanjeevani.patients.models import Patient, PatientDocument
+from sanjeevani.prescriptions.models import Medicine, Prescription
+from sanjeevani.prescriptions.services import issue_prescription
+from sanjeevani.queueing.models import Ticket
+from sanjeevani.realtime.models import ChatMessage
+from sanjeevani.registry.models import Facility, OnlineOPD, State
+from tests.factories import (
+    DistrictFactory,
+    FacilityFactory,
+    OnlineOPDFactory,
+    PatientFactory,
+    PostingFactory,
+    StateFactory,
+    StaffUserFactory,
+)
+from tests.prescriptions.factories import VideoConsultationFactory
+from tests.queueing.factories import TicketFactory, member_doctor
+
+ROLES = (
+    "anonymous",
+    "other_patient",
+    "patient",
+    "other_doctor",
+    "doctor",
+    "cho",
+    "other_state_admin",
+    "state_admin",
+    "national_admin",
+)
+PATIENT_ROLES = frozenset({"patient", "other_patient"})
+DOCTOR_ROLES = frozenset({"doctor", "other_doctor"})
+
+#: A name no page would show unless it showed this patient.
+PATIENT_NAME = "Kamala Venkataraghavan"
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@dataclass
+class World:
+    state: State
+    other_state: State
+    spoke: Facility
+    opd: OnlineOPD
+    patient: Patient
+    other_patient: Patient
+    ticket: Ticket
+    consultation: Consultation
+    prescription: Prescription
+    document: PatientDocument
+    message: ChatMessage
+    users: dict[str, Any] = field(default_factory=dict)
+
+    def token(self, role: str) -> str:
+        return Token.objects.get_or_create(user=self.users[role])[0].key
+
+
+def _paracetamol() -> dict[str, Any]:
+    medicine = Medicine.objects.filter(generic_name__iexact="paracetamol").first()
+    line = {"dose": "1 tablet", "frequency": "twice a day", "duration": "3 days"}
+    if medicine is None:
+        return {**line, "generic_name": "Paracetamol"}
+    return {**line, "medicine": medicine.pk}
+
+
+def build_world() -> World:
+    """Every object a route can name, with a live ticket and a consultation in progress."""
+    state, other_state = StateFactory(), StateFactory()
+    district = DistrictFactory(state=state)
+    spoke = FacilityFactory(state=state)
+    opd = OnlineOPDFactory(state=state)
+    doctor = member_doctor(opd)
+    other_doctor = member_doctor(opd)
+    patient = PatientFactory(
+        name=PATIENT_NAME, state=state, district=district, date_of_birth=dt.date(1980, 1, 2)
+    )
+    other_patient = PatientFactory(state=state)
+    ticket = TicketFactory(patient=patient, opd=opd)
+    consultation = VideoConsultationFactory(patient=patient, doctor=doctor, opd=opd)
+    prescription = issue_prescription(doctor.user, consultation, items=[_paracetamol()])
+    document = upload_document(
+        patient.account,
+        patient,
+        SimpleUploadedFile("report.pdf", PDF_BYTES, content_type="application/pdf"),
+        "Old report",
+        PatientDocument.Kind.REPORT,
+    )
+    message = ChatMessage.objects.create(
+        consultation=consultation,
+        sender=doctor.user,
+        seq=1,
+        kind=ChatMessage.Kind.FILE,
+        file=SimpleUploadedFile("scan.pdf", PDF_BYTES),
+        file_name="scan.pdf",
+        content_type="application/pdf",
+        size=len(PDF_BYTES),
+    )
+    cho = StaffUserFactory(role=Role.CHO)
+    PostingFactory(user=cho, state=state, facility=spoke)
+    state_admin = StaffUserFactory(role=Role.STATE_ADMIN)
+    PostingFactory(user=state_admin, state=state)
+    other_state_admin = StaffUserFactory(role=Role.STATE_ADMIN)
+    PostingFactory(user=other_state_admin, state=other_state)
+    return World(
+        state=state,
+        other_state=other_state,
+        spoke=spoke,
+        opd=opd,
+        patient=patient,
+        other_patient=other_patient,
+        ticket=ticket,
+        consultation=consultation,
+        prescription=prescription,
+        document=document,
+        message=message,
+        users={
+            "anonymous": None,
+            "other_patient": other_patient.account,
+            "patient": patient.account,
+            "other_doctor": other_doctor.user,
+            "doctor": doctor.user,
+            "cho": cho,
+            "other_state_admin": other_state_admin,
+            "state_admin": state_admin,
+            "national_admin": StaffUserFactory(role=Role.NATIONAL_ADMIN),
+        },
+    )
