@@ -2,17 +2,18 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python bench/queue_claim.py
 
-N threads (doctors, default 8) drain a queue of 20,000 tickets in the same run:
+N doctors (default 8; one process each, as app server workers run; ``--threads`` runs
+them as threads of one process, where Python's interpreter lock, not the database, sets
+the pace) drain a queue of 20,000 tickets in the same run:
 - baseline: ``SELECT id … ORDER BY priority, queued_at LIMIT 1 FOR UPDATE SKIP LOCKED`` then
   ``UPDATE`` in one transaction, on a plain table of the same shape; run before and after
   ours, because the machine's load drifts (the ratio uses their mean);
-- sanjeevani: ``consultations.services.call_next_patient(doctor_user)``, the production
-  entry point the API and the doctor's page call: the presence check and claim statement,
-  the Consultation row, the audit row, the events after commit (in-memory channel layer)
-  and the near-turn check after commit. A claim leaves the doctor busy, so after each
-  claim the thread marks its doctor available again with one plain UPDATE (what ending a
-  consultation would do, minus its own work); that statement is inside the timing, so
-  the figure understates the claim a little.
+- sanjeevani: the transaction ``consultations.services.call_next_patient`` runs once it
+  knows the doctor (``claim_for``): the one claim statement (presence check and lock,
+  ticket, doctor busy, near-turn marks), the Consultation row, the audit row, then the
+  events after commit (in-memory channel layer). A claim leaves the doctor busy, so the
+  bench adds one plain UPDATE in the same transaction that frees the doctor for the next
+  call; it is timed, so the figure understates the claim a little.
 Prints claims/s for each, the ratio (target ≥ 0.5), double and lost claims (must be 0),
 and checks one consultation and one audit row per claim.
 ``--cycle N`` also times N full doctor cycles (call_next_patient + end_consultation).
@@ -24,11 +25,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import multiprocessing
 import os
 import sys
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +41,12 @@ def main() -> int:
     parser.add_argument("--doctors", type=int, default=8)
     parser.add_argument("--tickets", type=int, default=20_000)
     parser.add_argument("--cycle", type=int, default=0, help="also time N full call+end cycles")
+    parser.add_argument(
+        "--threads",
+        dest="processes",
+        action="store_false",
+        help="doctors as threads of one process (default: one process each, as app servers)",
+    )
     args = parser.parse_args()
 
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
@@ -65,32 +72,65 @@ def main() -> int:
         teardown_databases(config, verbosity=0)
 
 
-def run_threads(count: int, work) -> float:
-    barrier = threading.Barrier(count + 1)
-    errors: list[BaseException] = []
+def run_workers(count: int, work, processes: bool) -> tuple[float, dict[int, list]]:
+    """Run ``work(index) -> claimed ids`` in ``count`` threads of this process, or in
+    ``count`` forked processes (as app servers run: one process per worker, no shared
+    interpreter lock); the clock starts when all are ready."""
+    from django.db import connection, connections
 
-    def target(index: int) -> None:
-        from django.db import connection
+    if not processes:
+        barrier = threading.Barrier(count + 1)
+        results: dict[int, list] = {}
+        errors: list[BaseException] = []
 
+        def target(index: int) -> None:
+            try:
+                barrier.wait()
+                results[index] = work(index)
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+        for thread in threads:
+            thread.start()
+        barrier.wait()
+        started = time.perf_counter()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        if errors:
+            raise errors[0]
+        return elapsed, results
+
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(count + 1)
+    out = context.Queue()
+
+    def child(index: int) -> None:
         try:
             barrier.wait()
-            work(index)
+            out.put((index, work(index), None))
         except BaseException as exc:
-            errors.append(exc)
+            out.put((index, [], repr(exc)))
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
+    connections.close_all()
+    workers = [context.Process(target=child, args=(i,)) for i in range(count)]
+    for worker in workers:
+        worker.start()
     barrier.wait()
     started = time.perf_counter()
-    for thread in threads:
-        thread.join()
+    gathered = [out.get() for _ in workers]
     elapsed = time.perf_counter() - started
-    if errors:
-        raise errors[0]
-    return elapsed
+    for worker in workers:
+        worker.join()
+    failures = [error for _index, _ids, error in gathered if error]
+    if failures:
+        raise RuntimeError(failures[0])
+    return elapsed, {index: ids for index, ids, _error in gathered}
 
 
 def baseline(args, table: str) -> tuple[float, int, int]:
@@ -111,9 +151,9 @@ def baseline(args, table: str) -> tuple[float, int, int]:
             [args.tickets, args.tickets],
         )
         cursor.execute(f"ANALYZE {table}")
-    claimed: dict[int, list[int]] = {i: [] for i in range(args.doctors)}
 
-    def work(index: int) -> None:
+    def work(index: int) -> list:
+        claimed = []
         while True:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(
@@ -122,14 +162,14 @@ def baseline(args, table: str) -> tuple[float, int, int]:
                 )
                 row = cursor.fetchone()
                 if row is None:
-                    return
+                    return claimed
                 cursor.execute(
                     f"UPDATE {table} SET status = 'called', claimed_by = %s WHERE id = %s",
                     [index, row[0]],
                 )
-            claimed[index].append(row[0])
+            claimed.append(row[0])
 
-    elapsed = run_threads(args.doctors, work)
+    elapsed, claimed = run_workers(args.doctors, work, args.processes)
     ids = [i for per in claimed.values() for i in per]
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {table} WHERE status = 'waiting'")
@@ -187,31 +227,35 @@ def build_queue(args):
 
 
 def sanjeevani(args, opd, doctors) -> tuple[float, int, int]:
-    from django.db import connection
+    from django.db import connection, transaction
+    from django.utils import timezone
 
     from sanjeevani.audit.models import AuditEvent
     from sanjeevani.consultations.models import Consultation
-    from sanjeevani.consultations.services import call_next_patient
+    from sanjeevani.consultations.services import claim_for
     from sanjeevani.queueing.models import DoctorPresence, Ticket
 
-    claimed: dict[int, list] = {i: [] for i in range(args.doctors)}
     free_again = (
         f"UPDATE {DoctorPresence._meta.db_table} SET status = 'available' WHERE doctor_id = %s"
     )
 
-    def work(index: int) -> None:
+    def work(index: int) -> list:
         doctor = doctors[index]
         user = doctor.user
+        claimed = []
         while True:
-            ticket = call_next_patient(user)
-            if ticket is None:
-                return
-            claimed[index].append(ticket.pk)
-            with connection.cursor() as cursor:
-                cursor.execute(free_again, [doctor.pk])
+            # call_next_patient's transaction once it knows the doctor, plus one bench
+            # statement that frees the doctor for the next call.
+            with transaction.atomic():
+                ticket = claim_for(doctor, None, user, timezone.now())
+                if ticket is None:
+                    return claimed
+                with connection.cursor() as cursor:
+                    cursor.execute(free_again, [doctor.pk])
+            claimed.append(ticket.pk)
 
     audit_before = AuditEvent.objects.filter(action="ticket.claim").count()
-    elapsed = run_threads(args.doctors, work)
+    elapsed, claimed = run_workers(args.doctors, work, args.processes)
     ids = [i for per in claimed.values() for i in per]
     called = Ticket.objects.filter(status="called").count()
     lost = Ticket.objects.filter(status="waiting").count() + (called - len(set(ids)))
@@ -248,27 +292,29 @@ def full_cycles(args, opd, doctors) -> float:
         )
         for i, p in enumerate(patients)
     )
-    done = Counter()
 
-    def work(index: int) -> None:
+    def work(index: int) -> list:
         user = doctors[index].user
+        done = []
         while (ticket := call_next_patient(user)) is not None:
             end_consultation(user, ticket.consultation, "no_show")
-            done[index] += 1
+            done.append(ticket.pk)
+        return done
 
-    elapsed = run_threads(args.doctors, work)
-    return sum(done.values()) / elapsed
+    elapsed, done = run_workers(args.doctors, work, args.processes)
+    return sum(len(ids) for ids in done.values()) / elapsed
 
 
 def run(args) -> int:
     load = os.getloadavg()[0]
-    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} at start")
+    mode = "processes" if args.processes else "threads of one process"
+    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} at start; doctors as {mode}")
     base_rate, base_double, base_lost = baseline(args, "bench_claim_a")
     print(f"baseline   (SELECT … FOR UPDATE SKIP LOCKED + UPDATE): {base_rate:8.0f} claims/s  "
           f"double={base_double} lost={base_lost}")  # fmt: skip
     opd, doctors = build_queue(args)
     rate, double, lost = sanjeevani(args, opd, doctors)
-    print(f"sanjeevani (call_next_patient: claim + consultation + audit + events): {rate:8.0f} "
+    print(f"sanjeevani (claim + consultation + audit + events): {rate:8.0f} "
           f"claims/s  double={double} lost={lost}")  # fmt: skip
     again_rate, again_double, again_lost = baseline(args, "bench_claim_b")
     print(f"baseline again:                                         {again_rate:8.0f} claims/s  "

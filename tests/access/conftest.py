@@ -9,11 +9,18 @@ from sanjeevani.prescriptions import signing
 from .world import World, build_world
 
 
+@pytest.fixture(scope="session")
+def _signing_key_file(tmp_path_factory):
+    return tmp_path_factory.mktemp("keys") / "rx.pem"
+
+
 @pytest.fixture(autouse=True)
-def _private_files(settings, tmp_path):
-    """Uploads and the prescription signing key live in the test's own folder."""
+def _private_files(settings, tmp_path, _signing_key_file):
+    """Uploads live in the test's own folder; one throwaway signing key serves the session.
+    Passwords are hashed the fast way: nine people sign in for every route."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.SIGNING_KEY_FILE = tmp_path / "keys" / "rx.pem"
+    settings.SIGNING_KEY_FILE = _signing_key_file
     settings.SMS_BACKEND = "file"
     settings.SMS_OUTBOX_DIR = tmp_path / "sms"
     signing._load_private_key.cache_clear()

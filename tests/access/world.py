@@ -21,6 +21,7 @@ from sanjeevani.patients.models import Patient, PatientDocument
 from sanjeevani.prescriptions.models import Medicine, Prescription
 from sanjeevani.prescriptions.services import issue_prescription
 from sanjeevani.queueing.models import Ticket
+from sanjeevani.queueing.services import go_online
 from sanjeevani.realtime.models import ChatMessage
 from sanjeevani.registry.models import Facility, OnlineOPD, State
 from tests.factories import (
@@ -29,8 +30,8 @@ from tests.factories import (
     OnlineOPDFactory,
     PatientFactory,
     PostingFactory,
-    StateFactory,
     StaffUserFactory,
+    StateFactory,
 )
 from tests.prescriptions.factories import VideoConsultationFactory
 from tests.queueing.factories import TicketFactory, member_doctor
@@ -73,6 +74,10 @@ class World:
         return Token.objects.get_or_create(user=self.users[role])[0].key
 
 
+def pdf_upload(name: str = "report.pdf") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, PDF_BYTES, content_type="application/pdf")
+
+
 def _paracetamol() -> dict[str, Any]:
     medicine = Medicine.objects.filter(generic_name__iexact="paracetamol").first()
     line = {"dose": "1 tablet", "frequency": "twice a day", "duration": "3 days"}
@@ -99,7 +104,7 @@ def build_world() -> World:
     document = upload_document(
         patient.account,
         patient,
-        SimpleUploadedFile("report.pdf", PDF_BYTES, content_type="application/pdf"),
+        pdf_upload(),
         "Old report",
         PatientDocument.Kind.REPORT,
     )
@@ -113,6 +118,8 @@ def build_world() -> World:
         content_type="application/pdf",
         size=len(PDF_BYTES),
     )
+    for on_duty in (doctor, other_doctor):
+        go_online(on_duty.user, opd)
     cho = StaffUserFactory(role=Role.CHO)
     PostingFactory(user=cho, state=state, facility=spoke)
     state_admin = StaffUserFactory(role=Role.STATE_ADMIN)

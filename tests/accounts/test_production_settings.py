@@ -67,9 +67,18 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 def test_a_sound_production_configuration_passes_check_deploy(tmp_path):
     env = production_env(tmp_path)
     assert len(env["SECRET_KEY"]) == 64
+    created = manage(env, "create_signing_key")
+    assert created.returncode == 0, created.stdout + created.stderr
     result = manage(env, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_fails_without_the_prescription_signing_key(tmp_path):
+    result = manage(production_env(tmp_path), "check", "--deploy")
+    assert result.returncode != 0
+    assert "prescription signing key" in result.stdout + result.stderr
+    assert "create_signing_key" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(

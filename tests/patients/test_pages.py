@@ -138,6 +138,7 @@ def test_choosing_a_profile_is_remembered(client, account, where):
     response = client.post(reverse("patients:choose", args=[patient.pk]))
 
     assert response.status_code == 302
+    assert response["Location"] == f"/opd/?patient={patient.pk}"
     assert client.session[ACTIVE_PATIENT_SESSION_KEY] == str(patient.pk)
 
 

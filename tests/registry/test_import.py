@@ -129,7 +129,7 @@ def test_good_file_creates_everything_through_the_command(tmp_path):
     assert DoctorProfile.objects.get(registration_number="KMC-088712").user.username == "dr-imran"
     text = out.getvalue()
     assert "5 facilities created" in text
-    assert "password reset link" in text and "dr-kmc-104233" in text
+    assert "one-time link to choose one" in text and "dr-kmc-104233" in text
     event = AuditEvent.objects.get(action="registry.import")
     assert event.detail["created"]["links"] == 5
 
@@ -328,7 +328,7 @@ def test_admin_upload_of_a_good_file(client, national):
     page = client.get(response["Location"])
     notes = [str(m) for m in page.context["messages"]]
     assert any("5 facilities created" in n for n in notes)
-    assert any("password reset link" in n and "dr-imran" in n for n in notes)
+    assert any("/accounts/set-password/" in n and "dr-imran" in n for n in notes)
     assert AuditEvent.objects.get(action="registry.import").detail["via"] == "admin"
 
 
@@ -370,3 +370,23 @@ def test_hub_coordinator_cannot_open_the_upload(client, ka_hub):
     assert client.get(IMPORT_URL).status_code == 403
     assert upload(client, EXAMPLE.read_bytes()).status_code == 403
     assert not Facility.objects.filter(code="KA-MC-MYS").exists()
+
+
+def test_imported_doctor_chooses_a_first_password_through_the_printed_link(client):
+    out = io.StringIO()
+    call_command("import_registry", str(EXAMPLE), stdout=out)
+    lines = [line for line in out.getvalue().splitlines() if "/accounts/set-password/" in line]
+    assert len(lines) == 2
+    username, link = lines[0].strip().split(": ", 1)
+    path = "/" + link.split("/", 3)[3]
+
+    form_page = client.get(path, follow=True)
+    assert form_page.status_code == 200 and b"new_password1" in form_page.content
+    chosen = "tulsi leaves on the window 7"
+    client.post(
+        form_page.redirect_chain[-1][0] if form_page.redirect_chain else path,
+        {"new_password1": chosen, "new_password2": chosen},
+    )
+    doctor = get_user_model().objects.get(username=username)
+    assert doctor.check_password(chosen)
+    assert client.get(path, follow=True).context["validlink"] is False

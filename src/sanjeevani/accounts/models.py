@@ -25,6 +25,13 @@ ADMIN_ROLES = frozenset({Role.STATE_ADMIN, Role.NATIONAL_ADMIN})
 ADMIN_SITE_ROLES = frozenset({Role.STATE_ADMIN, Role.NATIONAL_ADMIN, Role.HUB_COORDINATOR})
 
 
+class SanjeevaniUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        """A superuser from ``createsuperuser`` is a national administrator, not a patient."""
+        extra_fields.setdefault("role", Role.NATIONAL_ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
     """Anyone who signs in. Patients are keyed by mobile number; staff by username."""
 
@@ -35,7 +42,7 @@ class User(AbstractUser):
     )
     preferred_language = models.CharField(_("preferred language"), max_length=8, default="en")
 
-    objects = UserManager()
+    objects = SanjeevaniUserManager()
 
     class Meta:
         constraints = [

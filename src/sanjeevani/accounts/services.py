@@ -17,8 +17,12 @@ from datetime import datetime, timedelta
 import phonenumbers
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.tokens import default_token_generator
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django_otp.models import VerifyNotAllowed
@@ -524,3 +528,15 @@ def sign_out(user: User, client_ip: str | None, *, revoke_token: bool) -> None:
         if revoke_token:
             Token.objects.filter(user=user).delete()
         record_event(user, "auth.sign_out", obj=user, ip=client_ip)
+
+
+def set_password_path(user: User) -> str:
+    """A one-time link (Django's reset token: void once used or once the password changes)
+    that lets a newly onboarded staff member choose their own first password."""
+    return reverse(
+        "accounts:set_password",
+        args=[
+            urlsafe_base64_encode(force_bytes(user.pk)),
+            default_token_generator.make_token(user),
+        ],
+    )

@@ -3,7 +3,7 @@ the default backends write to the console or to an outbox folder that tests read
 
 Choose with ``SMS_BACKEND``: ``console``, ``file`` (``SMS_OUTBOX_DIR``), ``http``
 (POSTs JSON ``{"to", "body", "sender"}`` to ``SMS_GATEWAY_URL`` with a bearer token), or a
-dotted path to a class with ``send(to, body)``.
+dotted path to a class with ``send(message: SMSMessage)``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Page routes for this app."""
 
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
 
 from . import views
 
@@ -10,4 +11,13 @@ urlpatterns = [
     path("staff/", views.staff_login, name="staff_login"),
     path("staff/enrol-2fa/", views.enrol_2fa, name="enrol_2fa"),
     path("logout/", views.logout, name="logout"),
+    path(
+        "set-password/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="accounts/set_password.html",
+            success_url=reverse_lazy("accounts:staff_login"),
+            post_reset_login=False,
+        ),
+        name="set_password",
+    ),
 ]

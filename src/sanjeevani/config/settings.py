@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -274,6 +275,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Online OPD and hub-and-spoke teleconsultation; everything the pages do.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The documentation page's scripts are served from here, not from a public CDN.
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "DocumentKindEnum": "sanjeevani.patients.models.PatientDocument.Kind",
+        "ChatMessageKindEnum": "sanjeevani.realtime.models.ChatMessage.Kind",
+        "StateKindEnum": "sanjeevani.registry.models.State.Kind",
+    },
     "COMPONENT_SPLIT_REQUEST": True,
 }
 

@@ -27,3 +27,6 @@ urlpatterns = [
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+handler404 = "sanjeevani.portal.views.not_found"
+handler500 = "sanjeevani.portal.views.server_error"

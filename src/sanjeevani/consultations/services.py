@@ -153,7 +153,6 @@ def _open_for_claimed(
         patient_id=ticket.patient_id,
         detail={"consultation": str(consultation.pk), "opd": str(opd_id)},
     )
-    queue.notify_near_turn(opd_id)
     queue.publish_queue_events(
         opd_id,
         "claimed",

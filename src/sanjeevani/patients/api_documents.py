@@ -16,6 +16,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from sanjeevani.audit.services import record_event
+
 from .documents import can_read_documents, documents_of, open_document_for, upload_document
 from .models import Patient, PatientDocument
 
@@ -50,6 +52,13 @@ class PatientDocumentsView(APIView):
     @extend_schema(responses=PatientDocumentSerializer(many=True))
     def get(self, request, patient_id):
         patient = _readable_patient(request, patient_id)
+        record_event(
+            request.user,
+            "patient_document.list",
+            obj=patient,
+            patient_id=patient.pk,
+            request=request,
+        )
         return Response(PatientDocumentSerializer(documents_of(patient), many=True).data)
 
     @extend_schema(request=DocumentUploadSerializer, responses={201: PatientDocumentSerializer})

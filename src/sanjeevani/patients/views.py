@@ -133,7 +133,7 @@ def edit(request: HttpRequest, patient_id: Any) -> HttpResponse:
 @patient_required
 @require_POST
 def choose(request: HttpRequest, patient_id: Any) -> HttpResponse:
-    """Remember whose consultation this is; the OPD pages read it from the session."""
+    """Remember whose consultation this is and go on to pick an OPD for them."""
     patient = selectors.patient_for_account(request.user, patient_id, audit=False)
     request.session[ACTIVE_PATIENT_SESSION_KEY] = str(patient.pk)
     messages.success(request, _("You are now consulting for %(name)s.") % {"name": patient.name})
@@ -142,4 +142,4 @@ def choose(request: HttpRequest, patient_id: Any) -> HttpResponse:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return HttpResponseRedirect(target)
-    return redirect("patients:family")
+    return HttpResponseRedirect(f"{reverse('opd:start')}?patient={patient.pk}")

@@ -145,6 +145,10 @@ class PrescriptionCorrect(APIView):
     def post(self, request: Request, prescription_id: uuid.UUID) -> Response:
         """Issue a correction: a new prescription that supersedes this one."""
         old = selectors.viewable_prescription(request.user, prescription_id)
+        if old.doctor.user_id != request.user.pk:
+            # Only the issuing doctor may correct; anyone else learns nothing, not even
+            # which field of their request was wrong.
+            raise NotFound
         serializer = PrescriptionWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

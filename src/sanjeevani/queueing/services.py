@@ -156,29 +156,40 @@ def _sms_after_commit(patient: Patient, render) -> None:
     transaction.on_commit(lambda: send_sms(mobile, body))
 
 
+_ACCOUNT_TABLE = Patient._meta.get_field("account").related_model._meta.db_table
+
 _NEAR_TURN_SQL = """
 UPDATE {ticket} t SET near_turn_notified = true
 FROM {patient} p LEFT JOIN {user} a ON a.id = p.account_id, {opd} o
 WHERE t.id IN (
-    SELECT id FROM (
-        SELECT id, near_turn_notified FROM {ticket}
-        WHERE opd_id = %s AND status = 'waiting' ORDER BY priority, queued_at LIMIT %s
-    ) front
-    WHERE NOT front.near_turn_notified)
+    SELECT f.id FROM {ticket} f
+    WHERE f.id IN (
+        SELECT id FROM (
+            SELECT id, near_turn_notified FROM {ticket}
+            WHERE opd_id = %s AND status = 'waiting' ORDER BY priority, queued_at LIMIT %s
+        ) front
+        WHERE NOT front.near_turn_notified)
+    FOR UPDATE SKIP LOCKED)
   AND NOT t.near_turn_notified AND t.status = 'waiting'
   AND p.id = t.patient_id AND o.id = t.opd_id
 RETURNING t.token_number, a.mobile, p.preferred_language, o.name
 """
 
 
-def _near_turn_due(opd_id: Any, limit: int) -> list[tuple[int, str, str, str]]:
+def _near_limit() -> int:
+    return int(getattr(settings, "QUEUE_NEAR_TURN_POSITION", 3))
+
+
+def _near_turn_due(opd_id: Any, limit: int) -> list:
     """Mark the tokens that have just come near the front; (token, mobile, language, OPD
-    name) for each. PostgreSQL: one statement."""
+    name) for each. PostgreSQL: one statement, which skips rows another transaction
+    holds (they are being claimed, or another check is notifying them) instead of waiting
+    for them, so concurrent checks cannot deadlock."""
     if connection.vendor == "postgresql":
         sql = _NEAR_TURN_SQL.format(
             ticket=Ticket._meta.db_table,
             patient=Patient._meta.db_table,
-            user=Patient._meta.get_field("account").related_model._meta.db_table,
+            user=_ACCOUNT_TABLE,
             opd=OnlineOPD._meta.db_table,
         )
         with connection.cursor() as cursor:
@@ -201,17 +212,9 @@ def _near_turn_due(opd_id: Any, limit: int) -> list[tuple[int, str, str, str]]:
     return [row[2:] for row in due]
 
 
-def _send_near_turn_messages(opd_id: Any) -> None:
-    """Once per token, an SMS when only a few are ahead. Its own short statement, after
-    the change that moved the line has committed: it reads the front of the line on the
-    partial index and writes only the tokens that have just come near (a row another
-    doctor is claiming is waited for only if it is also due, then skipped as no longer
-    waiting)."""
-    limit = int(getattr(settings, "QUEUE_NEAR_TURN_POSITION", 3))
-    if limit <= 0:
-        return
-    with transaction.atomic():
-        due = _near_turn_due(opd_id, limit)
+def _sms_near_turn_after_commit(due) -> None:
+    """Once per token, an SMS when only a few are ahead, in the patient's language."""
+    messages = []
     for token, mobile, language, opd_name in due:
         if not mobile:
             continue
@@ -220,13 +223,18 @@ def _send_near_turn_messages(opd_id: Any) -> None:
                 "Sanjeevani: your turn at %(opd)s is near (token %(token)s). Open the app now "
                 "and keep it open; when the doctor calls you have 2 minutes to join."
             ) % {"opd": opd_name, "token": token}
-        send_sms(mobile, body)
+        messages.append((mobile, body))
+    if messages:
+        transaction.on_commit(lambda: [send_sms(to, text) for to, text in messages])
 
 
 def notify_near_turn(opd: OnlineOPD | Any) -> None:
-    """After commit, tell the patients who have just come near the front."""
-    opd_id = getattr(opd, "pk", opd)
-    transaction.on_commit(lambda: _send_near_turn_messages(opd_id))
+    """In the caller's transaction: mark the tokens that have just come near the front of
+    the line and text them after commit. (A PostgreSQL claim does this inside its own
+    statement.)"""
+    limit = _near_limit()
+    if limit > 0:
+        _sms_near_turn_after_commit(_near_turn_due(getattr(opd, "pk", opd), limit))
 
 
 # --- taking and leaving a token -------------------------------------------------------
@@ -580,8 +588,27 @@ claimed AS (
     RETURNING {columns}),
 busy AS (
     UPDATE {presence} SET status = 'busy', last_seen = %(now)s, since = %(now)s
-    WHERE id = (SELECT id FROM doctor) AND EXISTS (SELECT 1 FROM claimed))
-SELECT {columns} FROM claimed
+    WHERE id = (SELECT id FROM doctor) AND EXISTS (SELECT 1 FROM claimed)),
+near AS (
+    UPDATE {ticket} t SET near_turn_notified = true
+    FROM {patient} p LEFT JOIN {user} a ON a.id = p.account_id, {opd} o
+    WHERE t.id IN (
+        SELECT f.id FROM {ticket} f
+        WHERE f.id IN (
+            SELECT id FROM (
+                SELECT id, near_turn_notified FROM {ticket}
+                WHERE opd_id = (SELECT opd_id FROM doctor) AND status = 'waiting'
+                  AND id <> (SELECT id FROM claimed)
+                ORDER BY priority, queued_at LIMIT %(near)s
+            ) front
+            WHERE NOT front.near_turn_notified)
+        FOR UPDATE SKIP LOCKED)
+      AND NOT t.near_turn_notified AND t.status = 'waiting'
+      AND p.id = t.patient_id AND o.id = t.opd_id
+    RETURNING t.token_number, a.mobile, p.preferred_language, o.name)
+SELECT {columns}, (SELECT json_agg(json_build_array(token_number, mobile,
+                   preferred_language, name)) FROM near)
+FROM claimed
 """
 
 
@@ -604,16 +631,22 @@ def claim_ticket(doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime)
         sql = _CLAIM_SQL.format(
             ticket=Ticket._meta.db_table,
             presence=DoctorPresence._meta.db_table,
+            patient=Patient._meta.db_table,
+            user=_ACCOUNT_TABLE,
+            opd=OnlineOPD._meta.db_table,
             columns=", ".join(_TICKET_COLUMNS),
             only_opd="AND opd_id = %(opd)s" if opd is not None else "",
         )
-        params = {"doctor": doctor.pk, "now": now, "expires": expires}
+        params = {"doctor": doctor.pk, "now": now, "expires": expires, "near": _near_limit()}
         if opd is not None:
             params["opd"] = opd.pk
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
-        return Ticket.from_db(connection.alias, _TICKET_ATTNAMES, row) if row else None
+        if row is None:
+            return None
+        _sms_near_turn_after_commit(row[-1] or [])
+        return Ticket.from_db(connection.alias, _TICKET_ATTNAMES, row[:-1])
     presence = DoctorPresence.objects.select_for_update().filter(
         doctor=doctor, status__in=CAN_CLAIM, opd__isnull=False
     )
@@ -648,6 +681,7 @@ def claim_ticket(doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime)
     presence.status = Presence.BUSY
     presence.last_seen = now
     presence.save(update_fields=["status", "last_seen", "since"])
+    notify_near_turn(ticket.opd_id)
     return ticket
 
 

@@ -6,9 +6,27 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.i18n import JavaScriptCatalog
 
 from . import selectors
+
+_javascript_catalog = JavaScriptCatalog.as_view()
+
+
+def javascript_catalog(request: HttpRequest) -> HttpResponse:
+    """The strings of room.js and device_check.js in the language of the page that loads them.
+
+    A page may speak the patient's profile language while this separate request's cookie or
+    Accept-Language says another, so the page names its language in ``?language=``.
+    """
+    try:
+        language = translation.get_supported_language_variant(request.GET.get("language", ""))
+    except LookupError:
+        return _javascript_catalog(request)
+    with translation.override(language):
+        return _javascript_catalog(request)
 
 
 @login_required

@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -22,6 +23,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from sanjeevani.accounts.models import Role
+from sanjeevani.accounts.services import set_password_path
 
 from . import scoping
 from .models import (
@@ -306,16 +308,19 @@ class FacilityAdmin(ScopedModelAdmin):
             if result.ok and not result.dry_run:
                 messages.success(request, result.summary())
                 if result.doctors_without_password:
+                    links = "; ".join(
+                        f"{user.username}: {request.build_absolute_uri(set_password_path(user))}"
+                        for user in get_user_model().objects.filter(
+                            username__in=result.doctors_without_password
+                        )
+                    )
                     messages.warning(
                         request,
                         gettext(
-                            "%(count)d new doctors have no password yet: send each a password "
-                            "reset link (%(usernames)s)."
+                            "%(count)d new doctors have no password yet. Send each their "
+                            "one-time link to choose one: %(links)s"
                         )
-                        % {
-                            "count": len(result.doctors_without_password),
-                            "usernames": ", ".join(result.doctors_without_password),
-                        },
+                        % {"count": len(result.doctors_without_password), "links": links},
                     )
                 return HttpResponseRedirect(reverse("admin:registry_facility_changelist"))
         context = {

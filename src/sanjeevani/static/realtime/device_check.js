@@ -3,7 +3,7 @@
  * A poor result is remembered so that the room starts in low-bandwidth mode. */
 (function () {
   "use strict";
-  var t = window.gettext || function (s) { return s; };
+  var gettext = window.gettext || function (s) { return s; };
   var box = document.querySelector("[data-device-check]");
   if (!box) return;
   var el = function (name) { return box.querySelector('[data-el="' + name + '"]'); };
@@ -31,12 +31,12 @@
         el("mic-level").value = Math.min(1, Math.sqrt(sum / samples.length) * 4);
         requestAnimationFrame(meter);
       })();
-      status.textContent = t("Camera and microphone work. Speak: the bar should move.");
+      status.textContent = gettext("Camera and microphone work. Speak: the bar should move.");
       box.dataset.devices = "ok";
     } catch (err) {
       status.textContent = err && err.name === "NotAllowedError"
-        ? t("The browser blocked the camera or microphone. Allow them in the address bar and try again.")
-        : t("No camera or microphone found. You can still consult by chat.");
+        ? gettext("The browser blocked the camera or microphone. Allow them in the address bar and try again.")
+        : gettext("No camera or microphone found. You can still consult by chat.");
       box.dataset.devices = "failed";
     }
   }
@@ -49,7 +49,7 @@
     osc.connect(gain).connect(ctx.destination);
     osc.start();
     osc.stop(ctx.currentTime + 1);
-    el("devices").textContent = t("Did you hear a tone? If not, turn the volume up or plug in earphones.");
+    el("devices").textContent = gettext("Did you hear a tone? If not, turn the volume up or plug in earphones.");
   }
 
   async function timeFetch(bytes) {
@@ -62,7 +62,7 @@
 
   async function testNetwork() {
     var out = el("network");
-    out.textContent = t("Measuring your connection…");
+    out.textContent = gettext("Measuring your connection…");
     try {
       var rtts = [];
       for (var i = 0; i < 5; i++) rtts.push((await timeFetch(64)).ms);
@@ -74,13 +74,13 @@
       box.dataset.network = level;
       sessionStorage.setItem("sanjeevani.lowBandwidth", level === "poor" ? "1" : "0");
       out.textContent = {
-        good: t("Your connection is good for video."),
-        fair: t("Your connection is fair: video may be low quality."),
-        poor: t("Your connection is weak: the call will start in audio-only mode.")
+        good: gettext("Your connection is good for video."),
+        fair: gettext("Your connection is fair: video may be low quality."),
+        poor: gettext("Your connection is weak: the call will start in audio-only mode.")
       }[level] + " (" + Math.round(rtt) + " ms, " + Math.round(kbps) + " kbit/s)";
     } catch (err) {
       box.dataset.network = "failed";
-      out.textContent = t("Could not reach the server. Check your internet connection.");
+      out.textContent = gettext("Could not reach the server. Check your internet connection.");
     }
   }
 

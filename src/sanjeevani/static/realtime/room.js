@@ -3,7 +3,10 @@
  * Vanilla JS, no build step. Mounted on the element with [data-room] (realtime/_room_panel.html). */
 (function () {
   "use strict";
-  var t = window.gettext || function (s) { return s; };
+  var gettext = window.gettext || function (s) { return s; };
+  var fmt = window.interpolate
+    ? function (s, values) { return window.interpolate(s, values, true); }
+    : function (s, values) { return s.replace(/%\((\w+)\)s/g, function (_, k) { return values[k]; }); };
   var panel = document.querySelector("[data-room]");
   if (!panel) return;
 
@@ -42,7 +45,7 @@
         break;
       } catch (err) { state.stream = null; }
     }
-    if (!state.stream) setStatus(t("No camera or microphone: you can still chat."), "warn");
+    if (!state.stream) setStatus(gettext("No camera or microphone: you can still chat."), "warn");
     el("local").srcObject = state.stream;
     if (state.lowBandwidth) applyLowBandwidth(true, false);
   }
@@ -101,7 +104,7 @@
       state.stream.removeTrack(old); old.stop(); state.stream.addTrack(track);
       el("local").srcObject = state.stream;
       applyTrackStates();
-    } catch (err) { setStatus(t("Could not switch the camera."), "warn"); }
+    } catch (err) { setStatus(gettext("Could not switch the camera."), "warn"); }
   }
 
   /* ---- peers (perfect negotiation, one RTCPeerConnection per other participant) ---- */
@@ -136,7 +139,7 @@
       var video = peer.box.querySelector("video");
       video.srcObject = e.streams[0] || new MediaStream([e.track]);
       video.play().catch(function () {
-        setStatus(t("Tap the video to start the sound."), "warn");
+        setStatus(gettext("Tap the video to start the sound."), "warn");
         video.controls = true;
       });
     };
@@ -144,7 +147,7 @@
     pc.onconnectionstatechange = function () {
       peer.box.dataset.state = pc.connectionState;
       if (pc.connectionState === "connected") {
-        setStatus(t("Connected."), "ok");
+        setStatus(gettext("Connected."), "ok");
         if (videoTrack() && !state.audioOnly) send({ type: "video-connected" });
         if (state.lowBandwidth) capVideo(LOW_BITRATE);
       }
@@ -157,7 +160,7 @@
     clearTimeout(peer.restartTimer);
     if (s === "failed") restartIce(peer);
     else if (s === "disconnected") {
-      setStatus(t("Connection unstable: reconnecting…"), "warn");
+      setStatus(gettext("Connection unstable: reconnecting…"), "warn");
       peer.restartTimer = setTimeout(function () {
         if (peer.pc.iceConnectionState === "disconnected") restartIce(peer);
       }, 3000);
@@ -165,7 +168,7 @@
   }
   function restartIce(peer) {
     if (peer.pc.signalingState === "closed") return;
-    setStatus(t("Reconnecting the call…"), "warn");
+    setStatus(gettext("Reconnecting the call…"), "warn");
     peer.pc.restartIce();
     send({ type: "ice-restart", to: peer.peerId });
   }
@@ -243,14 +246,14 @@
     var fair = (q.rtt != null && q.rtt > 0.3) || q.loss > 0.03 || (q.bitrate != null && q.bitrate < 400000);
     var level = poor ? "poor" : fair ? "fair" : "good";
     box.dataset.level = level;
-    box.textContent = { good: t("Connection: good"), fair: t("Connection: fair"), poor: t("Connection: poor") }[level] +
+    box.textContent = { good: gettext("Connection: good"), fair: gettext("Connection: fair"), poor: gettext("Connection: poor") }[level] +
       " · " + (q.rtt != null ? Math.round(q.rtt * 1000) + " ms" : "–") +
-      " · " + Math.round(q.loss * 100) + "% " + t("lost") +
+      " · " + fmt(gettext("%(percent)s lost"), { percent: Math.round(q.loss * 100) + "%" }) +
       (q.bitrate != null ? " · " + Math.round(q.bitrate / 1000) + " kbit/s" : "");
     state.poorSamples = poor ? state.poorSamples + 1 : 0;
     if (state.poorSamples >= 3 && !state.lowBandwidth) {
       applyLowBandwidth(true, false);
-      setStatus(t("Weak connection: switched to audio only. You can turn video back on."), "warn");
+      setStatus(gettext("Weak connection: switched to audio only. You can turn video back on."), "warn");
     }
   }
   setInterval(sampleQuality, 2000);
@@ -259,14 +262,14 @@
   state.present = new Map();          // peer_id -> member
   async function connect() {
     if (state.ended || state.stopped) return;
-    setStatus(t("Joining the room…"), "info");
+    setStatus(gettext("Joining the room…"), "info");
     var response;
     try {
       response = await fetch(cfg.tokenUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
     } catch (err) { return retry(); }
     if (!response.ok) {
       var body = await response.json().catch(function () { return {}; });
-      var message = (body.error && body.error.message) || t("Could not join the room.");
+      var message = (body.error && body.error.message) || gettext("Could not join the room.");
       if (response.status >= 400 && response.status < 500) return stop(message, response.status === 400);
       return retry();
     }
@@ -281,15 +284,15 @@
       if (state.ws !== ws) return;
       state.ws = null;
       panel.dataset.state = "disconnected";
-      if (e.code === 4410) return endRoom(t("This consultation has ended."));
-      if (e.code === 4403) return stop(t("You are not part of this consultation."));
-      if (e.code === 4409) return stop(t("The room is open in another page."));
+      if (e.code === 4410) return endRoom(gettext("This consultation has ended."));
+      if (e.code === 4403) return stop(gettext("You are not part of this consultation."));
+      if (e.code === 4409) return stop(gettext("The room is open in another page."));
       retry();
     };
   }
   function retry() {
     if (state.ended || state.stopped) return;
-    setStatus(t("Connection lost: reconnecting…"), "warn");
+    setStatus(gettext("Connection lost: reconnecting…"), "warn");
     setTimeout(connect, state.reconnectDelay);
     state.reconnectDelay = Math.min(state.reconnectDelay * 2, 15000);
   }
@@ -312,7 +315,7 @@
       state.me = m;
       state.reconnectDelay = 1000;
       panel.dataset.state = "joined";
-      setStatus(t("Waiting for the others to join…"), "info");
+      setStatus(gettext("Waiting for the others to join…"), "info");
       setHold(m.status === "on_hold");
       send({ type: "sync", after_seq: state.lastSeq });
       shareMediaState();
@@ -343,7 +346,7 @@
     },
     "room-state": function (m) { setHold(m.on_hold); },
     "room-ended": function (m) { endRoom(m.message); },
-    "participant-added": function (m) { setStatus(m.name + " " + t("was added to the room."), "info"); },
+    "participant-added": function (m) { setStatus(fmt(gettext("%(name)s was added to the room."), { name: m.name }), "info"); },
     "chat-message": onChatMessage,
     "chat-ack": function (m) {
       var li = state.pending.get(m.client_id);
@@ -371,7 +374,7 @@
     panel.querySelectorAll("[data-action], [data-el=chat-form] *, [data-el=file-form] *")
       .forEach(function (b) { b.disabled = true; });
     sessionStorage.removeItem(sessionKey + ".session");
-    setStatus(message || t("This consultation has ended."), "info");
+    setStatus(message || gettext("This consultation has ended."), "info");
   }
 
   /* ---- chat and files ---------------------------------------------------------------- */
@@ -414,7 +417,7 @@
     li.dataset.mark = mark;
     var ticks = li.querySelector(".ticks");
     ticks.textContent = mark === "sent" ? "✓" : "✓✓";
-    ticks.title = { sent: t("Sent"), delivered: t("Delivered"), read: t("Read") }[mark];
+    ticks.title = { sent: gettext("Sent"), delivered: gettext("Delivered"), read: gettext("Read") }[mark];
   }
   function onReceipt(m) {
     if (state.me && m.user_id === state.me.user_id) return;
@@ -434,7 +437,7 @@
     e.preventDefault();
     var input = e.target.elements.text, text = input.value.trim();
     if (!text) return;
-    if (!state.ws) { setStatus(t("Not connected: the message was not sent. Try again in a moment."), "warn"); return; }
+    if (!state.ws) { setStatus(gettext("Not connected: the message was not sent. Try again in a moment."), "warn"); return; }
     var clientId = Math.random().toString(36).slice(2, 10);
     var li = document.createElement("li");
     li.className = "mine pending"; li.textContent = text;
@@ -449,14 +452,14 @@
     var data = new FormData();
     data.append("file", file);
     var csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
-    setStatus(t("Sending the file…"), "info");
+    setStatus(gettext("Sending the file…"), "info");
     try {
       var response = await fetch(cfg.uploadUrl, { method: "POST", body: data, credentials: "same-origin",
                                                   headers: { "X-CSRFToken": decodeURIComponent(csrf) } });
       var body = await response.json().catch(function () { return {}; });
-      if (!response.ok) setStatus((body.error && body.error.message) || t("The file could not be sent."), "error");
-      else setStatus(t("File sent."), "ok");
-    } catch (err) { setStatus(t("The file could not be sent. Check the connection and try again."), "error"); }
+      if (!response.ok) setStatus((body.error && body.error.message) || gettext("The file could not be sent."), "error");
+      else setStatus(gettext("File sent."), "ok");
+    } catch (err) { setStatus(gettext("The file could not be sent. Check the connection and try again."), "error"); }
     e.target.value = "";
   });
 
@@ -474,7 +477,7 @@
     "low-bandwidth": function () { applyLowBandwidth(!state.lowBandwidth, true); },
     hold: function () { send({ type: "hold" }); },
     resume: function () { send({ type: "resume" }); },
-    end: function () { if (window.confirm(t("End this consultation for everyone?"))) send({ type: "end", outcome: el("outcome").value }); }
+    end: function () { if (window.confirm(gettext("End this consultation for everyone?"))) send({ type: "end", outcome: el("outcome").value }); }
   };
   panel.addEventListener("click", function (e) {
     var button = e.target.closest("[data-action]");

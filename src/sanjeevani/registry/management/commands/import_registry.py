@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from sanjeevani.accounts.services import set_password_path
 from sanjeevani.registry.services import import_registry_csv
 
 
@@ -49,9 +51,13 @@ class Command(BaseCommand):
         if result.doctors_without_password:
             self.stdout.write(
                 f"{len(result.doctors_without_password)} new doctor account(s) have no "
-                "password: send each a password reset link: "
-                + ", ".join(result.doctors_without_password)
+                "password yet. Send each their one-time link to choose one:"
             )
+            for user in get_user_model().objects.filter(
+                username__in=result.doctors_without_password
+            ):
+                link = settings.PUBLIC_BASE_URL.rstrip("/") + set_password_path(user)
+                self.stdout.write(f"  {user.username}: {link}")
 
     def _actor(self, username: str | None):
         """The named administrator, or None: the operator at the shell, with national reach."""
