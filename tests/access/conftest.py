@@ -31,3 +31,21 @@ def _private_files(settings, tmp_path, _signing_key_file):
 @pytest.fixture
 def world(db) -> World:
     return build_world()
+
+
+#: Generated requests that find a known bug in an app another engineer owns: the test id
+#: fragment, and the reason the lead reads. Strict, so a fix shows up as XPASS.
+KNOWN_FUZZ_BUGS = {
+    "POST /api/v1/opd/consultations/{consultation_id}/drop/][doctor]": (
+        "500 from input: POST /api/v1/opd/consultations/<id>/drop/ when the patient already "
+        "holds another live token gives 500 (IntegrityError on the one-live-ticket "
+        "constraint); owner: consultations (return_dropped_ticket) / queueing"
+    ),
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for fragment, reason in KNOWN_FUZZ_BUGS.items():
+            if fragment in item.nodeid:
+                item.add_marker(pytest.mark.xfail(reason=reason, strict=True))

@@ -17,10 +17,17 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from tests.prescriptions.factories import ConsultationFactory
+
+from .conftest import KNOWN_FUZZ_BUGS
 from .world import World, build_world
+
+DROP_BUG = "POST /api/v1/opd/consultations/{consultation_id}/drop/][doctor]"
 
 
 def _project_schema() -> dict:
@@ -31,7 +38,7 @@ def _project_schema() -> dict:
 
 schema = schemathesis.openapi.from_dict(_project_schema())
 #: Operations whose answers do not yet match the schema; 5xx is still checked for them.
-SCHEMA_DRIFT = {"GET /api/v1/opd/doctor/consultations/"}
+SCHEMA_DRIFT: set[str] = set()
 
 
 @pytest.fixture
@@ -67,7 +74,7 @@ def _real_ids(world: World) -> dict[str, str]:
 
 @schema.parametrize()
 @settings(
-    max_examples=8,
+    max_examples=6,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     derandomize=True,
@@ -83,3 +90,33 @@ def test_no_generated_request_breaks_the_api(case, wsgi_app, person):
         checks.append(response_schema_conformance)
     response = case.call(app=wsgi_app, headers={"Authorization": f"Token {world.token(role)}"})
     case.validate_response(response, checks=checks)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "schema drift: GET /api/v1/opd/consultations/<id>/ of a consultation without a "
+        "ticket answers token_number null, the schema says integer; owner: opd "
+        "(serializers.ConsultationSerializer.token_number needs allow_null=True)"
+    ),
+)
+def test_a_consultation_without_a_ticket_matches_the_schema(wsgi_app, db):
+    """The model allows a consultation with no ticket (store-and-forward); the API must
+    still answer what its schema promises."""
+    consultation = ConsultationFactory(ticket=None)
+    operation = schema["/api/v1/opd/consultations/{consultation_id}/"]["GET"]
+    case = operation.Case(path_parameters={"consultation_id": str(consultation.pk)})
+    token = Token.objects.create(user=consultation.doctor.user).key
+    response = case.call(app=wsgi_app, headers={"Authorization": f"Token {token}"})
+    assert response.status_code == 200
+    case.validate_response(response, checks=[response_schema_conformance])
+
+
+@pytest.mark.xfail(strict=True, reason=KNOWN_FUZZ_BUGS[DROP_BUG])
+def test_dropping_a_call_when_the_patient_holds_another_token_is_not_a_server_error(world):
+    """The fuzz found it; here it is by hand: the patient's own ticket for this consultation
+    is closed and they hold a waiting token elsewhere, then the doctor reports a drop."""
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {world.token('doctor')}")
+    response = client.post(f"/api/v1/opd/consultations/{world.consultation.pk}/drop/")
+    assert response.status_code < 500

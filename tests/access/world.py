@@ -99,7 +99,9 @@ def build_world() -> World:
     )
     other_patient = PatientFactory(state=state)
     ticket = TicketFactory(patient=patient, opd=opd)
-    consultation = VideoConsultationFactory(patient=patient, doctor=doctor, opd=opd)
+    # one live ticket per patient: the consultation's own ticket is already closed
+    called = TicketFactory(patient=patient, opd=opd, status=Ticket.Status.COMPLETED)
+    consultation = VideoConsultationFactory(patient=patient, doctor=doctor, opd=opd, ticket=called)
     prescription = issue_prescription(doctor.user, consultation, items=[_paracetamol()])
     document = upload_document(
         patient.account,

@@ -23,6 +23,8 @@ LOCALE_DIRS = sorted(PACKAGE.glob("**/locale/hi/LC_MESSAGES"))
 #: prescription and its public verification page. Paths are globs under src/sanjeevani/.
 PATIENT_FACING = (
     "templates/base.html",
+    "templates/404.html",
+    "templates/500.html",
     "templates/portal/*.html",
     "templates/accounts/otp*.html",
     "templates/accounts/logout.html",
