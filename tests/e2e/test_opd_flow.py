@@ -27,7 +27,13 @@ def outbox(tmp_path) -> Path:
 
 @pytest.fixture
 def live_server_url(transactional_db, outbox):
-    """This flow's server sends SMS to a file outbox, so the test can read the OTP."""
+    """This flow's server sends SMS to a file outbox, so the test can read the OTP. The
+    medicine catalogue is loaded again: a transactional test run before this one flushes
+    the rows its data migration loaded."""
+    from sanjeevani.prescriptions.catalogue import load_catalogue
+    from sanjeevani.prescriptions.models import Medicine
+
+    load_catalogue(Medicine)
     with running_server(SMS_BACKEND="file", SMS_OUTBOX_DIR=str(outbox)) as base:
         yield base
 
