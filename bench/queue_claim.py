@@ -11,7 +11,8 @@ the pace) drain a queue of 20,000 tickets in the same run:
 - sanjeevani: the transaction ``consultations.services.call_next_patient`` runs once it
   knows the doctor (``claim_for``): the one claim statement (presence check and lock,
   ticket, doctor busy, near-turn marks), the Consultation row, the audit row, then the
-  events after commit (in-memory channel layer). A claim leaves the doctor busy, so the
+  events after commit (to Redis when ``REDIS_URL`` is set, as in production; else the
+  in-process layer). A claim leaves the doctor busy, so the
   bench adds one plain UPDATE in the same transaction that frees the doctor for the next
   call; it is timed, so the figure understates the claim a little.
 Prints claims/s for each, the ratio (target ≥ 0.5), double and lost claims (must be 0),
@@ -53,7 +54,6 @@ def main() -> int:
         print("needs PostgreSQL: set DATABASE_URL=postgres://…", file=sys.stderr)
         return 2
     os.environ["TEST_DB_SUFFIX"] = "_bench_queue"
-    os.environ.pop("REDIS_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sanjeevani.config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
@@ -308,7 +308,9 @@ def full_cycles(args, opd, doctors) -> float:
 def run(args) -> int:
     load = os.getloadavg()[0]
     mode = "processes" if args.processes else "threads of one process"
-    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} at start; doctors as {mode}")
+    layer = "Redis" if os.environ.get("REDIS_URL") else "in-process"
+    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} at start; doctors as {mode}; "
+          f"channel layer: {layer}")  # fmt: skip
     base_rate, base_double, base_lost = baseline(args, "bench_claim_a")
     print(f"baseline   (SELECT … FOR UPDATE SKIP LOCKED + UPDATE): {base_rate:8.0f} claims/s  "
           f"double={base_double} lost={base_lost}")  # fmt: skip

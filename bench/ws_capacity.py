@@ -8,6 +8,10 @@ Starts its own uvicorn process (DEBUG on, a scratch SQLite database under a temp
 folder, in-process channel layer unless --redis URL). The idle connections use the bench
 feed (``ws/bench/feed/``, routed only under DEBUG): each joins one group, as a waiting
 room joins its OPD's group; one client publishes and the server fans the event out.
+The idle connections are spread over ``--client-processes`` processes (default 4), so that
+one client process reading 5,000 frames in turn does not become what is measured; each
+stamps arrivals with the wall clock (``time.time``, one clock on one machine) against the
+publisher's stamp, and the delays are reported overall and per client process.
 Targets: 5,000 held, fan-out p95 under 1 s; relay p95 under 50 ms on loopback.
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import resource
 import secrets
@@ -103,23 +108,54 @@ async def open_many(url: str, origin: str, n: int, batch: int = 250) -> list:
     return connections
 
 
-async def fan_out(connections: list, control, rounds: int) -> tuple[list[float], int]:
-    delays: list[float] = []
+async def idle_clients(url: str, origin: str, count: int, rounds: int, pipe) -> None:
+    """One client process: when told, hold ``count`` connections; time each round's arrivals."""
+    await asyncio.to_thread(pipe.recv)
+    connections = await open_many(url, origin, count)
+    pipe.send(("ready", len(connections)))
+
+    async def arrival(ws) -> float:
+        message = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        return time.time() - message["t"]
+
+    for _ in range(rounds):
+        results = await asyncio.gather(*[arrival(ws) for ws in connections], return_exceptions=True)
+        delays = [r for r in results if isinstance(r, float)]
+        pipe.send(("round", delays, len(results) - len(delays)))
+    await asyncio.to_thread(pipe.recv)  # held until the relay measurement is done
+    await asyncio.gather(*[ws.close() for ws in connections], return_exceptions=True)
+
+
+def client_process(url: str, origin: str, count: int, rounds: int, pipe) -> None:
+    asyncio.run(idle_clients(url, origin, count, rounds, pipe))
+
+
+def start_clients(url: str, origin: str, total: int, processes: int, rounds: int) -> list:
+    """Fork the client processes (before this process starts its event loop); they wait for
+    a word before they connect."""
+    context = multiprocessing.get_context("fork")
+    clients = []
+    for index in range(processes):
+        count = total // processes + (1 if index < total % processes else 0)
+        mine, theirs = context.Pipe()
+        worker = context.Process(
+            target=client_process, args=(url, origin, count, rounds, theirs), daemon=True
+        )
+        worker.start()
+        clients.append((worker, mine))
+    return clients
+
+
+async def fan_out(clients: list, control, rounds: int) -> tuple[list[list[float]], int]:
+    """Per client process, the delays of every round; and the arrivals missed."""
+    delays: list[list[float]] = [[] for _ in clients]
     missing = 0
     for _ in range(rounds):
-        sent = time.time()
-
-        async def arrival(ws):
-            message = json.loads(await asyncio.wait_for(ws.recv(), 30))
-            return time.time() - message["t"]
-
-        waiting = [asyncio.ensure_future(arrival(ws)) for ws in connections]
-        await control.send(json.dumps({"publish": sent}))
-        for result in await asyncio.gather(*waiting, return_exceptions=True):
-            if isinstance(result, float):
-                delays.append(result)
-            else:
-                missing += 1
+        await control.send(json.dumps({"publish": time.time()}))
+        for index, (_worker, pipe) in enumerate(clients):
+            _kind, got, missed = await asyncio.to_thread(pipe.recv)
+            delays[index].extend(got)
+            missing += missed
         await control.recv()  # the control connection gets the event too
         await asyncio.sleep(0.5)
     return delays, missing
@@ -156,7 +192,9 @@ async def relay(base_ws: str, origin: str, consultation: str, tokens: list[str],
     return delays
 
 
-async def measure(args, port: int, pid: int, consultation: str, tokens: list[str]) -> None:
+async def measure(
+    args, port: int, pid: int, consultation: str, tokens: list[str], clients: list
+) -> None:
     origin = f"http://127.0.0.1:{port}"
     base_ws = f"ws://127.0.0.1:{port}"
     feed = f"{base_ws}/ws/bench/feed/"
@@ -164,29 +202,41 @@ async def measure(args, port: int, pid: int, consultation: str, tokens: list[str
     await asyncio.sleep(1)
     before = rss_kib(pid)
     started = time.perf_counter()
-    connections = await open_many(feed, origin, args.connections)
+    for _worker, pipe in clients:
+        pipe.send("open")
+    held = 0
+    for _worker, pipe in clients:
+        held += (await asyncio.to_thread(pipe.recv))[1]
     opened_in = time.perf_counter() - started
     await asyncio.sleep(2)
     after = rss_kib(pid)
-    delays, missing = await fan_out(connections, control, args.rounds)
+    per_process, missing = await fan_out(clients, control, args.rounds)
     relay_delays = await relay(base_ws, origin, consultation, tokens, args.relay_samples)
+    for worker, pipe in clients:
+        pipe.send("close")
+        await asyncio.to_thread(worker.join, 30)
+    await control.close()
 
-    print(f"connections held:            {len(connections)} (opened in {opened_in:.1f} s)")
+    delays = [d for per in per_process for d in per]
+    print(f"connections held:            {held} (opened in {opened_in:.1f} s)")
     print(f"server RSS before / after:   {before / 1024:.1f} MiB / {after / 1024:.1f} MiB")
-    print(f"memory per connection:       {(after - before) / len(connections):.1f} KiB")
+    print(f"memory per connection:       {(after - before) / max(held, 1):.1f} KiB")
     print(
-        f"fan-out delay ({args.rounds} events x {len(connections)}): "
+        f"fan-out delay ({args.rounds} events x {held}, {len(clients)} client processes): "
         f"p50 {statistics.median(delays) * 1000:.0f} ms, "
         f"p95 {percentile(delays, 0.95) * 1000:.0f} ms, "
         f"max {max(delays) * 1000:.0f} ms, missed {missing}"
     )
     print(
-        f"signalling relay ({len(relay_delays)} messages, {len(connections)} idle open): "
+        "  p95 per client process:   "
+        + ", ".join(f"{percentile(per, 0.95) * 1000:.0f} ms" for per in per_process if per)
+    )
+    print(
+        f"signalling relay ({len(relay_delays)} messages, {held} idle open): "
         f"p50 {statistics.median(relay_delays) * 1000:.1f} ms, "
         f"p95 {percentile(relay_delays, 0.95) * 1000:.1f} ms"
     )
-    await asyncio.gather(*[ws.close() for ws in connections], return_exceptions=True)
-    await control.close()
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:
@@ -194,6 +244,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--relay-samples", type=int, default=300)
+    parser.add_argument(
+        "--client-processes", type=int, default=4, help="processes holding the idle clients"
+    )
     parser.add_argument("--redis", default="", help="REDIS_URL for the channel layer")
     parser.add_argument("--ws", default="websockets-sansio", help="uvicorn --ws implementation")
     args = parser.parse_args()
@@ -243,7 +296,11 @@ def main() -> None:
                 break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        asyncio.run(measure(args, port, server.pid, consultation, [doctor_token, patient_token]))
+        origin = f"http://127.0.0.1:{port}"
+        feed = f"ws://127.0.0.1:{port}/ws/bench/feed/"
+        clients = start_clients(feed, origin, args.connections, args.client_processes, args.rounds)
+        tokens = [doctor_token, patient_token]
+        asyncio.run(measure(args, port, server.pid, consultation, tokens, clients))
     finally:
         server.terminate()
         server.wait(20)

@@ -111,37 +111,6 @@ DOCTOR_API = {"wrong_role": 403}
 #: The family pages answer staff with 403: the role is wrong, and no identifier is confirmed.
 PATIENT_PAGE = {"wrong_role": 403}
 
-# Bugs found in apps other engineers are still changing: the lead assigns the fix.
-TICKET_PAGE_UNAUDITED = (
-    "unaudited read: GET /opd/tickets/<id>/ as the patient gives 200 with no AuditEvent "
-    "for the patient; owner: opd (selectors.family_ticket)"
-)
-TICKET_API_UNAUDITED = (
-    "unaudited read: GET /api/v1/opd/tickets/<id>/ as the patient gives 200 with no "
-    "AuditEvent for the patient; owner: opd (OPDView.family_ticket)"
-)
-CONSULTATION_PAGE_UNAUDITED = (
-    "unaudited read: GET /opd/consultations/<id>/ as the patient gives 200 with no "
-    "AuditEvent (visible_consultation, not consultation_for_user); owner: opd"
-)
-TOKEN_FOR_STRANGER_400 = (
-    "wrong party not 404: POST /api/v1/opd/opds/<id>/tickets/ naming another family's "
-    "patient gives 400 (the page gives 404); owner: opd (TakeTokenView)"
-)
-DROP_WITH_ANOTHER_TOKEN_500 = (
-    "500 from input: reporting a dropped call (POST .../dropped page, .../drop/ API) when "
-    "the patient already holds another live token gives 500 (IntegrityError on the "
-    "one-live-ticket constraint); owner: consultations (return_dropped_ticket) / queueing"
-)
-ROOM_PAGE_UNAUDITED = (
-    "unaudited read: GET /room/<consultation>/ as patient or doctor gives 200 with no "
-    "AuditEvent for the patient; owner: realtime (views.room)"
-)
-ROOM_MESSAGES_UNAUDITED = (
-    "unaudited read: GET /api/v1/realtime/rooms/<id>/messages (the chat of the "
-    "consultation) gives 200 with no AuditEvent for the patient; owner: realtime"
-)
-
 RULES: list[Rule] = [
     # --- portal, sign-in, language, schema
     Rule("portal:home", "public"),
@@ -183,12 +152,12 @@ RULES: list[Rule] = [
     Rule("opd:history", "patients"),
     Rule("opd:upload", P, method="post", args=patient),
     Rule("opd:document", "care", args=document, audited=True, anonymous="not_found"),
-    Rule("opd:waiting_room", P, args=ticket, audited=True, xfail=TICKET_PAGE_UNAUDITED),
+    Rule("opd:waiting_room", P, args=ticket, audited=True),
     Rule("opd:ticket_status", P, args=ticket),
     Rule("opd:cancel", P, method="post", args=ticket),
     Rule("opd:join", P, method="post", args=ticket),
     Rule("opd:rejoin", P, method="post", args=ticket),
-    Rule("opd:consultation", P, args=consultation, audited=True, xfail=CONSULTATION_PAGE_UNAUDITED),
+    Rule("opd:consultation", P, args=consultation, audited=True),
     Rule("opd:consultation_status", P, args=consultation),
     Rule("opd:feedback", P, method="post", args=consultation, data=lambda w: {"rating": 5}),
     Rule("opd:follow_up", P, method="post", args=consultation),
@@ -204,7 +173,7 @@ RULES: list[Rule] = [
     Rule("opd:save_record", D, method="post", args=consultation),
     Rule("opd:prescribe", D, method="post", args=consultation),
     Rule("opd:end", D, method="post", args=consultation),
-    Rule("opd:dropped", D, method="post", args=consultation, xfail=DROP_WITH_ANOTHER_TOKEN_500),
+    Rule("opd:dropped", D, method="post", args=consultation),
     Rule("opd:hold", D, method="post", args=consultation),
     # --- OPD API
     Rule("opd-api:opd-list", "signed_in"),
@@ -215,7 +184,6 @@ RULES: list[Rule] = [
         method="post",
         args=opd,
         data=for_patient,
-        xfail=TOKEN_FOR_STRANGER_400,
         **PATIENT_API,
     ),
     Rule("opd-api:opd-queue", "doctors", args=opd, **DOCTOR_API),
@@ -225,7 +193,6 @@ RULES: list[Rule] = [
         P,
         args=ticket,
         audited=True,
-        xfail=TICKET_API_UNAUDITED,
         **PATIENT_API,
     ),
     Rule("opd-api:ticket-cancel", P, method="post", args=ticket, **PATIENT_API),
@@ -260,7 +227,6 @@ RULES: list[Rule] = [
         D,
         method="post",
         args=consultation,
-        xfail=DROP_WITH_ANOTHER_TOKEN_500,
         **DOCTOR_API,
     ),
     Rule("opd-api:doctor-presence", "doctors", **DOCTOR_API),
@@ -294,15 +260,9 @@ RULES: list[Rule] = [
     Rule("prescriptions-api:pdf", "care", args=prescription, audited=True),
     Rule("prescriptions-api:correct", D, method="post", args=prescription),
     # --- the consultation room
-    Rule("realtime:room", "care", args=consultation, audited=True, xfail=ROOM_PAGE_UNAUDITED),
+    Rule("realtime:room", "care", args=consultation, audited=True),
     Rule("realtime-api:join-token", "care", args=consultation),
-    Rule(
-        "realtime-api:room-messages",
-        "care",
-        args=consultation,
-        audited=True,
-        xfail=ROOM_MESSAGES_UNAUDITED,
-    ),
+    Rule("realtime-api:room-messages", "care", args=consultation, audited=True),
     Rule(
         "realtime-api:room-files",
         "care",

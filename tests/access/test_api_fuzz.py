@@ -24,10 +24,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.prescriptions.factories import ConsultationFactory
 
-from .conftest import KNOWN_FUZZ_BUGS
 from .world import World, build_world
-
-DROP_BUG = "POST /api/v1/opd/consultations/{consultation_id}/drop/][doctor]"
 
 
 def _project_schema() -> dict:
@@ -92,14 +89,6 @@ def test_no_generated_request_breaks_the_api(case, wsgi_app, person):
     case.validate_response(response, checks=checks)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "schema drift: GET /api/v1/opd/consultations/<id>/ of a consultation without a "
-        "ticket answers token_number null, the schema says integer; owner: opd "
-        "(serializers.ConsultationSerializer.token_number needs allow_null=True)"
-    ),
-)
 def test_a_consultation_without_a_ticket_matches_the_schema(wsgi_app, db):
     """The model allows a consultation with no ticket (store-and-forward); the API must
     still answer what its schema promises."""
@@ -112,7 +101,6 @@ def test_a_consultation_without_a_ticket_matches_the_schema(wsgi_app, db):
     case.validate_response(response, checks=[response_schema_conformance])
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_FUZZ_BUGS[DROP_BUG])
 def test_dropping_a_call_when_the_patient_holds_another_token_is_not_a_server_error(world):
     """The fuzz found it; here it is by hand: the patient's own ticket for this consultation
     is closed and they hold a waiting token elsewhere, then the doctor reports a drop."""

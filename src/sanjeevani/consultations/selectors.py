@@ -54,11 +54,14 @@ def visible_consultation(
 
 
 def consultation_for_user(
-    user: Any, consultation_id: Any, request: HttpRequest | None = None
+    user: Any,
+    consultation_id: Any,
+    request: HttpRequest | None = None,
+    service_line: str | None = None,
 ) -> Consultation:
     """One consultation, for its patient's family or its doctor; 404 for anyone else.
     The read is audited."""
-    consultation = visible_consultation(user, consultation_id)
+    consultation = visible_consultation(user, consultation_id, service_line)
     record_event(
         user,
         "consultation.view",

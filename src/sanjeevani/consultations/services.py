@@ -35,15 +35,11 @@ from django.utils.translation import gettext as _
 
 from sanjeevani.accounts.models import Role
 from sanjeevani.audit.services import record_event
+from sanjeevani.live.groups import consultation_group, doctor_group, ticket_group
+from sanjeevani.live.publisher import publish_many_after_commit
 from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.errors import ConsultationError, QueueError
-from sanjeevani.queueing.models import Ticket
-from sanjeevani.realtime.events import (
-    consultation_group,
-    doctor_group,
-    publish_many_after_commit,
-    ticket_group,
-)
+from sanjeevani.queueing.models import LIVE_STATUSES, Ticket
 from sanjeevani.registry.models import DoctorProfile, OnlineOPD
 
 from .models import Consultation, Feedback
@@ -76,7 +72,18 @@ VITAL_RANGES: dict[str, tuple[float, float, str]] = {
     "height_cm": (20, 260, "cm"),
     "glucose_mg_dl": (10, 1500, "mg/dL"),
 }
+#: Vital signs accepted as input besides those stored: °F, as Indian clinics measure, is
+#: converted and stored as ``temperature_c``.
+VITAL_INPUTS: dict[str, tuple[float, float, str]] = {
+    **VITAL_RANGES,
+    "temperature_f": (86, 113, "°F"),
+}
 MAX_DIAGNOSES = 20
+
+
+def fahrenheit(celsius: float) -> float:
+    """A stored °C temperature as the editor shows it, in °F to one decimal."""
+    return round(celsius * 9 / 5 + 32, 1)
 
 
 def _doctor_of_consultation(user: Any, consultation: Consultation) -> None:
@@ -122,17 +129,8 @@ def _open_for_claimed(
     ticket: Ticket, doctor: DoctorProfile, opd_id: Any, actor: Any, now: dt.datetime
 ) -> Consultation:
     """The consultation of a ticket just claimed: calling, implied consent; the audit row
-    and the events after commit."""
-    follow_up_of_id = None
-    if ticket.preferred_doctor_id == doctor.pk:
-        follow_up_of_id = (
-            Consultation.objects.filter(
-                patient_id=ticket.patient_id, doctor=doctor, status=CStatus.ENDED
-            )
-            .order_by("-created_at")
-            .values_list("pk", flat=True)
-            .first()
-        )
+    and the events after commit. A follow-up token names the completed consultation it
+    continues (``book_follow_up`` set it), whichever doctor takes it."""
     consultation = Consultation(
         service_line=Consultation.ServiceLine.OPD,
         ticket=ticket,
@@ -143,7 +141,7 @@ def _open_for_claimed(
         consent="implied",
         consent_recorded_at=now,
         complaints=ticket.complaint,
-        follow_up_of_id=follow_up_of_id,
+        follow_up_of_id=ticket.follow_up_of_id,
     )
     consultation.save(force_insert=True)
     record_event(
@@ -266,6 +264,20 @@ def on_call_abandoned(sender, ticket, reason, now, **kwargs) -> None:
     _end_open_consultations(ticket, Outcome.NO_SHOW, now)
 
 
+def _marked_missed_by_doctor(ticket: Ticket) -> bool:
+    """Whether the last call of this missed ticket was ended as "patient did not join" by
+    the doctor before its window closed (an expired window ends it after)."""
+    if ticket.call_expires_at is None:
+        return False
+    last = (
+        Consultation.objects.filter(ticket=ticket, outcome=Outcome.NO_SHOW)
+        .order_by("-created_at")
+        .values_list("ended_at", flat=True)
+        .first()
+    )
+    return last is not None and last < ticket.call_expires_at
+
+
 def accept_call(actor: Any, ticket: Ticket) -> Consultation:
     """The patient presses "Join now" within the call window: the consultation starts."""
     queue.check_family(actor, ticket.patient)
@@ -276,6 +288,19 @@ def accept_call(actor: Any, ticket: Ticket) -> Consultation:
         if ticket.status == Ticket.Status.IN_CONSULTATION:
             return ticket.consultations.order_by("-created_at").first()
         if ticket.status == Ticket.Status.MISSED:
+            if _marked_missed_by_doctor(ticket):
+                raise QueueError(
+                    "call_marked_missed",
+                    _(
+                        "The doctor marked this call as missed because you had not joined yet. "
+                        "You can rejoin the queue once, at its head."
+                    )
+                    if ticket.missed_count == 1
+                    else _(
+                        "The doctor marked this call as missed because you had not joined yet. "
+                        "It was the second missed call, so this token is closed."
+                    ),
+                )
             raise QueueError(
                 "call_expired",
                 _(
@@ -319,10 +344,17 @@ def accept_call(actor: Any, ticket: Ticket) -> Consultation:
     return consultation
 
 
-def return_dropped_ticket(actor: Any, consultation: Consultation) -> Ticket:
+def return_dropped_ticket(actor: Any, consultation: Consultation) -> Ticket | None:
     """A consultation that dropped (network, app closed) sends the patient back to the
     HEAD of the queue, not the tail; the consultation ends as ``dropped``. The doctor of
-    the consultation or the patient's account holder may report it."""
+    the consultation or the patient's account holder may report it.
+
+    A patient who meanwhile holds another live token (this consultation's ticket was
+    closed, and they took a token elsewhere) is not put back: a second place would break
+    the one-live-token rule, and taking their newer place away would punish them for the
+    drop. The consultation still ends as dropped, so the doctor is free and not stuck on a
+    call nobody can rejoin; the patient keeps the place they hold. Returns the re-queued
+    ticket, or None when the patient was left where they are."""
     is_doctor = (
         getattr(actor, "role", None) == Role.DOCTOR and consultation.doctor.user_id == actor.pk
     )
@@ -340,11 +372,24 @@ def return_dropped_ticket(actor: Any, consultation: Consultation) -> Ticket:
         consultation.outcome = Outcome.DROPPED
         consultation.ended_at = now
         consultation.save(update_fields=["status", "outcome", "ended_at"])
-        queue.return_to_head(ticket, "dropped")
+        requeue = (
+            ticket.status in LIVE_STATUSES
+            or not Ticket.objects.filter(
+                patient_id=ticket.patient_id, status__in=LIVE_STATUSES
+            ).exists()
+        )
+        if requeue:
+            queue.return_to_head(ticket, "dropped")
         record_event(
-            actor, "consultation.dropped", obj=consultation, patient_id=consultation.patient_id
+            actor,
+            "consultation.dropped",
+            obj=consultation,
+            patient_id=consultation.patient_id,
+            detail={"requeued": requeue},
         )
         _free_doctor(consultation.doctor, now, actor)
+    if not requeue:
+        return None
     ticket.refresh_from_db()
     return ticket
 
@@ -413,38 +458,54 @@ def confirm_identity(
 # --- the clinical record ------------------------------------------------------------------
 
 
+def check_vitals(value: dict) -> tuple[dict, dict[str, str]]:
+    """Each vital sign on its own: (the ones that pass, stored names and units; a message
+    for each one that does not, by the name it was sent under)."""
+    cleaned: dict[str, float] = {}
+    errors: dict[str, str] = {}
+    for name, raw in value.items():
+        if raw in (None, ""):
+            continue
+        if name not in VITAL_INPUTS:
+            errors[name] = _("Unknown vital sign “%(name)s”.") % {"name": name}
+            continue
+        low, high, unit = VITAL_INPUTS[name]
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            errors[name] = _("%(name)s must be a number.") % {"name": name}
+            continue
+        if number != number or not low <= number <= high:
+            errors[name] = _("%(name)s must be between %(low)s and %(high)s %(unit)s.") % {
+                "name": name,
+                "low": low,
+                "high": high,
+                "unit": unit,
+            }
+            continue
+        cleaned[name] = int(number) if number.is_integer() else round(number, 2)
+    if "temperature_f" in cleaned:
+        degrees_f = cleaned.pop("temperature_f")
+        if "temperature_c" in cleaned:
+            errors["temperature_f"] = _("Give the temperature once, in °C or in °F.")
+        else:
+            cleaned["temperature_c"] = round((degrees_f - 32) * 5 / 9, 2)
+    systolic, diastolic = cleaned.get("bp_systolic"), cleaned.get("bp_diastolic")
+    if systolic is not None and diastolic is not None and diastolic >= systolic:
+        errors["bp_diastolic"] = _("The diastolic pressure must be lower than the systolic.")
+        del cleaned["bp_diastolic"]
+    return cleaned, errors
+
+
 def clean_vitals(value: Any) -> dict:
-    """Numbers within physiological ranges; empty values dropped."""
+    """Numbers within physiological ranges; empty values dropped; °F stored as °C."""
     if value in (None, ""):
         return {}
     if not isinstance(value, dict):
         raise ValidationError({"vitals": _("Vitals must be a set of named numbers.")})
-    cleaned: dict[str, float] = {}
-    errors = []
-    for name, raw in value.items():
-        if raw in (None, ""):
-            continue
-        if name not in VITAL_RANGES:
-            errors.append(_("Unknown vital sign “%(name)s”.") % {"name": name})
-            continue
-        low, high, unit = VITAL_RANGES[name]
-        try:
-            number = float(raw)
-        except (TypeError, ValueError):
-            errors.append(_("%(name)s must be a number.") % {"name": name})
-            continue
-        if number != number or not low <= number <= high:
-            errors.append(
-                _("%(name)s must be between %(low)s and %(high)s %(unit)s.")
-                % {"name": name, "low": low, "high": high, "unit": unit}
-            )
-            continue
-        cleaned[name] = int(number) if number.is_integer() else round(number, 2)
-    systolic, diastolic = cleaned.get("bp_systolic"), cleaned.get("bp_diastolic")
-    if systolic is not None and diastolic is not None and diastolic >= systolic:
-        errors.append(_("The diastolic pressure must be lower than the systolic."))
+    cleaned, errors = check_vitals(value)
     if errors:
-        raise ValidationError({"vitals": errors})
+        raise ValidationError({"vitals": list(errors.values())})
     return cleaned
 
 
@@ -525,9 +586,60 @@ def save_clinical_record(
     """Autosave: update only the given parts of the record (vitals and diagnoses are
     replaced whole). ``base_revision`` is the revision the doctor's window last saw; if
     another window saved since, nothing is written and the doctor is told to reload, so
-    neither window's text is silently overwritten."""
+    neither window's text is silently overwritten. Any invalid part refuses the whole
+    save (the API's contract); the record editor uses ``autosave_clinical_record``."""
     _doctor_of_consultation(doctor_user, consultation)
     cleaned = clean_record_fields(fields or {})
+    return _write_record(doctor_user, consultation, cleaned, base_revision)
+
+
+def autosave_clinical_record(
+    doctor_user: Any,
+    consultation: Consultation,
+    fields: dict,
+    base_revision: int,
+    rejected: dict[str, list[str]] | None = None,
+) -> tuple[Consultation, dict[str, list[str]]]:
+    """The record editor's autosave: the parts that pass are saved and each part that
+    does not is reported, so a mistyped temperature never holds back the complaints typed
+    beside it. Returns the consultation and the rejected parts, by field name or
+    ``vitals.<name>`` for one vital sign; a rejected vital sign keeps its stored value.
+    ``rejected`` carries what the caller's own parsing already refused. A stale
+    ``base_revision`` still refuses everything (``ConsultationError``)."""
+    _doctor_of_consultation(doctor_user, consultation)
+    rejected = dict(rejected or {})
+    fields = dict(fields or {})
+    kept_vitals: set[str] = set()
+    vitals = fields.pop("vitals", None)
+    cleaned: dict[str, Any] = {}
+    for name, value in fields.items():
+        try:
+            cleaned.update(clean_record_fields({name: value}))
+        except ValidationError as exc:
+            rejected.update(exc.message_dict)
+    if isinstance(vitals, dict):
+        good, errors = check_vitals(vitals)
+        cleaned["vitals"] = good
+        for name, message in errors.items():
+            rejected[f"vitals.{name}"] = [message]
+            kept_vitals.add("temperature_c" if name == "temperature_f" else name)
+    elif vitals not in (None, ""):
+        rejected["vitals"] = [_("Vitals must be a set of named numbers.")]
+    elif vitals is not None:
+        cleaned["vitals"] = {}
+    return (
+        _write_record(doctor_user, consultation, cleaned, base_revision, kept_vitals),
+        rejected,
+    )
+
+
+def _write_record(
+    doctor_user: Any,
+    consultation: Consultation,
+    cleaned: dict,
+    base_revision: int,
+    kept_vitals: set[str] = frozenset(),
+) -> Consultation:
     with transaction.atomic():
         consultation = _locked(consultation)
         _require_open(consultation)
@@ -542,6 +654,12 @@ def save_clinical_record(
             )
         if not cleaned:
             return consultation
+        if kept_vitals and "vitals" in cleaned:
+            stored = consultation.vitals or {}
+            cleaned["vitals"] = {
+                **{k: stored[k] for k in kept_vitals if k in stored},
+                **cleaned["vitals"],
+            }
         for name, value in cleaned.items():
             setattr(consultation, name, value)
         consultation.record_revision += 1
@@ -752,7 +870,14 @@ def book_follow_up(actor: Any, consultation: Consultation, complaint: str = "") 
             % {"doctor": doctor, "opd": opd.name},
         )
     complaint = (complaint or "").strip() or _("Follow-up")
-    return queue.join_queue(actor, consultation.patient, opd, complaint, preferred_doctor=doctor)
+    return queue.join_queue(
+        actor,
+        consultation.patient,
+        opd,
+        complaint,
+        preferred_doctor=doctor,
+        follow_up_of=consultation,
+    )
 
 
 def is_doctor_user(user: Any) -> bool:

@@ -71,8 +71,13 @@ class OPDView(APIView):
         return super().handle_exception(exc)
 
     # lookups scoped to the caller: anything else is 404
-    def family_ticket(self, ticket_id) -> Ticket:
+    def family_ticket(self, ticket_id, audited: bool = False) -> Ticket:
+        """``audited`` for reading the token itself, not for the steps that act on it."""
         try:
+            if audited:
+                return queue_selectors.ticket_viewed_by_family(
+                    self.request.user, ticket_id, self.request
+                )
             return queue_selectors.ticket_for_family(self.request.user, ticket_id)
         except Ticket.DoesNotExist:
             raise Http404(_("No such token.")) from None
@@ -123,9 +128,7 @@ class TakeTokenView(OPDView):
         try:
             patient = queue_selectors.patient_of_family(request.user, data["patient"])
         except Patient.DoesNotExist:
-            raise exceptions.ValidationError(
-                {"patient": [_("Choose a profile of your own family.")]}
-            ) from None
+            raise Http404(_("No such profile in your family.")) from None
         ticket = queue_services.join_queue(request.user, patient, opd, data["complaint"])
         return Response(self.ticket_status(ticket), status=status.HTTP_201_CREATED)
 
@@ -158,10 +161,12 @@ class TicketDetailView(OPDView):
 
     @extend_schema(
         summary="A token's status: position, expected wait, call window",
+        description="Reading a token is audited; follow the queue through the websocket "
+        "events and re-read this after missing some.",
         responses=s.TicketStatusSerializer,
     )
     def get(self, request, ticket_id):
-        ticket = self.family_ticket(ticket_id)
+        ticket = self.family_ticket(ticket_id, audited=True)
         if queue_services.expire_unanswered_calls(opd=ticket.opd):
             ticket.refresh_from_db()
         return Response(self.ticket_status(ticket))

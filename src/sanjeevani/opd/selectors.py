@@ -17,6 +17,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from sanjeevani.consultations import selectors as consultation_selectors
+from sanjeevani.consultations import services as consultation_services
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.patients.models import Patient
 from sanjeevani.queueing import selectors as queue_selectors
@@ -35,15 +36,6 @@ def family_patient(user, patient_id) -> Patient:
     except ValueError:
         raise Http404 from None
     return get_object_or_404(family_patients(user), pk=patient_id)
-
-
-def family_ticket(user, ticket_id) -> Ticket:
-    return get_object_or_404(
-        Ticket.objects.select_related("patient", "opd", "claimed_by__user"),
-        pk=ticket_id,
-        patient__account=user,
-        opd__isnull=False,
-    )
 
 
 def doctor_profile_of(user) -> DoctorProfile | None:
@@ -209,13 +201,21 @@ def record_of(consultation: Consultation) -> dict:
         "complaints": consultation.complaints,
         "history": consultation.history,
         "findings": consultation.findings,
-        "vitals": consultation.vitals or {},
+        "vitals": vitals_for_editor(consultation.vitals or {}),
         "diagnoses": consultation.diagnoses or [],
         "investigations": consultation.investigations,
         "advice": consultation.advice,
         "follow_up_on": consultation.follow_up_on.isoformat() if consultation.follow_up_on else "",
         "referral": consultation.referral,
     }
+
+
+def vitals_for_editor(vitals: dict) -> dict:
+    """The stored vitals plus the temperature in °F, the unit the editor asks for."""
+    shown = dict(vitals)
+    if shown.get("temperature_c") is not None:
+        shown["temperature_f"] = consultation_services.fahrenheit(shown["temperature_c"])
+    return shown
 
 
 def feedback_given(consultation: Consultation) -> bool:

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from sanjeevani.consultations.models import Consultation
-from sanjeevani.consultations.services import VITAL_RANGES, identity_confirmed
+from sanjeevani.consultations.services import VITAL_INPUTS, identity_confirmed
 from sanjeevani.queueing.models import DoctorPresence, Ticket
 
 
@@ -101,8 +101,13 @@ class ConsultationSerializer(serializers.ModelSerializer):
 
     doctor = DoctorSerializer()
     patient = PatientBriefSerializer()
-    opd_name = serializers.CharField(source="opd.name", default=None)
-    token_number = serializers.IntegerField(source="ticket.token_number", default=None)
+    opd_name = serializers.CharField(source="opd.name", default=None, allow_null=True)
+    token_number = serializers.IntegerField(
+        source="ticket.token_number",
+        default=None,
+        allow_null=True,
+        help_text=_("Null for a consultation that did not come from a queue."),
+    )
     identity_confirmed = serializers.SerializerMethodField()
     diagnoses = DiagnosisSerializer(many=True)
     prescriptions = serializers.SerializerMethodField()
@@ -132,7 +137,8 @@ class ConsultationSerializer(serializers.ModelSerializer):
 
 
 class PresenceSerializer(serializers.ModelSerializer):
-    opd_name = serializers.CharField(source="opd.name", default=None)
+    opd_name = serializers.CharField(source="opd.name", default=None, allow_null=True)
+    since = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = DoctorPresence
@@ -196,12 +202,13 @@ class IdentitySerializer(serializers.Serializer):
 
 
 class VitalsSerializer(serializers.Serializer):
-    """Every vital sign is optional; ranges are checked by the service."""
+    """Every vital sign is optional; ranges are checked by the service. Send the
+    temperature as ``temperature_c`` or ``temperature_f`` (stored as °C)."""
 
     def get_fields(self):
         return {
             name: serializers.FloatField(required=False, allow_null=True, help_text=unit)
-            for name, (_low, _high, unit) in VITAL_RANGES.items()
+            for name, (_low, _high, unit) in VITAL_INPUTS.items()
         }
 
 

@@ -30,6 +30,7 @@ from sanjeevani.consultations.models import Consultation
 from sanjeevani.patients.documents import documents_of, open_document_for, upload_document
 from sanjeevani.patients.models import PatientDocument
 from sanjeevani.prescriptions.services import issue_prescription
+from sanjeevani.queueing import selectors as queue_selectors
 from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.errors import DomainError
 from sanjeevani.queueing.models import Ticket
@@ -104,13 +105,32 @@ def _fresh(ticket: Ticket) -> Ticket:
 
 
 def _use_patient_language(request: HttpRequest, patient) -> None:
-    """Speak the profile's language unless the person picked one themselves (the cookie)."""
-    if settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
+    """Speak the profile's language unless the person picked one themselves (the cookie).
+    A language the project has no translation for falls back to English as a whole, so a
+    page never mixes English text with dates in another script."""
+    if patient is None or settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
         return
-    wanted = (patient.preferred_language or "").split("-")[0]
-    if wanted and wanted in dict(settings.LANGUAGES):
-        translation.activate(wanted)
-        request.LANGUAGE_CODE = wanted
+    wanted = queue.message_language(patient.preferred_language)
+    translation.activate(wanted)
+    request.LANGUAGE_CODE = wanted
+
+
+def _account_holder(patients: list):
+    """The profile that speaks for the family on pages about all of it: the account
+    holder's own, else the first added."""
+    own = [p for p in patients if p.relation == p.Relation.SELF]
+    return (own or patients or [None])[0]
+
+
+def _family_ticket(request: HttpRequest, ticket_id, audited: bool = False) -> Ticket:
+    """A token of the signed-in family; anyone else's is 404. ``audited`` for the pages
+    that show it (not for the status polls nor the steps that act on it)."""
+    try:
+        if audited:
+            return queue_selectors.ticket_viewed_by_family(request.user, ticket_id, request)
+        return queue_selectors.ticket_for_family(request.user, ticket_id)
+    except Ticket.DoesNotExist:
+        raise Http404(_("No such token.")) from None
 
 
 def _error_text(exc: Exception) -> str:
@@ -146,6 +166,7 @@ def start(request: HttpRequest) -> HttpResponse:
             chosen = None
     if chosen is None and len(patients) == 1:
         chosen = patients[0]
+    _use_patient_language(request, chosen or _account_holder(patients))
     return render(
         request,
         "opd/start.html",
@@ -205,6 +226,7 @@ def take_token(request: HttpRequest, opd_id) -> HttpResponse:
 
     opd = get_object_or_404(OnlineOPD, pk=opd_id, active=True)
     patient = selectors.family_patient(request.user, request.POST.get("patient") or _bad_id())
+    _use_patient_language(request, patient)
     form = TakeTokenForm(request.POST)
     back = f"{reverse('opd:opd_detail', args=[opd.pk])}?{urlencode({'patient': patient.pk})}"
     if not form.is_valid():
@@ -224,6 +246,7 @@ def take_token(request: HttpRequest, opd_id) -> HttpResponse:
 @require_POST
 def upload(request: HttpRequest, patient_id) -> HttpResponse:
     patient = selectors.family_patient(request.user, patient_id)
+    _use_patient_language(request, patient)
     form = DocumentUploadForm(request.POST, request.FILES)
     back = request.POST.get("back") or reverse("opd:history")
     if not back.startswith("/") or back.startswith("//"):
@@ -268,7 +291,7 @@ def document_file(request: HttpRequest, document_id) -> HttpResponse:
 @patient_required
 @require_GET
 def waiting_room(request: HttpRequest, ticket_id) -> HttpResponse:
-    ticket = _fresh(selectors.family_ticket(request.user, ticket_id))
+    ticket = _fresh(_family_ticket(request, ticket_id, audited=True))
     _use_patient_language(request, ticket.patient)
     consultation = consultation_selectors.latest_consultation_of_ticket(ticket)
     if ticket.status == Ticket.Status.IN_CONSULTATION and consultation:
@@ -288,8 +311,8 @@ def waiting_room(request: HttpRequest, ticket_id) -> HttpResponse:
 @patient_required
 @require_GET
 def ticket_status(request: HttpRequest, ticket_id) -> JsonResponse:
-    """The polling fallback of the waiting room."""
-    ticket = _fresh(selectors.family_ticket(request.user, ticket_id))
+    """The polling fallback of the waiting room (frequent, so not audited)."""
+    ticket = _fresh(_family_ticket(request, ticket_id))
     _use_patient_language(request, ticket.patient)
     return JsonResponse(selectors.ticket_status(ticket))
 
@@ -298,7 +321,8 @@ def ticket_status(request: HttpRequest, ticket_id) -> JsonResponse:
 @require_POST
 def cancel(request: HttpRequest, ticket_id) -> HttpResponse:
 
-    ticket = selectors.family_ticket(request.user, ticket_id)
+    ticket = _family_ticket(request, ticket_id)
+    _use_patient_language(request, ticket.patient)
     try:
         queue.cancel_ticket(request.user, ticket)
     except SERVICE_ERRORS as exc:
@@ -313,7 +337,7 @@ def cancel(request: HttpRequest, ticket_id) -> HttpResponse:
 def join(request: HttpRequest, ticket_id) -> HttpResponse:
     """The patient pressed "Join now" within the 120-second window."""
 
-    ticket = selectors.family_ticket(request.user, ticket_id)
+    ticket = _family_ticket(request, ticket_id)
     _use_patient_language(request, ticket.patient)
     try:
         consultation = consultations.accept_call(request.user, ticket)
@@ -329,7 +353,7 @@ def join(request: HttpRequest, ticket_id) -> HttpResponse:
 @require_POST
 def rejoin(request: HttpRequest, ticket_id) -> HttpResponse:
 
-    ticket = selectors.family_ticket(request.user, ticket_id)
+    ticket = _family_ticket(request, ticket_id)
     _use_patient_language(request, ticket.patient)
     try:
         queue.rejoin_after_missed(request.user, ticket)
@@ -343,9 +367,10 @@ def rejoin(request: HttpRequest, ticket_id) -> HttpResponse:
 @patient_required
 @require_GET
 def consultation(request: HttpRequest, consultation_id) -> HttpResponse:
-    """The patient's side: the room while it runs; the prescription and feedback after."""
-    consultation = consultation_selectors.visible_consultation(
-        request.user, consultation_id, Consultation.ServiceLine.OPD
+    """The patient's side: the room while it runs; the prescription and feedback after.
+    The read is audited (the status poll below is not)."""
+    consultation = consultation_selectors.consultation_for_user(
+        request.user, consultation_id, request=request, service_line=Consultation.ServiceLine.OPD
     )
     _use_patient_language(request, consultation.patient)
     return render(
@@ -418,6 +443,7 @@ def follow_up(request: HttpRequest, consultation_id) -> HttpResponse:
 def history(request: HttpRequest) -> HttpResponse:
     """Every past consultation and prescription of the family, and their shared documents."""
     patients = list(selectors.family_patients(request.user))
+    _use_patient_language(request, _account_holder(patients))
     return render(
         request,
         "opd/history.html",
@@ -570,7 +596,9 @@ def confirm_identity_view(request: HttpRequest, consultation_id) -> HttpResponse
 @doctor_required
 @require_http_methods(["POST"])
 def save_record(request: HttpRequest, consultation_id) -> JsonResponse:
-    """Autosave from the record editor; a stale base revision answers 409 with the latest."""
+    """Autosave from the record editor; a stale base revision answers 409 with the latest.
+    The parts that pass are saved; the others come back under ``rejected`` (by field, or
+    ``vitals.<name>``) so the editor marks them and keeps the doctor's text."""
 
     consultation = consultation_selectors.visible_consultation(
         request.user, consultation_id, Consultation.ServiceLine.OPD
@@ -581,21 +609,22 @@ def save_record(request: HttpRequest, consultation_id) -> JsonResponse:
         return JsonResponse(
             {"error": _("The record could not be read. Reload the page.")}, status=400
         )
-    form = RecordForm(payload if isinstance(payload, dict) else {})
-    if not form.is_valid():
+    payload = payload if isinstance(payload, dict) else {}
+    form = RecordForm(payload)
+    form.is_valid()
+    if "base_revision" in form.errors:
         return JsonResponse(
-            {"error": _("Some fields are not valid."), "fields": form.errors.get_json_data()},
-            status=400,
+            {"error": _("The record could not be read. Reload the page.")}, status=400
         )
+    rejected = {name: [str(m) for m in errors] for name, errors in form.errors.items()}
     data = {k: v for k, v in form.cleaned_data.items() if k in payload and k != "base_revision"}
-    for key in ("vitals",):
-        if key in data and not isinstance(data[key], dict):
-            data[key] = {}
-    if "diagnoses" in data and not isinstance(data["diagnoses"], list):
-        data["diagnoses"] = []
     try:
-        saved = consultations.save_clinical_record(
-            request.user, consultation, data, base_revision=form.cleaned_data["base_revision"]
+        saved, rejected = consultations.autosave_clinical_record(
+            request.user,
+            consultation,
+            data,
+            base_revision=form.cleaned_data["base_revision"],
+            rejected=rejected,
         )
     except (DomainError, ValidationError) as exc:
         consultation.refresh_from_db()
@@ -609,10 +638,11 @@ def save_record(request: HttpRequest, consultation_id) -> JsonResponse:
         )
     except PermissionDenied as exc:
         return JsonResponse({"error": _error_text(exc)}, status=403)
-    saved = saved if isinstance(saved, Consultation) else consultation
-    if saved is consultation:
-        consultation.refresh_from_db()
-    return JsonResponse({"revision": saved.record_revision, "saved_at": timezone.now().isoformat()})
+    body = {"revision": saved.record_revision, "saved_at": timezone.now().isoformat()}
+    if rejected:
+        body["rejected"] = rejected
+        body["error"] = _("Saved, except the fields marked: correct them and they save too.")
+    return JsonResponse(body)
 
 
 @doctor_required
@@ -667,11 +697,20 @@ def dropped(request: HttpRequest, consultation_id) -> HttpResponse:
         request.user, consultation_id, Consultation.ServiceLine.OPD
     )
     try:
-        consultations.return_dropped_ticket(request.user, consultation)
+        requeued = consultations.return_dropped_ticket(request.user, consultation)
     except SERVICE_ERRORS as exc:
         messages.error(request, _error_text(exc))
         return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
-    messages.success(request, _("The patient is back at the head of the queue."))
+    if requeued is None:
+        messages.info(
+            request,
+            _(
+                "The consultation ended as dropped. The patient already holds another token, "
+                "so they keep that place instead of returning to this queue."
+            ),
+        )
+    else:
+        messages.success(request, _("The patient is back at the head of the queue."))
     return redirect("opd:doctor_console")
 
 

@@ -58,6 +58,14 @@ class Ticket(models.Model):
     preferred_doctor = models.ForeignKey(
         DoctorProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    follow_up_of = models.ForeignKey(
+        "consultations.Consultation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The completed consultation this token follows up (set when it is booked)."),
+    )
     claimed_by = models.ForeignKey(
         DoctorProfile, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
     )

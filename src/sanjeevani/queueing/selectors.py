@@ -17,6 +17,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from sanjeevani.audit.services import record_event
 from sanjeevani.patients.models import Patient
 from sanjeevani.registry.models import DoctorProfile, OnlineOPD
 
@@ -270,10 +271,20 @@ def live_tickets_of_family(user) -> list[Ticket]:
 
 
 def ticket_for_family(user, ticket_id) -> Ticket:
-    """A token of this account's family; anyone else's is not found (404)."""
-    return Ticket.objects.select_related("patient", "opd").get(
+    """A token of this account's family; anyone else's is not found (``Ticket.DoesNotExist``,
+    which pages and the API answer with 404). Not audited: for the steps that act on the
+    token and the frequent status polls; a page or endpoint that shows the token uses
+    ``ticket_viewed_by_family``."""
+    return Ticket.objects.select_related("patient", "opd", "claimed_by__user").get(
         pk=ticket_id, patient__account=user, opd__isnull=False
     )
+
+
+def ticket_viewed_by_family(user, ticket_id, request=None) -> Ticket:
+    """``ticket_for_family`` with the read audited (the token names the patient)."""
+    ticket = ticket_for_family(user, ticket_id)
+    record_event(user, "ticket.view", obj=ticket, patient_id=ticket.patient_id, request=request)
+    return ticket
 
 
 def presence_of(doctor: DoctorProfile) -> DoctorPresence | None:

@@ -46,6 +46,7 @@ services, which know the consultation).
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -59,8 +60,9 @@ from django.utils.translation import gettext as _
 from sanjeevani.accounts.models import Role
 from sanjeevani.accounts.sms import send_sms
 from sanjeevani.audit.services import record_event
+from sanjeevani.live.groups import doctor_group, opd_queue_group, ticket_group
+from sanjeevani.live.publisher import publish_now
 from sanjeevani.patients.models import Patient
-from sanjeevani.realtime.events import doctor_group, opd_queue_group, publish_now, ticket_group
 from sanjeevani.registry.models import DoctorProfile, OnlineOPD
 
 from . import selectors, signals
@@ -146,12 +148,26 @@ def publish_queue_events(
     transaction.on_commit(send)
 
 
+def message_language(code: str | None) -> str:
+    """The language to write to a person whose profile asks for ``code``: that language
+    when the project has a translation catalogue for it, else English. Overriding to a
+    language with no catalogue would give English sentences with dates and numbers in
+    that language's script."""
+    code = (code or "").split("-")[0].lower()
+    if code and code != settings.LANGUAGE_CODE and code in dict(settings.LANGUAGES):
+        for path in settings.LOCALE_PATHS:
+            if (Path(path) / code / "LC_MESSAGES" / "django.mo").exists():
+                return code
+    return settings.LANGUAGE_CODE
+
+
 def _sms_after_commit(patient: Patient, render) -> None:
-    """Render in the patient's language and send once the change is committed."""
+    """Render wholly in the patient's language (or English, see ``message_language``) and
+    send once the change is committed."""
     mobile = patient.account.mobile if patient.account_id else ""
     if not mobile:
         return
-    with translation.override(patient.preferred_language or "en"):
+    with translation.override(message_language(patient.preferred_language)):
         body = render()
     transaction.on_commit(lambda: send_sms(mobile, body))
 
@@ -218,7 +234,7 @@ def _sms_near_turn_after_commit(due) -> None:
     for token, mobile, language, opd_name in due:
         if not mobile:
             continue
-        with translation.override(language or "en"):
+        with translation.override(message_language(language)):
             body = _(
                 "Sanjeevani: your turn at %(opd)s is near (token %(token)s). Open the app now "
                 "and keep it open; when the doctor calls you have 2 minutes to join."
@@ -246,14 +262,20 @@ def join_queue(
     opd: OnlineOPD,
     complaint: str = "",
     preferred_doctor: DoctorProfile | None = None,
+    follow_up_of: Any = None,
 ) -> Ticket:
     """Give ``patient`` the next token of ``opd`` for today (IST).
+
+    ``follow_up_of`` is the completed consultation a follow-up token continues; the queue
+    only carries it for the consultation layer.
 
     Refused when the OPD is inactive, closed now (the message says when it next opens),
     full for the day, or when the patient already holds a live token. Token numbers are
     allocated under a lock on the OPD row, so concurrent joins never share a number. The
     token and patient ID go out by SMS after commit. Doctors with auto-assign are offered
-    the token in the same transaction (``signals.assignment_possible``).
+    the token in the same transaction (``signals.assignment_possible``). A token that is
+    already among the first ``QUEUE_NEAR_TURN_POSITION`` places gets the "your turn is
+    near" SMS at once, since no later move of the line would send it.
     """
     check_family(actor, patient)
     complaint = (complaint or "").strip()[:500]
@@ -312,6 +334,7 @@ def join_queue(
                     complaint=complaint,
                     language=patient.preferred_language,
                     preferred_doctor=preferred_doctor,
+                    follow_up_of=follow_up_of,
                     created_by=actor,
                 )
         except IntegrityError:
@@ -341,6 +364,7 @@ def join_queue(
         )
         publish_queue_events(opd, "joined", ticket)
         signals.assignment_possible.send(sender=Ticket, opd=opd, doctor=None, actor=actor, now=now)
+        notify_near_turn(opd)
     ticket.refresh_from_db()
     return ticket
 

@@ -58,7 +58,9 @@ class MessagesView(APIView):
         ),
     )
     def get(self, request: Request, consultation_id) -> Response:
-        consultation, _member = selectors.consultation_for_member(request.user, consultation_id)
+        consultation, _member = selectors.consultation_read_by_member(
+            request.user, consultation_id, "chat.view", request
+        )
         try:
             after = max(int(request.query_params.get("after", "0")), 0)
         except ValueError:

@@ -1,31 +1,39 @@
 """A waiting-room-like feed for bench/ws_capacity.py, routed only when DEBUG is on.
 
-Every connection joins one group and stays idle; a client that sends ``{"publish": t}``
-makes the server fan ``{"t": t}`` out to the whole group, as a queue change would.
+Every connection joins one group and stays idle, as a waiting room joins its OPD's group;
+a client that sends ``{"publish": t}`` makes the server fan a ``queue.advanced`` event of
+the usual size out to the whole group, stamped with ``t``, through the same forwarding code
+as the waiting rooms.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from .queue_consumers import _ForwardingConsumer
 
 GROUP = "bench.feed"
 
 
-class BenchFeedConsumer(AsyncJsonWebsocketConsumer):
+class BenchFeedConsumer(_ForwardingConsumer):
     async def connect(self) -> None:
+        self.groups_joined = []
         await self.accept()
-        await self.channel_layer.group_add(GROUP, self.channel_name)
-
-    async def disconnect(self, code: int) -> None:
-        await self.channel_layer.group_discard(GROUP, self.channel_name)
+        await self._join(GROUP)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and isinstance(content.get("publish"), (int, float)):
             await self.channel_layer.group_send(
-                GROUP, {"type": "feed.event", "t": content["publish"]}
+                GROUP,
+                {
+                    "type": "queue.advanced",
+                    "opd": "5f0c3c3e-8d1e-4f6a-9a53-2f3e1b7c9d10",
+                    "change": "joined",
+                    "ticket": {"priority": 10, "queued_at": "2025-01-01T10:00:00+05:30"},
+                    "doctors_online": 3,
+                    "doctors_busy": 2,
+                    "mean_consultation_seconds": 360,
+                    "at": "2025-01-01T10:00:00+05:30",
+                    "t": content["publish"],
+                },
             )
-
-    async def feed_event(self, event: dict[str, Any]) -> None:
-        await self.send_json({"t": event["t"]})

@@ -20,14 +20,13 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from sanjeevani.consultations.models import Consultation
+from sanjeevani.live.groups import consultation_group, room_group
 from sanjeevani.queueing.errors import DomainError
 
 from . import selectors, services
-from .events import consultation_group
 from .ice import ice_servers_for
 from .models import RoomRole
 from .protocol import DOCTOR_ONLY, RELAYED, ProtocolError, RateLimit, parse_client_message
-from .room_events import room_group
 
 
 class RoomConsumer(AsyncJsonWebsocketConsumer):

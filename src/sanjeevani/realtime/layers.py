@@ -5,14 +5,19 @@ every ``receive``; one event fanned out to N waiting rooms then costs N x N step
 clients: about 25 million, tens of seconds; measured by bench/ws_capacity.py). Here the
 scan runs at most once a second, so expired messages may linger a second longer; and
 ``group_send`` queues the message for each member directly instead of starting a task each.
+
+Its queues are asyncio queues of the loop the consumers run on, which are not thread-safe;
+the layer remembers that loop as ``loop`` so that ``sanjeevani.live.publisher`` can hand
+events from service threads over to it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import copy
 import time
 
-from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
 
 
@@ -22,6 +27,15 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._cleaned_at = 0.0
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        self.loop = asyncio.get_running_loop()
+        return await super().new_channel(prefix)
+
+    async def group_add(self, group: str, channel: str) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().group_add(group, channel)
 
     def _clean_expired(self) -> None:
         now = time.monotonic()
@@ -31,11 +45,21 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
         super()._clean_expired()
 
     async def group_send(self, group: str, message: dict) -> None:
-        """Put the message straight into each member's queue: no task per member."""
+        """Put one copy of the message straight into each member's queue: no task and no
+        copy per member. Consumers read a message and never change it, so members may share
+        it (and ``queue_consumers`` encodes a shared event to JSON once for all of them)."""
         if not isinstance(message, dict):
             raise TypeError("Message is not a dict")
         self.require_valid_group_name(group)
         self._clean_expired()
-        for channel in list(self.groups.get(group, {})):
-            with contextlib.suppress(ChannelFull):
-                await self.send(channel, message)
+        members = list(self.groups.get(group, {}))
+        if not members:
+            return
+        expires = time.time() + self.expiry
+        shared = copy.deepcopy(message)
+        for channel in members:
+            queue = self.channels.setdefault(
+                channel, asyncio.Queue(maxsize=self.get_capacity(channel))
+            )
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait((expires, shared))

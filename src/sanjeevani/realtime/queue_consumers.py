@@ -13,16 +13,35 @@ Refused connections close with code 4403.
 
 from __future__ import annotations
 
+import collections
+import json
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from sanjeevani.accounts.models import Role
+from sanjeevani.live.groups import doctor_group, opd_queue_group, ticket_group
 from sanjeevani.queueing.models import LIVE_STATUSES, DoctorPresence, Ticket
 from sanjeevani.queueing.selectors import ONLINE_STATUSES
 
-from .events import doctor_group, opd_queue_group, ticket_group
-
 REFUSED = 4403
+
+#: The last events encoded, by identity (the event is kept so that its id stays its own).
+_recent: collections.OrderedDict[int, tuple[dict, str]] = collections.OrderedDict()
+
+
+def _encoded(event: dict) -> str:
+    """The event's JSON text. The in-process layer hands one event object to every member
+    of a group, so a queue change fanned out to thousands of waiting rooms is encoded once,
+    not once per client. (Over Redis each member decodes its own copy: a miss each time.)"""
+    hit = _recent.get(id(event))
+    if hit is not None and hit[0] is event:
+        return hit[1]
+    text = json.dumps(event)
+    _recent[id(event)] = (event, text)
+    if len(_recent) > 64:
+        _recent.popitem(last=False)
+    return text
 
 
 class _ForwardingConsumer(AsyncJsonWebsocketConsumer):
@@ -46,7 +65,7 @@ class _ForwardingConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
 
     async def forward(self, event: dict) -> None:
-        await self.send_json(event)
+        await self.send(text_data=_encoded(event))
 
     queue_advanced = forward
     ticket_called = forward

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.urls import reverse
 
+from sanjeevani.audit.services import record_event
 from sanjeevani.consultations.models import Consultation
 
 from .models import ChatMessage, MessageReceipt, RoomParticipant, RoomRole
@@ -74,6 +75,18 @@ def consultation_for_member(user: Any, consultation_id: Any) -> tuple[Consultati
     member = member_of(user, consultation) if consultation else None
     if consultation is None or member is None:
         raise Http404("No such room.")
+    return consultation, member
+
+
+def consultation_read_by_member(
+    user: Any, consultation_id: Any, action: str, request: HttpRequest | None = None
+) -> tuple[Consultation, RoomMember]:
+    """``consultation_for_member`` for a read that shows the patient's consultation (the
+    room page, the chat): the read is audited against the patient."""
+    consultation, member = consultation_for_member(user, consultation_id)
+    record_event(
+        user, action, obj=consultation, patient_id=consultation.patient_id, request=request
+    )
     return consultation, member
 
 

@@ -32,7 +32,9 @@ def javascript_catalog(request: HttpRequest) -> HttpResponse:
 @login_required
 @ensure_csrf_cookie
 def room(request: HttpRequest, consultation_id) -> HttpResponse:
-    consultation, member = selectors.consultation_for_member(request.user, consultation_id)
+    consultation, member = selectors.consultation_read_by_member(
+        request.user, consultation_id, "room.view", request
+    )
     return render(
         request, "realtime/room.html", {"consultation": consultation, "room_member": member}
     )

@@ -23,12 +23,32 @@
 
     function say(key) { if (stateEl) stateEl.textContent = form.dataset[key] || ""; }
 
+    /* A part the server refused keeps the doctor's text and shows why next to it; the
+       other parts are saved meanwhile, and every later save sends it again. */
+    function markRejected(rejected) {
+      Array.prototype.forEach.call(form.querySelectorAll(".field-error"), function (el) { el.remove(); });
+      Array.prototype.forEach.call(form.querySelectorAll("[aria-invalid]"), function (el) {
+        el.removeAttribute("aria-invalid");
+      });
+      Object.keys(rejected || {}).forEach(function (name) {
+        var field = form.elements[name] || (name === "diagnoses" ? document.getElementById("icd-search") : null);
+        if (!field || !field.parentNode) return;
+        field.setAttribute("aria-invalid", "true");
+        var note = document.createElement("span");
+        note.className = "field-error";
+        note.setAttribute("role", "alert");
+        note.textContent = [].concat(rejected[name]).join(" ");
+        field.parentNode.insertBefore(note, field.nextSibling);
+      });
+    }
+
     function fill(r) {
       ["complaints", "history", "findings", "investigations", "advice", "follow_up_on", "referral"].forEach(function (name) {
         if (form.elements[name]) form.elements[name].value = r[name] || "";
       });
       Array.prototype.forEach.call(form.querySelectorAll("[name^='vitals.']"), function (el) {
-        el.value = (r.vitals || {})[el.name.slice(7)] || "";
+        var value = (r.vitals || {})[el.name.slice(7)];
+        el.value = value === undefined || value === null ? "" : value;
       });
       diagnoses = (r.diagnoses || []).slice();
       drawDiagnoses();
@@ -63,11 +83,19 @@
         saving = false;
         if (res.status === 200) {
           revision = res.body.revision; retryMs = 2000;
-          try { localStorage.removeItem(draftKey); } catch (e) {}
-          say("saved");
+          markRejected(res.body.rejected);
+          if (res.body.rejected) {
+            body.base_revision = revision;
+            try { localStorage.setItem(draftKey, JSON.stringify(body)); } catch (e) {}
+            say("partlySaved");
+          } else {
+            try { localStorage.removeItem(draftKey); } catch (e) {}
+            say("saved");
+          }
           if (dirty) save();
         } else if (res.status === 409 && res.body.record) {
           revision = res.body.record.revision;
+          markRejected(null);
           fill(res.body.record);
           say("stale");
         } else if (res.status >= 400 && res.status < 500) {

@@ -1,0 +1,48 @@
+"""Channel-layer group names. A group name is ASCII letters, digits, ``.``, ``-`` and ``_``
+(the channel layer's rule), so ids are written as text.
+
+``opd.<opd uuid>.queue``
+    every waiting room and doctor's queue of one OPD: ``queue.advanced``
+    (``sanjeevani.queueing.services``).
+``ticket.<ticket uuid>``
+    the waiting room of one patient's token: ``ticket.missed`` and ``ticket.returned``
+    (``sanjeevani.queueing.services``); ``ticket.called`` (``sanjeevani.consultations.services``,
+    which opens the consultation the patient is called to).
+``doctor.<doctor uuid>``
+    the doctor's own console: ``presence.changed`` (``sanjeevani.queueing.services``);
+    ``consultation.assigned`` and ``consultation.status``
+    (``sanjeevani.consultations.services``).
+``consultation.<uuid>``
+    every room connection of one consultation: ``consultation.status`` (hold, resume, end;
+    ``sanjeevani.consultations.services``).
+``room.<consultation uuid hex>``
+    the room's own traffic: ``room.event`` (chat, marks, participants;
+    ``sanjeevani.realtime.services``) and ``room.relay`` (signalling between consumers).
+
+The fields of each event are documented where it is sent; the protocol the clients see is in
+``docs/realtime.md``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+
+def opd_queue_group(opd_id: object) -> str:
+    return f"opd.{opd_id}.queue"
+
+
+def ticket_group(ticket_id: object) -> str:
+    return f"ticket.{ticket_id}"
+
+
+def doctor_group(doctor_id: object) -> str:
+    return f"doctor.{doctor_id}"
+
+
+def consultation_group(consultation_id: object) -> str:
+    return f"consultation.{consultation_id}"
+
+
+def room_group(consultation_id: uuid.UUID | str) -> str:
+    return f"room.{uuid.UUID(str(consultation_id)).hex}"

@@ -1,0 +1,182 @@
+"""Handing events to the channel layer, after commit, without holding up the service.
+
+The caller is a request thread, a consumer's database thread or a worker; it must not wait
+for the layer. ``async_to_sync`` per event starts a thread and an event loop whenever no loop
+is around (about 1.6 ms per claim in bench/queue_claim.py), so instead:
+
+- a network layer (Redis) is fed from one long-lived event loop per process, running in a
+  background thread; channels_redis keeps its connection pools per loop, so one loop keeps
+  reusing the same connections;
+- the in-process layer holds asyncio queues that belong to the loop its consumers run on and
+  are not thread-safe: the events go to that loop with ``call_soon_threadsafe`` (the layer
+  names the loop as ``loop``, see ``sanjeevani.realtime.layers``). When no such loop is
+  running (a management command, a test without sockets) ``async_to_sync`` sends them.
+
+Events published to one group arrive in the order they were published: each loop drains its
+hand-over in order, one group's events one after another, different groups side by side.
+Sending is fire-and-forget: a failure is logged, never raised, because the database is the
+truth and every client can re-read it. ``flush`` waits for what is still on its way (at exit,
+and for callers that need it sent before they go on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import collections
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+Message = tuple[str, dict[str, Any]]
+
+#: Groups sent to at the same time from one drain; bounds the connections a backlog opens.
+PARALLEL_GROUPS = 16
+
+
+class _Outbox:
+    """Batches handed over to one event loop and sent from it, in order per group."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.pending: collections.deque[tuple[Any, list[Message]]] = collections.deque()
+        self.task: asyncio.Task | None = None
+
+    def post(self, layer: Any, batch: list[Message]) -> None:
+        """Thread-safe; returns at once."""
+        self.loop.call_soon_threadsafe(self._accept, layer, batch)
+
+    def _accept(self, layer: Any, batch: list[Message]) -> None:
+        self.pending.append((layer, batch))
+        if self.task is None:
+            self.task = self.loop.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        limit = asyncio.Semaphore(PARALLEL_GROUPS)
+        try:
+            while self.pending:
+                lanes: dict[tuple[int, str], tuple[Any, str, list[dict]]] = {}
+                while self.pending:
+                    layer, batch = self.pending.popleft()
+                    for group, event in batch:
+                        lanes.setdefault((id(layer), group), (layer, group, []))[2].append(event)
+                await asyncio.gather(*(self._send(limit, *lane) for lane in lanes.values()))
+        finally:
+            self.task = None
+
+    @staticmethod
+    async def _send(limit: asyncio.Semaphore, layer: Any, group: str, events: list[dict]) -> None:
+        async with limit:
+            for event in events:
+                try:
+                    await layer.group_send(group, event)
+                except Exception:
+                    log.exception("Could not publish %s to %s", event.get("type"), group)
+
+    async def _settled(self) -> None:
+        while self.task is not None:
+            await asyncio.shield(self.task)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait (from another thread) until everything handed over has been sent."""
+        if self.loop.is_closed() or not self.loop.is_running():
+            return not self.pending
+        future = asyncio.run_coroutine_threadsafe(self._settled(), self.loop)
+        try:
+            future.result(timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
+_lock = threading.Lock()
+_background: tuple[int, _Outbox] | None = None
+_on_loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _background_outbox() -> _Outbox:
+    """This process's publishing loop, started on first use (again after a fork)."""
+    global _background
+    current = _background
+    if current is not None and current[0] == os.getpid():
+        return current[1]
+    with _lock:
+        if _background is None or _background[0] != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="live-events", daemon=True).start()
+            _background = (os.getpid(), _Outbox(loop))
+        return _background[1]
+
+
+def _outbox_on(loop: asyncio.AbstractEventLoop) -> _Outbox:
+    outbox = _on_loops.get(loop)
+    if outbox is None:
+        with _lock:
+            outbox = _on_loops.setdefault(loop, _Outbox(loop))
+    return outbox
+
+
+def _outbox_for(layer: Any) -> _Outbox | None:
+    """Where events for ``layer`` are sent from; None: send them here and now."""
+    if not isinstance(layer, InMemoryChannelLayer):
+        return _background_outbox()
+    loop = getattr(layer, "loop", None)
+    if loop is None or loop.is_closed() or not loop.is_running():
+        return None
+    return _outbox_on(loop)
+
+
+async def _send_in_order(layer: Any, batch: list[Message]) -> None:
+    for group, event in batch:
+        await layer.group_send(group, event)
+
+
+def publish_now(messages: Iterable[Message]) -> None:
+    """Hand ``(group, event)`` pairs to the channel layer and return without waiting."""
+    batch = list(messages)
+    layer = get_channel_layer()
+    if layer is None or not batch:
+        return
+    try:
+        outbox = _outbox_for(layer)
+        if outbox is None:
+            async_to_sync(_send_in_order)(layer, batch)
+        else:
+            outbox.post(layer, batch)
+    except Exception:
+        log.exception("Could not publish %d event(s) to the channel layer", len(batch))
+
+
+def publish_after_commit(group: str, event: dict[str, Any]) -> None:
+    """Send ``event`` (a dict with ``type`` and JSON-safe values) to ``group`` once the
+    current transaction commits; nothing is sent if it rolls back."""
+    publish_many_after_commit([(group, event)])
+
+
+def publish_many_after_commit(messages: Iterable[Message]) -> None:
+    """Several events in one hand-over to the channel layer."""
+    batch = list(messages)
+    if batch:
+        transaction.on_commit(lambda: publish_now(batch))
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Wait until the events this process handed over have left; False on timeout."""
+    current = _background
+    if current is None or current[0] != os.getpid():
+        return True
+    return current[1].flush(timeout)
+
+
+atexit.register(flush)

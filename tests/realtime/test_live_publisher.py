@@ -1,0 +1,104 @@
+"""Publishing after commit (``sanjeevani.live.publisher``): events reach the consumers'
+loop in the order they were published, from the thread a service runs in, on the in-process
+layer (SQLite run) and on Redis (the PostgreSQL + Redis run); a network layer is fed from
+one background loop without the caller waiting; a failing send is logged, not raised."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+import pytest
+from channels.layers import BaseChannelLayer, get_channel_layer
+from django.db import transaction
+
+from sanjeevani.live import publisher
+from sanjeevani.live.groups import opd_queue_group, room_group, ticket_group
+
+pytestmark = pytest.mark.realtime
+
+
+async def _listen(*groups: str) -> tuple[object, str]:
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    for group in groups:
+        await layer.group_add(group, channel)
+    return layer, channel
+
+
+async def test_events_from_a_service_thread_arrive_in_order():
+    group = opd_queue_group("a1b2")
+    layer, channel = await _listen(group)
+
+    def service_thread() -> None:
+        for n in range(40):
+            publisher.publish_now([(group, {"type": "queue.advanced", "n": n})])
+
+    await asyncio.to_thread(service_thread)
+    received = [(await asyncio.wait_for(layer.receive(channel), 5))["n"] for _ in range(40)]
+    assert received == list(range(40))
+
+
+async def test_one_batch_reaches_every_group_it_names():
+    first, second = ticket_group("t1"), room_group("7c9e6679-7425-40de-944b-e07fc1f90ae7")
+    layer, channel = await _listen(first, second)
+    batch = [(first, {"type": "ticket.called", "n": 1}), (second, {"type": "room.event", "n": 2})]
+    await asyncio.to_thread(publisher.publish_now, batch)
+    got = {(await asyncio.wait_for(layer.receive(channel), 5))["n"] for _ in range(2)}
+    assert got == {1, 2}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nothing_is_sent_when_the_transaction_rolls_back(monkeypatch):
+    sent: list = []
+    monkeypatch.setattr(publisher, "publish_now", sent.append)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        publisher.publish_after_commit("ticket.x", {"type": "ticket.called"})
+        raise RuntimeError("rolled back")
+    with transaction.atomic():
+        publisher.publish_after_commit("ticket.y", {"type": "ticket.called"})
+    assert sent == [[("ticket.y", {"type": "ticket.called"})]]
+
+
+class _RecordingLayer(BaseChannelLayer):
+    """A network-like layer: records each send, its thread, and fails where told to."""
+
+    def __init__(self, fail_on: int | None = None) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, int, str]] = []
+        self.fail_on = fail_on
+
+    async def group_send(self, group: str, message: dict) -> None:
+        await asyncio.sleep(0)
+        if message["n"] == self.fail_on:
+            raise ConnectionError("redis went away")
+        self.sent.append((group, message["n"], threading.current_thread().name))
+
+
+def test_a_network_layer_is_fed_from_one_background_loop_in_order(monkeypatch):
+    layer = _RecordingLayer()
+    monkeypatch.setattr(publisher, "get_channel_layer", lambda: layer)
+    groups = [
+        opd_queue_group("o"),
+        ticket_group("t"),
+        room_group("7c9e6679742540de944be07fc1f90ae7"),
+    ]
+    for n in range(90):
+        publisher.publish_now([(groups[n % 3], {"type": "x", "n": n})])
+    assert publisher.flush(5)
+    assert len(layer.sent) == 90
+    assert {thread for _group, _n, thread in layer.sent} == {"live-events"}
+    for group in groups:
+        numbers = [n for g, n, _thread in layer.sent if g == group]
+        assert numbers == sorted(numbers) and len(numbers) == 30
+
+
+def test_a_failed_send_is_logged_and_the_rest_still_goes_out(monkeypatch, caplog):
+    layer = _RecordingLayer(fail_on=1)
+    monkeypatch.setattr(publisher, "get_channel_layer", lambda: layer)
+    with caplog.at_level(logging.ERROR, logger="sanjeevani.live.publisher"):
+        publisher.publish_now([("g", {"type": "x", "n": n}) for n in range(3)])
+        assert publisher.flush(5)
+    assert [n for _g, n, _t in layer.sent] == [0, 2]
+    assert "Could not publish x to g" in caplog.text
