@@ -71,3 +71,12 @@ def test_specialties_api(client):
     response = client.get("/api/v1/registry/specialties/")
     assert response.status_code == 200
     assert {"code": "obg", "name": "Obstetrics & Gynaecology"} in response.json()
+
+
+def test_district_list_gives_the_ids_a_patient_profile_needs(client):
+    from sanjeevani.registry.models import District
+
+    response = client.get("/api/v1/registry/states/KA/districts/")
+    assert response.status_code == 200
+    mysuru = next(d for d in response.json() if d["name"] == "Mysuru")
+    assert mysuru["id"] == District.objects.get(state__code="KA", name="Mysuru").pk

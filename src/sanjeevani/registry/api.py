@@ -28,7 +28,7 @@ class StateSerializer(serializers.ModelSerializer):
 class DistrictSerializer(serializers.ModelSerializer):
     class Meta:
         model = District
-        fields = ("name",)
+        fields = ("id", "name")
 
 
 class SpecialtySerializer(serializers.ModelSerializer):
