@@ -8,7 +8,7 @@ Starts its own uvicorn process (DEBUG on, a scratch SQLite database under a temp
 folder, in-process channel layer unless --redis URL). The idle connections use the bench
 feed (``ws/bench/feed/``, routed only under DEBUG): each joins one group, as a waiting
 room joins its OPD's group; one client publishes and the server fans the event out.
-The idle connections are spread over ``--client-processes`` processes (default 4), so that
+The idle connections are spread over ``--client-processes`` processes (default 2), so that
 one client process reading 5,000 frames in turn does not become what is measured; each
 stamps arrivals with the wall clock (``time.time``, one clock on one machine) against the
 publisher's stamp, and the delays are reported overall and per client process.
@@ -245,7 +245,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--relay-samples", type=int, default=300)
     parser.add_argument(
-        "--client-processes", type=int, default=4, help="processes holding the idle clients"
+        "--client-processes", type=int, default=2, help="processes holding the idle clients"
     )
     parser.add_argument("--redis", default="", help="REDIS_URL for the channel layer")
     parser.add_argument("--ws", default="websockets-sansio", help="uvicorn --ws implementation")

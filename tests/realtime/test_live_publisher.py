@@ -19,6 +19,25 @@ from sanjeevani.live.groups import opd_queue_group, room_group, ticket_group
 pytestmark = pytest.mark.realtime
 
 
+def _on_own_loop(scenario) -> None:
+    """Run an async scenario on a fresh loop in its own thread: a browser test's sync
+    Playwright may still hold a running loop on the main thread when these run."""
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(scenario())
+        except BaseException as error:
+            failures.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    if failures:
+        raise failures[0]
+    assert not thread.is_alive()
+
+
 async def _listen(*groups: str) -> tuple[object, str]:
     layer = get_channel_layer()
     channel = await layer.new_channel()
@@ -27,7 +46,11 @@ async def _listen(*groups: str) -> tuple[object, str]:
     return layer, channel
 
 
-async def test_events_from_a_service_thread_arrive_in_order():
+def test_events_from_a_service_thread_arrive_in_order():
+    _on_own_loop(_events_arrive_in_order)
+
+
+async def _events_arrive_in_order() -> None:
     group = opd_queue_group("a1b2")
     layer, channel = await _listen(group)
 
@@ -40,7 +63,11 @@ async def test_events_from_a_service_thread_arrive_in_order():
     assert received == list(range(40))
 
 
-async def test_one_batch_reaches_every_group_it_names():
+def test_one_batch_reaches_every_group_it_names():
+    _on_own_loop(_batch_reaches_every_group)
+
+
+async def _batch_reaches_every_group() -> None:
     first, second = ticket_group("t1"), room_group("7c9e6679-7425-40de-944b-e07fc1f90ae7")
     layer, channel = await _listen(first, second)
     batch = [(first, {"type": "ticket.called", "n": 1}), (second, {"type": "room.event", "n": 2})]

@@ -161,7 +161,15 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+            # redis-py 6+ caps a pool at 100 connections and fails beyond it (a burst of
+            # waiting rooms joining their groups needs more), and its 5 s socket timeout
+            # equals channels_redis's 5 s blocking receive, so a loaded node times out idle
+            # consumers and drops their sockets (bench/ws_capacity.py --redis).
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "max_connections": 2000, "socket_timeout": 15}],
+                "capacity": 1500,
+                "expiry": 30,
+            },
         }
     }
 else:

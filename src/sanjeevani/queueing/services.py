@@ -14,7 +14,7 @@ and leave the audit row to their caller where it names the consultation. Refusal
 The "doctor is busy" rule is the doctor's presence: BUSY from a claim until the
 consultation layer frees the doctor (ended, dropped, on hold, call abandoned).
 
-Events (``sanjeevani.realtime.events`` names the groups)
+Events (``sanjeevani.live.groups`` names the groups)
 
 ``queue.advanced`` to ``opd.<opd>.queue``, once per change of the waiting line::
 

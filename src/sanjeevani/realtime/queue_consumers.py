@@ -1,5 +1,7 @@
 """Live queue feeds. Thin: they check who connects, join the right groups and forward the
-events the queue services publish after commit (shapes in ``sanjeevani.queueing.services``).
+events the services publish after commit (groups and who sends what:
+``sanjeevani.live.groups``; shapes where they are sent, ``sanjeevani.queueing.services`` and
+``sanjeevani.consultations.services``).
 They never write to the database.
 
 ``ws/opd/<opd uuid>/waiting/``  a signed-in patient whose family holds a live token of that
