@@ -18,3 +18,10 @@ def _clear_cache():
 @pytest.fixture
 def password() -> str:
     return PASSWORD
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Browser tests last: Playwright's sync API keeps an event loop running in the test
+    thread while a browser is open, which async tests must not inherit."""
+    items.sort(key=lambda item: "/tests/e2e/" in str(item.path))

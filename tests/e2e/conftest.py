@@ -47,7 +47,7 @@ def live_server_url(transactional_db):
         yield base
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def _playwright():
     if not os.path.exists(CHROMIUM):
         pytest.skip("needs Debian chromium at /usr/bin/chromium: apt-get install chromium")
@@ -60,7 +60,7 @@ def _playwright():
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(_playwright):
     browser = _playwright.chromium.launch(
         executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
