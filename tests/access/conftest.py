@@ -31,15 +31,3 @@ def _private_files(settings, tmp_path, _signing_key_file):
 @pytest.fixture
 def world(db) -> World:
     return build_world()
-
-
-#: Generated requests that find a known bug in an app another engineer owns: the test id
-#: fragment, and the reason the lead reads. Strict, so a fix shows up as XPASS.
-KNOWN_FUZZ_BUGS: dict[str, str] = {}
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        for fragment, reason in KNOWN_FUZZ_BUGS.items():
-            if fragment in item.nodeid:
-                item.add_marker(pytest.mark.xfail(reason=reason, strict=True))

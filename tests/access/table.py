@@ -39,7 +39,6 @@ class Rule:
     audited: bool = False
     wrong_role: int = 404
     anonymous: str = ""
-    xfail: str = ""
     multipart: bool = False
 
     @property
