@@ -6,8 +6,6 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from sanjeevani.config.database import insert_prepared
-
 from .models import AuditEvent
 
 
@@ -57,5 +55,5 @@ def record_event(
     event = _event(
         actor, action, obj=obj, patient_id=patient_id, request=request, ip=ip, detail=detail
     )
-    insert_prepared(event)
+    event.save(force_insert=True)
     return event

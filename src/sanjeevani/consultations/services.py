@@ -36,7 +36,6 @@ from django.utils.translation import gettext as _
 
 from sanjeevani.accounts.models import Role
 from sanjeevani.audit.services import record_event
-from sanjeevani.config.database import insert_prepared
 from sanjeevani.live.groups import consultation_group, doctor_group, ticket_group
 from sanjeevani.live.publisher import publish_many_after_commit
 from sanjeevani.queueing import services as queue
@@ -147,7 +146,7 @@ def _open_for_claimed(
         complaints=ticket.complaint,
         follow_up_of_id=ticket.follow_up_of_id,
     )
-    insert_prepared(consultation)
+    consultation.save(force_insert=True)
     publish_many_after_commit(
         [
             (

@@ -62,7 +62,6 @@ from django.utils.translation import gettext as _
 from sanjeevani.accounts.models import Role
 from sanjeevani.accounts.sms import send_sms
 from sanjeevani.audit.services import record_event
-from sanjeevani.config.database import fetch_prepared
 from sanjeevani.live.groups import doctor_group, opd_queue_group, ticket_group
 from sanjeevani.live.publisher import publish_now
 from sanjeevani.patients.models import Patient
@@ -651,7 +650,7 @@ near AS (
                 SELECT id, near_turn_notified FROM {ticket}
                 WHERE opd_id = (SELECT opd_id FROM doctor) AND status = 'waiting'
                   AND id <> (SELECT id FROM claimed)
-                ORDER BY priority, queued_at LIMIT {near}
+                ORDER BY priority, queued_at LIMIT %(near)s
             ) front
             WHERE NOT front.near_turn_notified)
         FOR UPDATE SKIP LOCKED)
@@ -672,17 +671,13 @@ FROM claimed
 
 
 @functools.cache
-def _claim_sql(only_opd: bool, near: int) -> str:
-    """The claim statement. The near-turn count is written in, not bound: PostgreSQL plans
-    a prepared statement once for any parameters (a generic plan) when that looks no worse,
-    and with an unknown LIMIT it plans for a tenth of the table."""
+def _claim_sql(only_opd: bool) -> str:
     return _CLAIM_SQL.format(
         ticket=Ticket._meta.db_table,
         presence=DoctorPresence._meta.db_table,
         patient=Patient._meta.db_table,
         user=_ACCOUNT_TABLE,
         opd=OnlineOPD._meta.db_table,
-        near=int(near),
         columns=", ".join(_TICKET_COLUMNS),
         only_opd="AND opd_id = %(opd)s" if only_opd else "",
     )
@@ -729,13 +724,15 @@ def claim_next_ticket(
 def _claim(doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime) -> Claim | None:
     expires = now + CALL_WINDOW
     if connection.vendor == "postgresql":
-        params = {"doctor": doctor.pk, "now": now, "expires": expires}
+        params = {"doctor": doctor.pk, "now": now, "expires": expires, "near": _near_limit()}
         if opd is not None:
             params["opd"] = opd.pk
-        rows = fetch_prepared(_claim_sql(opd is not None, _near_limit()), params)
-        if not rows:
+        with connection.cursor() as cursor:
+            cursor.execute(_claim_sql(opd is not None), params)
+            row = cursor.fetchone()
+        if row is None:
             return None
-        *columns, near, online, busy = rows[0]
+        *columns, near, online, busy = row
         _sms_near_turn_after_commit(near or [])
         ticket = Ticket.from_db(connection.alias, _TICKET_ATTNAMES, columns)
         return Claim(ticket, DoctorFigures(online=online, busy=busy))
