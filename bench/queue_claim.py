@@ -8,15 +8,20 @@ the pace) drain a queue of 20,000 tickets in the same run:
 - baseline: ``SELECT id … ORDER BY priority, queued_at LIMIT 1 FOR UPDATE SKIP LOCKED`` then
   ``UPDATE`` in one transaction, on a plain table of the same shape; run before and after
   ours, because the machine's load drifts (the ratio uses their mean);
-- sanjeevani: the transaction ``consultations.services.call_next_patient`` runs once it
-  knows the doctor (``claim_for``): the one claim statement (presence check and lock,
-  ticket, doctor busy, near-turn marks), the Consultation row, the audit row, then the
-  events after commit (to Redis when ``REDIS_URL`` is set, as in production; else the
-  in-process layer). A claim leaves the doctor busy, so the
-  bench adds one plain UPDATE in the same transaction that frees the doctor for the next
-  call; it is timed, so the figure understates the claim a little.
-Prints claims/s for each, the ratio (target ≥ 0.5), double and lost claims (must be 0),
-and checks one consultation and one audit row per claim.
+- claim_next_ticket: the queue's claim as ``queueing.services.claim_next_ticket`` runs it in
+  the caller's transaction: the one claim statement (presence check and lock, ticket,
+  doctor busy, near-turn marks and their recipients, the OPD's doctor figures), the audit
+  row, and the ``queue.advanced`` event after commit (to Redis when ``REDIS_URL`` is set, as
+  in production; else the in-process layer);
+- calling the next patient: what ``consultations.services.call_next_patient`` runs once it
+  knows the doctor (``claim_for``): the above plus the Consultation row and the patient's
+  and doctor's events.
+A claim leaves the doctor busy, so the bench adds one plain UPDATE in the same transaction
+that frees the doctor for the next call; it is timed, so the figures understate the claim a
+little. Between the two runs every ticket goes back in the line.
+Prints claims/s for each, their ratios to the baseline (target for claim_next_ticket: ≥ 0.5),
+double and lost claims (must be 0), and checks one audit row per claim (and one
+consultation per call).
 ``--cycle N`` also times N full doctor cycles (call_next_patient + end_consultation).
 
 It creates a scratch database ``test_<name>_bench_queue`` with the migrations, and drops it.
