@@ -46,7 +46,6 @@ services, which know the consultation).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -617,70 +616,11 @@ def claim_refusal(doctor: DoctorProfile, opd: OnlineOPD | None) -> QueueError | 
 _TICKET_COLUMNS = [f.column for f in Ticket._meta.concrete_fields]
 _TICKET_ATTNAMES = [f.attname for f in Ticket._meta.concrete_fields]
 
-_CLAIM_SQL = """
-WITH doctor AS (
-    SELECT id, opd_id, status FROM {presence}
-    WHERE doctor_id = %(doctor)s AND status IN ('available', 'on_break')
-      AND opd_id IS NOT NULL {only_opd}
-    FOR UPDATE),
-claimed AS (
-    UPDATE {ticket} SET status = 'called', claimed_by_id = %(doctor)s, called_at = %(now)s,
-           call_expires_at = %(expires)s, updated_at = %(now)s
-    WHERE status = 'waiting' AND id = (
-        SELECT t.id FROM {ticket} t
-        WHERE t.opd_id = (SELECT opd_id FROM doctor) AND t.status = 'waiting'
-          AND (t.preferred_doctor_id IS NULL OR t.preferred_doctor_id = %(doctor)s
-               OR NOT EXISTS (
-                SELECT 1 FROM {presence} p
-                WHERE p.doctor_id = t.preferred_doctor_id AND p.opd_id = t.opd_id
-                  AND p.status IN ('available', 'busy', 'on_break')))
-        ORDER BY t.priority, t.queued_at
-        LIMIT 1
-        FOR UPDATE SKIP LOCKED)
-    RETURNING {columns}),
-busy AS (
-    UPDATE {presence} SET status = 'busy', last_seen = %(now)s, since = %(now)s
-    WHERE id = (SELECT id FROM doctor) AND EXISTS (SELECT 1 FROM claimed)),
-near AS (
-    UPDATE {ticket} t SET near_turn_notified = true
-    WHERE t.id IN (
-        SELECT f.id FROM {ticket} f
-        WHERE f.id IN (
-            SELECT id FROM (
-                SELECT id, near_turn_notified FROM {ticket}
-                WHERE opd_id = (SELECT opd_id FROM doctor) AND status = 'waiting'
-                  AND id <> (SELECT id FROM claimed)
-                ORDER BY priority, queued_at LIMIT %(near)s
-            ) front
-            WHERE NOT front.near_turn_notified)
-        FOR UPDATE SKIP LOCKED)
-      AND NOT t.near_turn_notified AND t.status = 'waiting'
-    RETURNING t.token_number, t.patient_id)
-SELECT {columns},
-       (SELECT json_agg(json_build_array(n.token_number, a.mobile, p.preferred_language, o.name))
-        FROM near n JOIN {patient} p ON p.id = n.patient_id
-        LEFT JOIN {user} a ON a.id = p.account_id
-        JOIN {opd} o ON o.id = (SELECT opd_id FROM doctor)),
-       (SELECT count(*) FROM {presence} p
-        WHERE p.opd_id = (SELECT opd_id FROM doctor) AND p.status IN ('available', 'busy'))
-         + (SELECT (status = 'on_break')::int FROM doctor),
-       (SELECT count(*) FROM {presence} p
-        WHERE p.opd_id = (SELECT opd_id FROM doctor) AND p.status = 'busy') + 1
-FROM claimed
-"""
-
-
-@functools.cache
-def _claim_sql(only_opd: bool) -> str:
-    return _CLAIM_SQL.format(
-        ticket=Ticket._meta.db_table,
-        presence=DoctorPresence._meta.db_table,
-        patient=Patient._meta.db_table,
-        user=_ACCOUNT_TABLE,
-        opd=OnlineOPD._meta.db_table,
-        columns=", ".join(_TICKET_COLUMNS),
-        only_opd="AND opd_id = %(opd)s" if only_opd else "",
-    )
+#: The claim on PostgreSQL: one call of the function that migration 0005 creates.
+_CLAIM_CALL = """
+SELECT {columns}, c.near_turn, c.doctors_online, c.doctors_busy
+FROM queueing_claim_next_ticket(%s, %s, %s, %s, %s) c
+""".format(columns=", ".join(f"(c.ticket).{column}" for column in _TICKET_COLUMNS))
 
 
 def claim_next_ticket(
@@ -698,13 +638,13 @@ def claim_next_ticket(
     The caller opens the consultation and sends the personal events in the same
     transaction (``consultations.services.call_next_patient``).
 
-    PostgreSQL: one statement. It locks the doctor's presence (so one doctor's two
-    clicks never claim two tickets), takes the ticket with ``FOR UPDATE SKIP LOCKED``
-    (concurrent doctors skip the rows others hold instead of waiting for them), marks
-    the doctor busy, marks the tokens now near the front, counts the OPD's doctors for
-    the queue event and returns the ticket. SQLite: the IMMEDIATE transaction holds the
-    write lock, which serialises claims. A follow-up that prefers another doctor waits
-    for them while they are online there.
+    PostgreSQL: one call of ``queueing_claim_next_ticket`` (migration 0005), which locks
+    the doctor's presence (so one doctor's two clicks never claim two tickets), takes the
+    ticket with ``FOR UPDATE SKIP LOCKED`` (concurrent doctors skip the rows others hold
+    instead of waiting for them), marks the doctor busy, marks the tokens now near the
+    front, counts the OPD's doctors for the queue event and returns the ticket. SQLite:
+    the IMMEDIATE transaction holds the write lock, which serialises claims. A follow-up
+    that prefers another doctor waits for them while they are online there.
     """
     claim = _claim(doctor, opd, now)
     if claim is None:
@@ -724,11 +664,9 @@ def claim_next_ticket(
 def _claim(doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime) -> Claim | None:
     expires = now + CALL_WINDOW
     if connection.vendor == "postgresql":
-        params = {"doctor": doctor.pk, "now": now, "expires": expires, "near": _near_limit()}
-        if opd is not None:
-            params["opd"] = opd.pk
+        params = [doctor.pk, getattr(opd, "pk", None), now, expires, _near_limit()]
         with connection.cursor() as cursor:
-            cursor.execute(_claim_sql(opd is not None), params)
+            cursor.execute(_CLAIM_CALL, params)
             row = cursor.fetchone()
         if row is None:
             return None
