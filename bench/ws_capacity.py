@@ -6,13 +6,17 @@ delay between two peers of a consultation room.
 
 Starts its own uvicorn process (DEBUG on, a scratch SQLite database under a temporary
 folder, in-process channel layer unless --redis URL). The idle connections use the bench
-feed (``ws/bench/feed/``, routed only under DEBUG): each joins one group, as a waiting
-room joins its OPD's group; one client publishes and the server fans the event out.
+feed (``ws/bench/feed/``, routed only under DEBUG): each joins one broadcast group through
+the same local fan-out and forwarding code as a waiting room joining its OPD's group
+(``sanjeevani.realtime.fanout``); one client publishes through the channel layer and the
+server fans the event out.
 The idle connections are spread over ``--client-processes`` processes (default 2), so that
 one client process reading 5,000 frames in turn does not become what is measured; each
 stamps arrivals with the wall clock (``time.time``, one clock on one machine) against the
 publisher's stamp, and the delays are reported overall and per client process.
 Targets: 5,000 held, fan-out p95 under 1 s; relay p95 under 50 ms on loopback.
+``--profile FILE`` runs the server under cProfile and prints where its time went (the
+delays it prints then include the profiler's overhead).
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ import asyncio
 import json
 import multiprocessing
 import os
+import pstats
 import resource
 import secrets
+import signal
 import socket
 import statistics
 import subprocess
@@ -211,6 +217,7 @@ async def measure(
     await asyncio.sleep(2)
     after = rss_kib(pid)
     per_process, missing = await fan_out(clients, control, args.rounds)
+    fanned = rss_kib(pid)
     relay_delays = await relay(base_ws, origin, consultation, tokens, args.relay_samples)
     for worker, pipe in clients:
         pipe.send("close")
@@ -221,6 +228,10 @@ async def measure(
     print(f"connections held:            {held} (opened in {opened_in:.1f} s)")
     print(f"server RSS before / after:   {before / 1024:.1f} MiB / {after / 1024:.1f} MiB")
     print(f"memory per connection:       {(after - before) / max(held, 1):.1f} KiB")
+    print(
+        f"  after the fan-out:         {(fanned - before) / max(held, 1):.1f} KiB "
+        "(permessage-deflate state grows with a socket's first frames)"
+    )
     print(
         f"fan-out delay ({args.rounds} events x {held}, {len(clients)} client processes): "
         f"p50 {statistics.median(delays) * 1000:.0f} ms, "
@@ -249,6 +260,11 @@ def main() -> None:
     )
     parser.add_argument("--redis", default="", help="REDIS_URL for the channel layer")
     parser.add_argument("--ws", default="websockets-sansio", help="uvicorn --ws implementation")
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="run the server under cProfile, save the stats to this file and print the top",
+    )
     args = parser.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -269,9 +285,11 @@ def main() -> None:
         env["REDIS_URL"] = args.redis
     consultation, doctor_token, patient_token = prepare_database(env)
     port = free_port()
+    profiler = ["-m", "cProfile", "-o", args.profile] if args.profile else []
     server = subprocess.Popen(
         [
             sys.executable,
+            *profiler,
             "-m",
             "uvicorn",
             "sanjeevani.config.asgi:application",
@@ -302,8 +320,21 @@ def main() -> None:
         tokens = [doctor_token, patient_token]
         asyncio.run(measure(args, port, server.pid, consultation, tokens, clients))
     finally:
-        server.terminate()
-        server.wait(20)
+        # uvicorn re-raises the signal it stopped on; cProfile saves its stats on SIGINT's
+        # KeyboardInterrupt, but a process that SIGTERM ends saves nothing.
+        server.send_signal(signal.SIGINT if args.profile else signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            # Seen over Redis: a consumer's cancelled blocking read that never ends (redis-py
+            # can swallow a cancellation), so uvicorn waits for its task for ever.
+            print("the server did not stop within 30 s of SIGTERM; killed it", file=sys.stderr)
+            server.kill()
+            server.wait()
+    if args.profile:
+        stats = pstats.Stats(args.profile)
+        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(40)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """A waiting-room-like feed for bench/ws_capacity.py, routed only when DEBUG is on.
 
-Every connection joins one group and stays idle, as a waiting room joins its OPD's group;
-a client that sends ``{"publish": t}`` makes the server fan a ``queue.advanced`` event of
-the usual size out to the whole group, stamped with ``t``, through the same forwarding code
-as the waiting rooms.
+Every connection joins one broadcast group before it accepts and then stays idle, as a
+waiting room joins its OPD's group; a client that sends ``{"publish": t}`` makes the server
+fan a ``queue.advanced`` event of the usual size out to the whole group, stamped with ``t``,
+through the same fan-out and forwarding code as the waiting rooms.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ GROUP = "bench.feed"
 class BenchFeedConsumer(_ForwardingConsumer):
     async def connect(self) -> None:
         self.groups_joined = []
+        await self._join_broadcast(GROUP)
         await self.accept()
-        await self._join(GROUP)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and isinstance(content.get("publish"), (int, float)):

@@ -47,7 +47,8 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
     async def group_send(self, group: str, message: dict) -> None:
         """Put one copy of the message straight into each member's queue: no task and no
         copy per member. Consumers read a message and never change it, so members may share
-        it (and ``queue_consumers`` encodes a shared event to JSON once for all of them)."""
+        it. (A broadcast group, such as an OPD's queue, has one member here whatever its
+        number of clients: the process's fan-out hub, see ``sanjeevani.realtime.fanout``.)"""
         if not isinstance(message, dict):
             raise TypeError("Message is not a dict")
         self.require_valid_group_name(group)

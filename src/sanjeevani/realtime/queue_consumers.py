@@ -11,12 +11,13 @@ They never write to the database.
     ``consultation.assigned`` and ``consultation.status`` for themselves, and
     ``queue.advanced`` of the OPD they are online for (followed when they move).
 Refused connections close with code 4403.
+
+An OPD's queue group is a broadcast group: its events reach this process once and are
+written to every local waiting room and doctor's queue of that OPD by
+``sanjeevani.realtime.fanout``. The personal groups (ticket, doctor) stay ordinary groups.
 """
 
 from __future__ import annotations
-
-import collections
-import json
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -26,38 +27,35 @@ from sanjeevani.live.groups import doctor_group, opd_queue_group, ticket_group
 from sanjeevani.queueing.models import LIVE_STATUSES, DoctorPresence, Ticket
 from sanjeevani.queueing.selectors import ONLINE_STATUSES
 
+from .fanout import LocalGroupFanout
+
 REFUSED = 4403
-
-#: The last events encoded, by identity (the event is kept so that its id stays its own).
-_recent: collections.OrderedDict[int, tuple[dict, str]] = collections.OrderedDict()
-
-
-def _encoded(event: dict) -> str:
-    """The event's JSON text. The in-process layer hands one event object to every member
-    of a group, so a queue change fanned out to thousands of waiting rooms is encoded once,
-    not once per client. (Over Redis each member decodes its own copy: a miss each time.)"""
-    hit = _recent.get(id(event))
-    if hit is not None and hit[0] is event:
-        return hit[1]
-    text = json.dumps(event)
-    _recent[id(event)] = (event, text)
-    if len(_recent) > 64:
-        _recent.popitem(last=False)
-    return text
 
 
 class _ForwardingConsumer(AsyncJsonWebsocketConsumer):
     groups_joined: list[str]
 
+    @property
+    def fanout(self) -> LocalGroupFanout:
+        return LocalGroupFanout.of(self.channel_layer)
+
     async def _join(self, group: str) -> None:
         await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined.append(group)
 
-    async def _leave(self, group: str) -> None:
-        await self.channel_layer.group_discard(group, self.channel_name)
-        self.groups_joined.remove(group)
+    async def _join_broadcast(self, group: str) -> None:
+        await self.fanout.join(group, self)
+
+    async def _leave_broadcast(self, group: str) -> None:
+        await self.fanout.leave(group, self)
+
+    async def accept(self, subprotocol=None, headers=None) -> None:
+        """Broadcast frames held since the join go out right after the accept."""
+        await super().accept(subprotocol, headers)
+        await self.fanout.ready(self)
 
     async def disconnect(self, code: int) -> None:
+        await self.fanout.forget(self)
         for group in list(getattr(self, "groups_joined", [])):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -67,7 +65,7 @@ class _ForwardingConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
 
     async def forward(self, event: dict) -> None:
-        await self.send(text_data=_encoded(event))
+        await self.send_json(event)
 
     queue_advanced = forward
     ticket_called = forward
@@ -89,7 +87,7 @@ class WaitingRoomConsumer(_ForwardingConsumer):
         if not tickets:
             await self.close(code=REFUSED)
             return
-        await self._join(opd_queue_group(opd_id))
+        await self._join_broadcast(opd_queue_group(opd_id))
         for ticket_id in tickets:
             await self._join(ticket_group(ticket_id))
         await self.accept()
@@ -120,7 +118,7 @@ class DoctorQueueConsumer(_ForwardingConsumer):
         await self._join(doctor_group(doctor_id))
         if opd_id:
             self.opd_group = opd_queue_group(opd_id)
-            await self._join(self.opd_group)
+            await self._join_broadcast(self.opd_group)
         await self.accept()
 
     @database_sync_to_async
@@ -138,8 +136,8 @@ class DoctorQueueConsumer(_ForwardingConsumer):
         wanted = opd_queue_group(event["opd"]) if online else None
         if wanted != self.opd_group:
             if self.opd_group:
-                await self._leave(self.opd_group)
+                await self._leave_broadcast(self.opd_group)
             if wanted:
-                await self._join(wanted)
+                await self._join_broadcast(wanted)
             self.opd_group = wanted
         await self.send_json(event)
