@@ -432,3 +432,20 @@ def test_near_turn_sms_once_when_queue_advances(
     with django_capture_on_commit_callbacks(execute=True):
         call_next(doctor)
     assert [len(near(p)) for p in patients] == [1, 1, 1, 1]
+
+
+def test_status_as_of_orders_against_queue_events(opd, doctor, patient):
+    """The waiting room skips ``queue.advanced`` events stamped before the status's
+    ``as_of``: one built before the read is older, one built after it is newer."""
+    from sanjeevani.queueing.services import queue_advanced_event
+
+    go_online(doctor, opd)
+    ticket = Ticket.objects.get(pk=take_token(patient, opd).json()["id"])
+    earlier = queue_advanced_event(opd, "joined", ticket)
+    before = timezone.now()
+    status = api_for(patient.account).get(f"{API}/tickets/{ticket.pk}/").json()
+    after = timezone.now()
+    later = queue_advanced_event(opd, "left", ticket)
+    as_of = dt.datetime.fromisoformat(status["as_of"])
+    assert before <= as_of <= after
+    assert dt.datetime.fromisoformat(earlier["at"]) < as_of < dt.datetime.fromisoformat(later["at"])

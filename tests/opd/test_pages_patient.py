@@ -148,6 +148,7 @@ def test_take_token_leads_to_the_waiting_room(patient_client, clinic):
     status = patient_client.get(reverse("opd:ticket_status", args=[ticket.pk])).json()
     assert status["status"] == "waiting" and status["position"] == 1
     assert status["queue_key"]["priority"] == ticket.priority
+    assert dt.datetime.fromisoformat(status["as_of"]) <= timezone.now()
 
 
 def test_take_token_refused_when_closed_says_when_it_opens(patient_client, clinic):

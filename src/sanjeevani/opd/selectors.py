@@ -158,6 +158,7 @@ def ticket_status(ticket: Ticket) -> dict:
         "doctors_online": status.doctors_online,
         "doctors_busy": status.doctors_busy,
         "queue_key": status.queue_key,
+        "as_of": status.as_of.isoformat() if status.as_of else None,
         "consultation_url": consultation_url,
         "message": str(messages.get(status.status, "")),
     }

@@ -65,6 +65,10 @@ class TicketStatusSerializer(serializers.Serializer):
     doctors_online = serializers.IntegerField()
     doctors_busy = serializers.IntegerField()
     queue_key = QueueKeySerializer()
+    as_of = serializers.DateTimeField(
+        help_text="When the position was counted: skip queue.advanced events whose `at` is "
+        "earlier (their change is already in the position)."
+    )
     websocket = serializers.SerializerMethodField()
 
     def get_websocket(self, status) -> str:

@@ -60,6 +60,9 @@ class WaitingStatus:
     doctors_online: int
     doctors_busy: int
     queue_key: dict = field(default_factory=dict)
+    #: Taken just before the position was counted: every ``queue.advanced`` stamped
+    #: (``at``) before it is already in ``position``, so the client skips those.
+    as_of: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -239,6 +242,7 @@ def waiting_status(ticket: Ticket, now: dt.datetime | None = None) -> WaitingSta
     """Position, expected wait, status and the call window left for one token. Callers
     run ``expire_unanswered_calls`` first so that a passed window shows as missed."""
     now = now or timezone.now()
+    as_of = timezone.now()
     counts = presence_counts([ticket.opd_id]).get(ticket.opd_id, {"online": 0, "busy": 0})
     position = wait = seconds_left = None
     if ticket.status == Ticket.Status.WAITING:
@@ -258,6 +262,7 @@ def waiting_status(ticket: Ticket, now: dt.datetime | None = None) -> WaitingSta
         doctors_online=counts["online"],
         doctors_busy=counts["busy"],
         queue_key=queue_key(ticket),
+        as_of=as_of,
     )
 
 

@@ -31,7 +31,10 @@ Events (``sanjeevani.live.groups`` names the groups)
   left/claimed place takes one off. Expected wait = position × mean ÷ doctors_online.
   A doctor's queue keeps its count the same way (+1 joined/returned, -1 left/claimed).
   Doctor figures may lag a few seconds behind busy/available flips.
-  A client that missed events re-reads ``GET /api/v1/opd/tickets/<uuid>/``.
+  A client that missed events re-reads ``GET /api/v1/opd/tickets/<uuid>/``. ``at`` is
+  stamped after commit; the status carries ``as_of``, taken before it counted the
+  position, and the client skips events stamped before it (their change is already
+  counted: an event can reach a client after the status it raced).
 
 ``ticket.called`` to ``ticket.<ticket>``: ``{"ticket", "consultation", "call_expires_at"}``
 — the page rings and shows "Join now" until ``call_expires_at`` (sent by the consultation

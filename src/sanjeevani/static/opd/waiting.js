@@ -15,7 +15,7 @@
       strings[el.dataset.key] = el.textContent;
     });
   }
-  var state = { status: root.dataset.status, key: null, position: null };
+  var state = { status: root.dataset.status, key: null, position: null, asOf: NaN };
   var pollTimer = null, countdownTimer = null, ringTimer = null, audio = null;
   var socket = null, socketTries = 0, fetchPending = null;
 
@@ -65,6 +65,7 @@
     state.status = s.status;
     state.key = s.queue_key || state.key;
     state.position = s.position;
+    state.asOf = Date.parse(s.as_of || "");
     text("position", s.position);
     text("wait", s.expected_wait_minutes);
     text("doctors-online", s.doctors_online);
@@ -114,6 +115,9 @@
     if (state.status !== "waiting" || ev.type !== "queue.advanced") return;
     if (!state.key || state.position == null) return refresh();
     var place = ev.ticket;
+    /* A change stamped before the position was counted is in it already (an event can
+       reach the page after the status it raced). */
+    if (Date.parse(ev.at || "") < state.asOf) place = null;
     if (place && before(place, state.key)) {
       if (ev.change === "joined" || ev.change === "returned") state.position += 1;
       else if (ev.change === "left" || ev.change === "claimed") state.position = Math.max(1, state.position - 1);
