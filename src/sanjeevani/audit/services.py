@@ -16,31 +16,6 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def _event(
-    actor: Any,
-    action: str,
-    *,
-    obj: Any = None,
-    patient_id: Any = None,
-    request: HttpRequest | None = None,
-    ip: str | None = None,
-    detail: dict | None = None,
-) -> AuditEvent:
-    user = actor if getattr(actor, "is_authenticated", False) else None
-    return AuditEvent(
-        actor=user,
-        actor_label=(user.get_username() if user else "anonymous"),
-        actor_role=getattr(user, "role", "") if user else "",
-        action=action,
-        object_type=obj._meta.label_lower if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
-        patient_id=patient_id,
-        client_ip=ip or client_ip(request),
-        user_agent=(request.META.get("HTTP_USER_AGENT", "")[:256] if request else ""),
-        detail=detail or {},
-    )
-
-
 def record_event(
     actor: Any,
     action: str,
@@ -52,8 +27,16 @@ def record_event(
     detail: dict | None = None,
 ) -> AuditEvent:
     """Append one audit row. ``action`` is ``"<thing>.<verb>"``, e.g. ``"patient.view"``."""
-    event = _event(
-        actor, action, obj=obj, patient_id=patient_id, request=request, ip=ip, detail=detail
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    return AuditEvent.objects.create(
+        actor=user,
+        actor_label=(user.get_username() if user else "anonymous"),
+        actor_role=getattr(user, "role", "") if user else "",
+        action=action,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        patient_id=patient_id,
+        client_ip=ip or client_ip(request),
+        user_agent=(request.META.get("HTTP_USER_AGENT", "")[:256] if request else ""),
+        detail=detail or {},
     )
-    event.save(force_insert=True)
-    return event
