@@ -139,8 +139,33 @@ def run_workers(count: int, work, processes: bool) -> tuple[float, dict[int, lis
     return elapsed, {index: ids for index, ids, _error in gathered}
 
 
-def baseline(args, table: str) -> tuple[float, int, int]:
+def drain_bare(args, table: str, total: int, select: str, update: str, params: dict):
+    """Doctors claim from ``table`` with the bare ``select`` (… FOR UPDATE SKIP LOCKED) and
+    ``update`` (``%(id)s``: the row; ``%(doctor)s``: the worker) in one transaction each,
+    until nothing waits. Returns claims/s, double claims and lost rows."""
     from django.db import connection, transaction
+
+    def work(index: int) -> list:
+        claimed = []
+        while True:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(select, params)
+                row = cursor.fetchone()
+                if row is None:
+                    return claimed
+                cursor.execute(update, {**params, "id": row[0], "doctor": index})
+            claimed.append(row[0])
+
+    elapsed, claimed = run_workers(args.doctors, work, args.processes)
+    ids = [i for per in claimed.values() for i in per]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table} WHERE status = 'waiting'")
+        lost = cursor.fetchone()[0] + (total - len(set(ids)))
+    return len(ids) / elapsed, len(ids) - len(set(ids)), lost
+
+
+def baseline(args, table: str) -> tuple[float, int, int]:
+    from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -157,37 +182,22 @@ def baseline(args, table: str) -> tuple[float, int, int]:
             [args.tickets, args.tickets],
         )
         cursor.execute(f"ANALYZE {table}")
-
-    def work(index: int) -> list:
-        claimed = []
-        while True:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT id FROM {table} WHERE status = 'waiting' "
-                    "ORDER BY priority, queued_at LIMIT 1 FOR UPDATE SKIP LOCKED"
-                )
-                row = cursor.fetchone()
-                if row is None:
-                    return claimed
-                cursor.execute(
-                    f"UPDATE {table} SET status = 'called', claimed_by = %s WHERE id = %s",
-                    [index, row[0]],
-                )
-            claimed.append(row[0])
-
-    elapsed, claimed = run_workers(args.doctors, work, args.processes)
-    ids = [i for per in claimed.values() for i in per]
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {table} WHERE status = 'waiting'")
-        lost = cursor.fetchone()[0] + (args.tickets - len(set(ids)))
-    return len(ids) / elapsed, len(ids) - len(set(ids)), lost
+    return drain_bare(
+        args,
+        table,
+        args.tickets,
+        f"SELECT id FROM {table} WHERE status = 'waiting' "
+        "ORDER BY priority, queued_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+        f"UPDATE {table} SET status = 'called', claimed_by = %(doctor)s WHERE id = %(id)s",
+        {},
+    )
 
 
 def baseline_on_ticket_table(args) -> tuple[float, int, int]:
     """The same bare SELECT … SKIP LOCKED + UPDATE on a copy of ``queueing_ticket`` (its
     columns, indexes and constraints, without foreign keys), after the tickets are built:
     what the table itself costs, apart from the service."""
-    from django.db import connection, transaction
+    from django.db import connection
 
     from sanjeevani.queueing.models import Ticket
 
@@ -202,33 +212,20 @@ def baseline_on_ticket_table(args) -> tuple[float, int, int]:
         cursor.execute("ANALYZE bench_ticket_copy")
         cursor.execute(f"SELECT opd_id FROM {table} LIMIT 1")
         opd_id = cursor.fetchone()[0]
-
-    def work(index: int) -> list:
-        claimed = []
-        while True:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT id FROM bench_ticket_copy WHERE opd_id = %s AND status = 'waiting' "
-                    "ORDER BY priority, queued_at LIMIT 1 FOR UPDATE SKIP LOCKED",
-                    [opd_id],
-                )
-                row = cursor.fetchone()
-                if row is None:
-                    return claimed
-                cursor.execute(
-                    "UPDATE bench_ticket_copy SET status = 'called', called_at = now(), "
-                    "updated_at = now() WHERE id = %s",
-                    [row[0]],
-                )
-            claimed.append(row[0])
-
-    elapsed, claimed = run_workers(args.doctors, work, args.processes)
-    ids = [i for per in claimed.values() for i in per]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM bench_ticket_copy WHERE status = 'waiting'")
-        lost = cursor.fetchone()[0] + (total - len(set(ids)))
-        cursor.execute("DROP TABLE bench_ticket_copy")
-    return len(ids) / elapsed, len(ids) - len(set(ids)), lost
+    try:
+        return drain_bare(
+            args,
+            "bench_ticket_copy",
+            total,
+            "SELECT id FROM bench_ticket_copy WHERE opd_id = %(opd)s AND status = 'waiting' "
+            "ORDER BY priority, queued_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+            "UPDATE bench_ticket_copy SET status = 'called', called_at = now(), "
+            "updated_at = now() WHERE id = %(id)s",
+            {"opd": opd_id},
+        )
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE bench_ticket_copy")
 
 
 def build_queue(args):

@@ -274,7 +274,11 @@ async def _next_event(ws) -> dict:
     return json.loads(await asyncio.wait_for(ws.recv(), 15))
 
 
-@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis: set REDIS_URL")
+@pytest.mark.skipif(
+    not os.environ.get("REDIS_URL"),
+    reason="needs Redis: two server processes share the channel layer only through it; "
+    "set REDIS_URL (.ci/run does)",
+)
 def test_two_server_processes_each_get_an_event_once_through_redis():
     opd, keys = _two_node_world()
     group = opd_queue_group(opd.pk)
