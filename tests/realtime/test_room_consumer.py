@@ -21,6 +21,18 @@ from tests.realtime.factories import ConsultationFactory
 pytestmark = [pytest.mark.realtime, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(autouse=True)
+def _in_process_layer(settings):
+    """These tests drive one consumer in this process, so they use the in-process layer
+    even when REDIS_URL is set: with Redis, a refused consumer left waiting in the layer's
+    Redis read sometimes never finished when its test's event loop closed (redis-py
+    swallows the cancellation, redis/redis-py#2028). Rooms across processes over Redis
+    are tested with real servers in test_webrtc_peers.py and test_fanout.py."""
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "sanjeevani.realtime.layers.InMemoryChannelLayer"}
+    }
+
+
 async def test_participant_is_welcomed_with_ice_servers_and_the_join_is_audited(
     consultation, doctor_user
 ):
