@@ -409,6 +409,7 @@ def test_near_turn_sms_once_when_queue_advances(
     opd, doctor, outbox, settings, django_capture_on_commit_callbacks
 ):
     settings.QUEUE_NEAR_TURN_POSITION = 2
+    settings.QUEUE_NEAR_TURN_SWEEP_SECONDS = 0  # every claim looks (pacing: next test)
     go_online(doctor, opd)
     patients = [PatientFactory() for _ in range(4)]
 
@@ -432,6 +433,52 @@ def test_near_turn_sms_once_when_queue_advances(
     with django_capture_on_commit_callbacks(execute=True):
         call_next(doctor)
     assert [len(near(p)) for p in patients] == [1, 1, 1, 1]
+
+
+def test_near_turn_marking_paced_under_load_and_caught_up_by_housekeeping(
+    opd, doctor, outbox, settings, django_capture_on_commit_callbacks
+):
+    """Claims in one process look for newly near tokens at most once per
+    QUEUE_NEAR_TURN_SWEEP_SECONDS per OPD; a skipped one is told by the next due claim or
+    by the housekeeping loop, and nobody is told twice."""
+    from django.core.management import call_command
+
+    settings.QUEUE_NEAR_TURN_POSITION = 1
+    settings.QUEUE_NEAR_TURN_SWEEP_SECONDS = 3600
+    go_online(doctor, opd)
+    patients = [PatientFactory() for _ in range(4)]
+
+    def near():
+        return [
+            len([m for m in outbox.messages(p.account.mobile) if "your turn at" in m.body])
+            for p in patients
+        ]
+
+    def call_and_release():
+        with django_capture_on_commit_callbacks(execute=True):
+            call_next(doctor)
+        consultation = Consultation.objects.filter(doctor=doctor).latest("created_at")
+        api_for(doctor.user).post(
+            f"{API}/consultations/{consultation.pk}/end/", {"outcome": "no_show"}, format="json"
+        )
+
+    for p in patients:
+        with django_capture_on_commit_callbacks(execute=True):
+            take_token(p, opd)
+    assert near() == [1, 0, 0, 0]
+    call_and_release()  # the first claim of this OPD in this process looks
+    assert near() == [1, 1, 0, 0]
+    call_and_release()  # within the interval: left for later
+    assert near() == [1, 1, 0, 0]
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("queue_housekeeping")
+    assert near() == [1, 1, 1, 0]
+    settings.QUEUE_NEAR_TURN_SWEEP_SECONDS = 0
+    call_and_release()
+    assert near() == [1, 1, 1, 1]
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("queue_housekeeping")
+    assert near() == [1, 1, 1, 1]
 
 
 def test_status_as_of_orders_against_queue_events(opd, doctor, patient):

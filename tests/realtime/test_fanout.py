@@ -101,7 +101,7 @@ async def test_waiting_rooms_of_one_opd_get_each_event_once_and_in_order():
     assert len(members) == 1 and "!fanout." in members.pop()
     assert len(LocalGroupFanout.of(layer).members(group)) == 3
 
-    await asyncio.to_thread(_publish, group, *range(6))
+    await asyncio.to_thread(_publish, group, *range(6))  # one live.batch message, unpacked
     for room in rooms:
         assert await _numbers(room, 6) == list(range(6))
     await asyncio.to_thread(_publish, group, 99)

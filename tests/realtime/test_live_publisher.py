@@ -59,8 +59,30 @@ async def _events_arrive_in_order() -> None:
             publisher.publish_now([(group, {"type": "queue.advanced", "n": n})])
 
     await asyncio.to_thread(service_thread)
-    received = [(await asyncio.wait_for(layer.receive(channel), 5))["n"] for _ in range(40)]
+    received: list[int] = []
+    while len(received) < 40:
+        message = await asyncio.wait_for(layer.receive(channel), 5)
+        # a broadcast group's burst may come as one live.batch (its fan-out hub unpacks it)
+        events = message["events"] if message["type"] == publisher.BATCH_TYPE else [message]
+        received += [event["n"] for event in events]
     assert received == list(range(40))
+
+
+def test_a_burst_to_a_broadcast_group_is_one_message_and_personal_groups_are_not_batched():
+    _on_own_loop(_burst_is_batched)
+
+
+async def _burst_is_batched() -> None:
+    queue, personal = opd_queue_group("c3d4"), ticket_group("t9")
+    layer, channel = await _listen(queue, personal)
+    batch = [(queue, {"type": "queue.advanced", "n": n}) for n in range(5)]
+    batch += [(personal, {"type": "ticket.called", "n": n}) for n in range(2)]
+    await asyncio.to_thread(publisher.publish_now, batch)
+    messages = [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(3)]
+    batches = [m for m in messages if m["type"] == publisher.BATCH_TYPE]
+    assert len(batches) == 1
+    assert [e["n"] for e in batches[0]["events"]] == [0, 1, 2, 3, 4]
+    assert [m["n"] for m in messages if m["type"] == "ticket.called"] == [0, 1]
 
 
 def test_one_batch_reaches_every_group_it_names():
@@ -94,13 +116,17 @@ class _RecordingLayer(BaseChannelLayer):
     def __init__(self, fail_on: int | None = None) -> None:
         super().__init__()
         self.sent: list[tuple[str, int, str]] = []
+        self.messages = 0
         self.fail_on = fail_on
 
     async def group_send(self, group: str, message: dict) -> None:
         await asyncio.sleep(0)
-        if message["n"] == self.fail_on:
+        events = message["events"] if message["type"] == publisher.BATCH_TYPE else [message]
+        if any(event["n"] == self.fail_on for event in events):
             raise ConnectionError("redis went away")
-        self.sent.append((group, message["n"], threading.current_thread().name))
+        self.messages += 1
+        for event in events:
+            self.sent.append((group, event["n"], threading.current_thread().name))
 
 
 def test_a_network_layer_is_fed_from_one_background_loop_in_order(monkeypatch):
@@ -115,6 +141,8 @@ def test_a_network_layer_is_fed_from_one_background_loop_in_order(monkeypatch):
         publisher.publish_now([(groups[n % 3], {"type": "x", "n": n})])
     assert publisher.flush(5)
     assert len(layer.sent) == 90
+    # the 60 personal events go one by one; the broadcast group's 30 share messages
+    assert 30 < layer.messages < 90
     assert {thread for _group, _n, thread in layer.sent} == {"live-events"}
     for group in groups:
         numbers = [n for g, n, _thread in layer.sent if g == group]

@@ -16,6 +16,14 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def actor_fields(actor: Any) -> tuple[Any, str, str]:
+    """The acting user's id, label and role as an audit row records them (None, "anonymous",
+    "" for a visitor)."""
+    if not getattr(actor, "is_authenticated", False):
+        return None, "anonymous", ""
+    return actor.pk, actor.get_username(), getattr(actor, "role", "")
+
+
 def record_event(
     actor: Any,
     action: str,
@@ -27,11 +35,11 @@ def record_event(
     detail: dict | None = None,
 ) -> AuditEvent:
     """Append one audit row. ``action`` is ``"<thing>.<verb>"``, e.g. ``"patient.view"``."""
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    actor_id, label, role = actor_fields(actor)
     return AuditEvent.objects.create(
-        actor=user,
-        actor_label=(user.get_username() if user else "anonymous"),
-        actor_role=getattr(user, "role", "") if user else "",
+        actor_id=actor_id,
+        actor_label=label,
+        actor_role=role,
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",

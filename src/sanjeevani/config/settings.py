@@ -219,6 +219,9 @@ TURN_CREDENTIAL_TTL_SECONDS = int(os.environ.get("TURN_CREDENTIAL_TTL_SECONDS", 
 # --- queue ------------------------------------------------------------------------
 # An SMS says "your turn is near" once, when this many or fewer are ahead (position).
 QUEUE_NEAR_TURN_POSITION = int(os.environ.get("QUEUE_NEAR_TURN_POSITION", "3"))
+# Under load, claims in one process mark an OPD's near-turn tokens at most this often
+# (seconds); joins, cancellations and the housekeeping loop always mark. 0: every claim.
+QUEUE_NEAR_TURN_SWEEP_SECONDS = float(os.environ.get("QUEUE_NEAR_TURN_SWEEP_SECONDS", "1"))
 
 # --- files --------------------------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "private-media"))

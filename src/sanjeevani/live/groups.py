@@ -3,7 +3,9 @@
 
 ``opd.<opd uuid>.queue``
     every waiting room and doctor's queue of one OPD: ``queue.advanced``
-    (``sanjeevani.queueing.services``).
+    (``sanjeevani.queueing.services``). A broadcast group: its only members are the app
+    processes' fan-out hubs (``sanjeevani.realtime.fanout``), and several of its events
+    may travel as one ``live.batch`` message (``sanjeevani.live.publisher``).
 ``ticket.<ticket uuid>``
     the waiting room of one patient's token: ``ticket.missed`` and ``ticket.returned``
     (``sanjeevani.queueing.services``); ``ticket.called`` (``sanjeevani.consultations.services``,
@@ -30,6 +32,11 @@ import uuid
 
 def opd_queue_group(opd_id: object) -> str:
     return f"opd.{opd_id}.queue"
+
+
+def is_broadcast_group(group: str) -> bool:
+    """Read by a per-process fan-out hub, which unpacks ``live.batch`` messages."""
+    return group.startswith("opd.") and group.endswith(".queue")
 
 
 def ticket_group(ticket_id: object) -> str:

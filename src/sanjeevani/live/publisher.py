@@ -14,6 +14,10 @@ is around (about 1.6 ms per claim in bench/queue_claim.py), so instead:
 
 Events published to one group arrive in the order they were published: each loop drains its
 hand-over in order, one group's events one after another, different groups side by side.
+A drain starts ``LINGER_SECONDS`` after the first hand-over, so that a burst of claims costs
+one send per group, not one per event: a broadcast group's events
+(``live.groups.is_broadcast_group``) go as one ``{"type": "live.batch", "events": [...]}``
+message, which its fan-out hubs unpack in order. Personal groups get one message per event.
 Sending is fire-and-forget: a failure is logged, never raised, because the database is the
 truth and every client can re-read it. ``flush`` waits for what is still on its way (at exit,
 and for callers that need it sent before they go on).
@@ -35,64 +39,86 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
+from .groups import is_broadcast_group
+
 log = logging.getLogger(__name__)
 
 Message = tuple[str, dict[str, Any]]
 
 #: Groups sent to at the same time from one drain; bounds the connections a backlog opens.
 PARALLEL_GROUPS = 16
+#: How long a drain waits for more events before sending (seconds). Under load, a claim's
+#: ``queue.advanced`` then shares a Redis send with its neighbours' (bench/queue_claim.py);
+#: a patient's page cannot tell 20 ms.
+LINGER_SECONDS = 0.02
+#: The most events one ``live.batch`` message carries.
+BATCH_EVENTS = 200
+BATCH_TYPE = "live.batch"
 
 
 class _Outbox:
     """Batches handed over to one event loop and sent from it, in order per group.
 
     Any thread appends to ``pending`` (a deque: appends and pops are thread-safe) and wakes
-    the loop only when no wake-up is already on its way, so a transaction's several
-    hand-overs, or a burst from many threads, cost the loop one wake-up."""
+    the loop only when no drain is scheduled or running: a drain looks at ``pending`` again
+    before it ends. So a burst of hand-overs from many threads costs the loop one wake-up
+    (a wake-up is a thread switch, which cost more than the send under load)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.pending: collections.deque[tuple[Any, list[Message]]] = collections.deque()
         self.task: asyncio.Task | None = None
-        self._woken = False
-        self._woken_lock = threading.Lock()
+        self._scheduled = False
+        self._scheduled_lock = threading.Lock()
 
     def post(self, layer: Any, batch: list[Message]) -> None:
         """Thread-safe; returns at once."""
         self.pending.append((layer, batch))
-        with self._woken_lock:
-            if self._woken:
+        with self._scheduled_lock:
+            if self._scheduled:
                 return
-            self._woken = True
+            self._scheduled = True
         self.loop.call_soon_threadsafe(self._wake)
 
     def _wake(self) -> None:
-        with self._woken_lock:
-            self._woken = False
-        if self.task is None and self.pending:
+        if self.task is None:
             self.task = self.loop.create_task(self._drain())
 
     async def _drain(self) -> None:
         limit = asyncio.Semaphore(PARALLEL_GROUPS)
         try:
-            while self.pending:
+            while True:
+                await asyncio.sleep(LINGER_SECONDS)
                 lanes: dict[tuple[int, str], tuple[Any, str, list[dict]]] = {}
                 while self.pending:
                     layer, batch = self.pending.popleft()
                     for group, event in batch:
                         lanes.setdefault((id(layer), group), (layer, group, []))[2].append(event)
                 await asyncio.gather(*(self._send(limit, *lane) for lane in lanes.values()))
+                with self._scheduled_lock:
+                    if not self.pending:
+                        self._scheduled = False
+                        return
         finally:
             self.task = None
+            with self._scheduled_lock:  # also after a cancelled drain: the next post wakes
+                self._scheduled = False
 
     @staticmethod
     async def _send(limit: asyncio.Semaphore, layer: Any, group: str, events: list[dict]) -> None:
+        if is_broadcast_group(group) and len(events) > 1:
+            messages = [
+                {"type": BATCH_TYPE, "events": events[start : start + BATCH_EVENTS]}
+                for start in range(0, len(events), BATCH_EVENTS)
+            ]
+        else:
+            messages = events
         async with limit:
-            for event in events:
+            for message in messages:
                 try:
-                    await layer.group_send(group, event)
+                    await layer.group_send(group, message)
                 except Exception:
-                    log.exception("Could not publish %s to %s", event.get("type"), group)
+                    log.exception("Could not publish %s to %s", message.get("type"), group)
 
     async def _settled(self) -> None:
         while self.task is not None or self.pending:

@@ -17,6 +17,10 @@ from sanjeevani.registry.models import DoctorProfile, Facility, OnlineOPD, Speci
 
 #: Ticket states in which the patient holds a place (at most one per patient).
 LIVE_STATUSES = ("waiting", "called", "in_consultation")
+#: Ticket references indexed only where set (see ``Ticket.Meta``).
+NULLABLE_REFERENCES = (
+    "hub", "spoke", "specialty", "preferred_doctor", "follow_up_of", "claimed_by", "created_by",
+)  # fmt: skip
 
 
 class Ticket(models.Model):
@@ -37,16 +41,36 @@ class Ticket(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="tickets")
     opd = models.ForeignKey(
-        OnlineOPD, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+        OnlineOPD,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="tickets",
     )
     hub = models.ForeignKey(
-        Facility, on_delete=models.PROTECT, null=True, blank=True, related_name="hub_tickets"
+        Facility,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="hub_tickets",
     )
     spoke = models.ForeignKey(
-        Facility, on_delete=models.PROTECT, null=True, blank=True, related_name="spoke_tickets"
+        Facility,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="spoke_tickets",
     )
     specialty = models.ForeignKey(
-        Specialty, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+        Specialty,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="tickets",
     )
     service_date = models.DateField(_("service date"), db_index=True)
     token_number = models.PositiveIntegerField(_("token number"))
@@ -56,18 +80,29 @@ class Ticket(models.Model):
     complaint = models.CharField(_("main complaint"), max_length=500, blank=True)
     language = models.CharField(max_length=8, blank=True)
     preferred_doctor = models.ForeignKey(
-        DoctorProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        DoctorProfile,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="+",
     )
     follow_up_of = models.ForeignKey(
         "consultations.Consultation",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
+        db_index=False,
         related_name="+",
         help_text=_("The completed consultation this token follows up (set when it is booked)."),
     )
     claimed_by = models.ForeignKey(
-        DoctorProfile, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+        DoctorProfile,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="tickets",
     )
     called_at = models.DateTimeField(null=True, blank=True)
     call_expires_at = models.DateTimeField(null=True, blank=True)
@@ -80,13 +115,24 @@ class Ticket(models.Model):
     missed_count = models.PositiveSmallIntegerField(default=0)
     near_turn_notified = models.BooleanField(default=False)
     created_by = models.ForeignKey(
-        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "accounts.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["priority", "queued_at"]
+        # A claim rewrites the row (its status is indexed), and PostgreSQL then adds an
+        # entry to every index whose condition the new row meets. The references a ticket
+        # of one service line never has (a hub ticket's OPD, an OPD ticket's hub, spoke,
+        # specialty...) are indexed only where set, so a claim does not maintain them;
+        # lookups by them (``field = x``) use these partial indexes all the same. The
+        # OPD's own lookups use ``ticket_opd_waiting_idx`` and the token-number constraint.
         indexes = [
             models.Index(
                 fields=["opd", "priority", "queued_at"],
@@ -107,6 +153,14 @@ class Ticket(models.Model):
                 fields=["call_expires_at"],
                 condition=Q(status="called"),
                 name="ticket_call_expiry_idx",
+            ),
+            *(
+                models.Index(
+                    fields=[field],
+                    condition=Q(**{f"{field}__isnull": False}),
+                    name=f"ticket_{field}_idx",
+                )
+                for field in NULLABLE_REFERENCES
             ),
         ]
         constraints = [
@@ -154,7 +208,11 @@ class DoctorPresence(models.Model):
     last_seen = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["opd", "status"]), models.Index(fields=["hub", "status"])]
+        # No index holds ``status``: every call and every end of a consultation flips it,
+        # and PostgreSQL can then rewrite the row in place (a HOT update, helped by the
+        # table's fillfactor, migration 0009) instead of adding an entry to every index.
+        # An OPD's or hub's doctors are found through the opd/hub indexes; they are tens.
+        indexes: list[models.Index] = []
 
     def __str__(self) -> str:
         return f"{self.doctor}: {self.get_status_display()}"

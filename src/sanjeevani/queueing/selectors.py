@@ -30,6 +30,10 @@ ONLINE_STATUSES = (*SERVING_STATUSES, DoctorPresence.Status.ON_BREAK)
 #: How far back completed tokens count for the mean consultation length.
 RECENT_WINDOW = dt.timedelta(hours=3)
 MEAN_CACHE_SECONDS = 60
+#: Each process also keeps the mean this long, so that a queue event (one per claim) does
+#: not cost a shared-cache round trip; the figure moves over hours, not seconds.
+MEAN_IN_PROCESS_SECONDS = 10
+_mean_in_process: dict[object, tuple[float, int]] = {}
 
 
 @dataclass(frozen=True)
@@ -155,10 +159,19 @@ def mean_consultation_seconds(opd: OnlineOPD | object) -> int:
     patient joining the call to the end), or the OPD's configured length when there are
     too few to tell. ``opd`` may be the OPD or its id (loaded only on a cache miss)."""
     opd_id = getattr(opd, "pk", opd)
+    remembered = _mean_in_process.get(opd_id)
+    if remembered is not None and remembered[0] > time.monotonic():
+        return remembered[1]
     key = f"queueing:mean-consultation:{opd_id}"
     cached = cache.get(key)
-    if cached is not None:
-        return cached
+    if cached is None:
+        cached = _mean_consultation_seconds(opd, opd_id)
+        cache.set(key, cached, MEAN_CACHE_SECONDS)
+    _mean_in_process[opd_id] = (time.monotonic() + MEAN_IN_PROCESS_SECONDS, cached)
+    return cached
+
+
+def _mean_consultation_seconds(opd: OnlineOPD | object, opd_id: object) -> int:
     since = timezone.now() - RECENT_WINDOW
     spans = (
         Ticket.objects.filter(
@@ -177,9 +190,7 @@ def mean_consultation_seconds(opd: OnlineOPD | object) -> int:
         if not isinstance(opd, OnlineOPD):
             opd = OnlineOPD.objects.only("consultation_minutes").get(pk=opd_id)
         mean = int(opd.consultation_minutes) * 60
-    mean = max(mean, 60)
-    cache.set(key, mean, MEAN_CACHE_SECONDS)
-    return mean
+    return max(mean, 60)
 
 
 def expected_wait_minutes(position: int, mean_seconds: int, doctors_online: int) -> int | None:

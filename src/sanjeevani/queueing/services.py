@@ -49,12 +49,16 @@ services, which know the consultation).
 from __future__ import annotations
 
 import datetime as dt
+import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone, translation
@@ -63,7 +67,7 @@ from django.utils.translation import gettext as _
 
 from sanjeevani.accounts.models import Role
 from sanjeevani.accounts.sms import send_sms
-from sanjeevani.audit.services import record_event
+from sanjeevani.audit.services import actor_fields, record_event
 from sanjeevani.live.groups import doctor_group, opd_queue_group, ticket_group
 from sanjeevani.live.publisher import publish_now
 from sanjeevani.patients.models import Patient
@@ -226,6 +230,36 @@ def _near_limit() -> int:
     return int(getattr(settings, "QUEUE_NEAR_TURN_POSITION", 3))
 
 
+class _NearTurnPace:
+    """How often claims in this process mark an OPD's near-turn tokens: at most once per
+    ``QUEUE_NEAR_TURN_SWEEP_SECONDS``. Concurrent claims would otherwise all lock and mark
+    the same few rows at the front, which cost more than the claim itself
+    (bench/queue_claim.py). A claim that skips it leaves the marking to the next claim after
+    the interval, to joins and cancellations (which always mark) and to the housekeeping
+    loop (``catch_up_near_turn``); a quiet OPD is marked at every claim."""
+
+    def __init__(self) -> None:
+        self.swept: dict[Any, float] = {}
+        #: The OPD each doctor last claimed from, for claims that name no OPD.
+        self.last_opd: dict[Any, Any] = {}
+
+    def due(self, opd_id: Any) -> bool:
+        interval = float(getattr(settings, "QUEUE_NEAR_TURN_SWEEP_SECONDS", 1.0))
+        now = time.monotonic()
+        last = self.swept.get(opd_id)
+        if interval > 0 and last is not None and now - last < interval:
+            return False
+        self.swept[opd_id] = now
+        return True
+
+    def record(self, opd_id: Any) -> None:
+        """A claim just marked this OPD's near-turn tokens."""
+        self.swept[opd_id] = time.monotonic()
+
+
+_near_turn_pace = _NearTurnPace()
+
+
 def _near_turn_due(opd_id: Any, limit: int) -> list:
     """Mark the tokens that have just come near the front; (token, mobile, language, OPD
     name) for each. PostgreSQL: one statement, which skips rows another transaction
@@ -274,13 +308,34 @@ def _sms_near_turn_after_commit(due) -> None:
         transaction.on_commit(lambda: [send_sms(to, text) for to, text in messages])
 
 
-def notify_near_turn(opd: OnlineOPD | Any) -> None:
+def notify_near_turn(opd: OnlineOPD | Any) -> int:
     """In the caller's transaction: mark the tokens that have just come near the front of
-    the line and text them after commit. (A PostgreSQL claim does this inside its own
-    statement.)"""
+    the line and text them after commit; returns how many. (A PostgreSQL claim does this
+    inside its own statement, when ``_NearTurnPace`` says it is due.)"""
     limit = _near_limit()
-    if limit > 0:
-        _sms_near_turn_after_commit(_near_turn_due(getattr(opd, "pk", opd), limit))
+    if limit <= 0:
+        return 0
+    due = _near_turn_due(getattr(opd, "pk", opd), limit)
+    _sms_near_turn_after_commit(due)
+    return len(due)
+
+
+def catch_up_near_turn() -> int:
+    """For the housekeeping loop: mark and text the tokens near the front of every OPD
+    with a line today, which claims may have left to a later claim (``_NearTurnPace``).
+    One transaction per OPD; returns how many were told."""
+    opd_ids = (
+        Ticket.objects.filter(
+            status=Status.WAITING, opd__isnull=False, service_date=timezone.localdate()
+        )
+        .values_list("opd_id", flat=True)
+        .distinct()
+    )
+    told = 0
+    for opd_id in list(opd_ids):
+        with transaction.atomic():
+            told += notify_near_turn(opd_id)
+    return told
 
 
 # --- taking and leaving a token -------------------------------------------------------
@@ -622,7 +677,7 @@ _TICKET_ATTNAMES = [f.attname for f in Ticket._meta.concrete_fields]
 #: The claim on PostgreSQL: one call of the function that migration 0005 creates.
 _CLAIM_CALL = """
 SELECT {columns}, c.near_turn, c.doctors_online, c.doctors_busy
-FROM queueing_claim_next_ticket(%s, %s, %s, %s, %s) c
+FROM queueing_claim_next_ticket(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb) c
 """.format(columns=", ".join(f"(c.ticket).{column}" for column in _TICKET_COLUMNS))
 
 
@@ -649,34 +704,68 @@ def claim_next_ticket(
     the IMMEDIATE transaction holds the write lock, which serialises claims. A follow-up
     that prefers another doctor waits for them while they are online there.
     """
-    claim = _claim(doctor, opd, now)
+    actor = actor or doctor.user
+    if connection.vendor == "postgresql":
+        claim = _claim_in_function(doctor, opd, now, actor, detail or {})
+    else:
+        claim = _claim_with_orm(doctor, opd, now)
+        if claim is not None:
+            record_event(
+                actor,
+                "ticket.claim",
+                obj=claim.ticket,
+                patient_id=claim.ticket.patient_id,
+                detail={"opd": str(claim.ticket.opd_id), **(detail or {})},
+            )
     if claim is None:
         return None
     ticket = claim.ticket
-    record_event(
-        actor or doctor.user,
-        "ticket.claim",
-        obj=ticket,
-        patient_id=ticket.patient_id,
-        detail={"opd": str(ticket.opd_id), **(detail or {})},
-    )
     publish_queue_events(ticket.opd_id, "claimed", ticket, busy_delta=1, doctors=claim.doctors)
     return claim
 
 
-def _claim(doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime) -> Claim | None:
+def _claim_in_function(
+    doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime, actor: Any, detail: dict
+) -> Claim | None:
+    """One round trip: the claim, its audit row and, when due, the near-turn marks."""
+    actor_id, actor_label, actor_role = actor_fields(actor)
+    opd_id = getattr(opd, "pk", None)
+    expected = opd_id or _near_turn_pace.last_opd.get(doctor.pk)
+    near = _near_limit() if expected is None or _near_turn_pace.due(expected) else 0
+    params = [
+        doctor.pk, opd_id, now, now + CALL_WINDOW, near,
+        actor_id, actor_label, actor_role, json.dumps(detail, cls=DjangoJSONEncoder),
+    ]  # fmt: skip
+    row = _run_prepared(_CLAIM_CALL, params)
+    if row is None:
+        return None
+    *columns, near_turn, online, busy = row
+    ticket = Ticket.from_db(connection.alias, _TICKET_ATTNAMES, columns)
+    _near_turn_pace.last_opd[doctor.pk] = ticket.opd_id
+    if near:
+        _near_turn_pace.record(ticket.opd_id)
+        _sms_near_turn_after_commit(near_turn or [])
+    elif expected != ticket.opd_id and _near_turn_pace.due(ticket.opd_id):
+        notify_near_turn(ticket.opd_id)
+    return Claim(ticket, DoctorFigures(online=online, busy=busy))
+
+
+def _run_prepared(sql: str, params: list) -> tuple | None:
+    """Run ``sql`` as a prepared statement with server-side parameters and return its first
+    row. Django's PostgreSQL cursors bind parameters on the client, so PostgreSQL parses and
+    plans every call anew; the claim runs often enough for that to show
+    (bench/queue_claim.py). psycopg prepares it per connection on first use. Behind
+    PgBouncer in transaction mode this needs PgBouncer 1.21+ (``max_prepared_statements``).
+    Not seen by Django's query logging."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchone()
+
+
+def _claim_with_orm(doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime) -> Claim | None:
+    """SQLite: the IMMEDIATE transaction already holds the write lock."""
     expires = now + CALL_WINDOW
-    if connection.vendor == "postgresql":
-        params = [doctor.pk, getattr(opd, "pk", None), now, expires, _near_limit()]
-        with connection.cursor() as cursor:
-            cursor.execute(_CLAIM_CALL, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        *columns, near, online, busy = row
-        _sms_near_turn_after_commit(near or [])
-        ticket = Ticket.from_db(connection.alias, _TICKET_ATTNAMES, columns)
-        return Claim(ticket, DoctorFigures(online=online, busy=busy))
     presence = DoctorPresence.objects.select_for_update().filter(
         doctor=doctor, status__in=CAN_CLAIM, opd__isnull=False
     )
@@ -711,7 +800,8 @@ def _claim(doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime) -> Cl
     presence.status = Presence.BUSY
     presence.last_seen = now
     presence.save(update_fields=["status", "last_seen", "since"])
-    notify_near_turn(ticket.opd_id)
+    if _near_turn_pace.due(ticket.opd_id):
+        notify_near_turn(ticket.opd_id)
     return Claim(ticket, None)
 
 

@@ -40,6 +40,8 @@ import weakref
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
+from sanjeevani.live.publisher import BATCH_TYPE
+
 log = logging.getLogger(__name__)
 
 HUB_CHANNEL_PATTERN = "*!fanout.*"
@@ -299,6 +301,10 @@ class LocalGroupFanout:
             log.exception("Could not re-add %s to %s", hub.channel, hub.group)
 
     async def _fan_out(self, hub: _Hub, message: dict) -> None:
+        if message.get("type") == BATCH_TYPE:
+            for event in message.get("events", ()):
+                await self._fan_out(hub, event)
+            return
         try:
             text = json.dumps(message)
         except (TypeError, ValueError):
