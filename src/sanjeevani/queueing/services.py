@@ -674,7 +674,7 @@ def claim_refusal(doctor: DoctorProfile, opd: OnlineOPD | None) -> QueueError | 
 _TICKET_COLUMNS = [f.column for f in Ticket._meta.concrete_fields]
 _TICKET_ATTNAMES = [f.attname for f in Ticket._meta.concrete_fields]
 
-#: The claim on PostgreSQL: one call of the function that migration 0005 creates.
+#: The claim on PostgreSQL: one call of the function of migrations 0005, 0006 and 0010.
 _CLAIM_CALL = """
 SELECT {columns}, c.near_turn, c.doctors_online, c.doctors_busy
 FROM queueing_claim_next_ticket(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb) c
@@ -696,13 +696,15 @@ def claim_next_ticket(
     The caller opens the consultation and sends the personal events in the same
     transaction (``consultations.services.call_next_patient``).
 
-    PostgreSQL: one call of ``queueing_claim_next_ticket`` (migration 0005), which locks
-    the doctor's presence (so one doctor's two clicks never claim two tickets), takes the
-    ticket with ``FOR UPDATE SKIP LOCKED`` (concurrent doctors skip the rows others hold
-    instead of waiting for them), marks the doctor busy, marks the tokens now near the
-    front, counts the OPD's doctors for the queue event and returns the ticket. SQLite:
-    the IMMEDIATE transaction holds the write lock, which serialises claims. A follow-up
-    that prefers another doctor waits for them while they are online there.
+    PostgreSQL: one prepared call of ``queueing_claim_next_ticket`` (migrations 0005,
+    0006, 0010), which marks the doctor busy (the update locks their presence row, so one
+    doctor's two clicks never claim two tickets), takes the ticket with ``FOR UPDATE SKIP
+    LOCKED`` (concurrent doctors skip the rows others hold instead of waiting for them),
+    writes the audit row through ``audit_record_event``, marks the tokens now near the
+    front when ``_NearTurnPace`` says it is due, counts the OPD's doctors for the queue
+    event and returns the ticket. SQLite: the IMMEDIATE transaction holds the write lock,
+    which serialises claims. A follow-up that prefers another doctor waits for them while
+    they are online there.
     """
     actor = actor or doctor.user
     if connection.vendor == "postgresql":
