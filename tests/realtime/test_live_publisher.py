@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 
 import pytest
@@ -157,3 +158,42 @@ def test_a_failed_send_is_logged_and_the_rest_still_goes_out(monkeypatch, caplog
         assert publisher.flush(5)
     assert [n for _g, n, _t in layer.sent] == [0, 2]
     assert "Could not publish x to g" in caplog.text
+
+
+class _AskingLayer(_RecordingLayer):
+    """Also answers which groups have members, as the Redis layer does."""
+
+    def __init__(self, heard: set[str]) -> None:
+        super().__init__()
+        self.heard = heard
+        self.asked: list[list[str]] = []
+
+    async def groups_with_members(self, groups) -> set[str]:
+        self.asked.append(sorted(groups))
+        return {group for group in groups if group in self.heard}
+
+
+def test_groups_nobody_listens_to_are_not_sent_to(monkeypatch):
+    heard, unheard = ticket_group("heard"), ticket_group("nobody")
+    layer = _AskingLayer({heard})
+    monkeypatch.setattr(publisher, "get_channel_layer", lambda: layer)
+    publisher.publish_now([(heard, {"type": "x", "n": 1}), (unheard, {"type": "x", "n": 2})])
+    assert publisher.flush(5)
+    assert [(group, n) for group, n, _thread in layer.sent] == [(heard, 1)]
+    assert layer.asked == [sorted([heard, unheard])]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("REDIS_URL"),
+    reason="needs REDIS_URL (the membership question goes to Redis; .ci/run sets it)",
+)
+def test_the_redis_layer_tells_which_groups_have_members():
+    _on_own_loop(_redis_groups_with_members)
+
+
+async def _redis_groups_with_members() -> None:
+    listened, silent = ticket_group("listened-t"), ticket_group("silent-t")
+    layer, channel = await _listen(listened)
+    assert await layer.groups_with_members([listened, silent]) == {listened}
+    await layer.group_discard(listened, channel)
+    assert await layer.groups_with_members([listened, silent]) == set()

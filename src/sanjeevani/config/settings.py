@@ -163,7 +163,8 @@ if REDIS_URL:
     }
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis, plus one membership question per batch (realtime/layers.py).
+            "BACKEND": "sanjeevani.realtime.layers.RedisChannelLayer",
             # redis-py 6+ caps a pool at 100 connections and fails beyond it (a burst of
             # waiting rooms joining their groups needs more), and its 5 s socket timeout
             # equals channels_redis's 5 s blocking receive, so a loaded node times out idle

@@ -107,6 +107,7 @@ class _Outbox:
                     layer, batch = self.pending.popleft()
                     for group, event in batch:
                         lanes.setdefault((id(layer), group), (layer, group, []))[2].append(event)
+                await self._skip_unheard(lanes)
                 await asyncio.gather(*(self._send(limit, *lane) for lane in lanes.values()))
                 with self._lock:
                     if not self.pending:
@@ -116,6 +117,25 @@ class _Outbox:
             self.task = None
             with self._lock:  # also after a cancelled drain: the next post wakes
                 self._scheduled = False
+
+    @staticmethod
+    async def _skip_unheard(lanes: dict[tuple[int, str], tuple[Any, str, list[dict]]]) -> None:
+        """Drop the lanes of groups without members, on layers that can tell for many
+        groups at once (``groups_with_members``, see ``sanjeevani.realtime.layers``)."""
+        by_layer: dict[int, tuple[Any, list[str]]] = {}
+        for layer_id, group in lanes:
+            layer = lanes[(layer_id, group)][0]
+            if hasattr(layer, "groups_with_members"):
+                by_layer.setdefault(layer_id, (layer, []))[1].append(group)
+        for layer_id, (layer, groups) in by_layer.items():
+            try:
+                heard = await layer.groups_with_members(groups)
+            except Exception:
+                log.exception("Could not ask for the members of %d group(s)", len(groups))
+                continue
+            for group in groups:
+                if group not in heard:
+                    del lanes[(layer_id, group)]
 
     @staticmethod
     async def _send(limit: asyncio.Semaphore, layer: Any, group: str, events: list[dict]) -> None:

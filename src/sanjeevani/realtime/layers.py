@@ -1,4 +1,5 @@
-"""The in-process channel layer of the embedded run, without its quadratic fan-out.
+"""The channel layers: the in-process one of the embedded run, without its quadratic
+fan-out, and channels_redis with one question for a batch of groups.
 
 Channels' ``InMemoryChannelLayer`` scans every channel and group for expired messages on
 every ``receive``; one event fanned out to N waiting rooms then costs N x N steps (5,000
@@ -17,8 +18,11 @@ import asyncio
 import contextlib
 import copy
 import time
+from collections import defaultdict
+from collections.abc import Iterable
 
 from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
+from channels_redis.core import RedisChannelLayer as ChannelsRedisChannelLayer
 
 
 class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
@@ -64,3 +68,29 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
             )
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait((expires, shared))
+
+
+class RedisChannelLayer(ChannelsRedisChannelLayer):
+    """channels_redis, plus ``groups_with_members``.
+
+    channels_redis's ``group_send`` asks Redis for a group's members in two round trips
+    even when it has none, as personal groups mostly have (the patient or doctor does not
+    have the page open); with channels_redis each costs about 0.27 ms of CPU. The publisher
+    (``sanjeevani.live.publisher``) asks once per drain, one pipeline per Redis server,
+    and sends only to the groups somebody listens to."""
+
+    async def groups_with_members(self, groups: Iterable[str]) -> set[str]:
+        by_server: defaultdict[int, list[str]] = defaultdict(list)
+        for group in groups:
+            by_server[self.consistent_hash(group)].append(group)
+        oldest = int(time.time()) - self.group_expiry
+        listened: set[str] = set()
+        for index, names in by_server.items():
+            pipe = self.connection(index).pipeline(transaction=False)
+            for group in names:
+                key = self._group_key(group)
+                pipe.zremrangebyscore(key, min=0, max=oldest)
+                pipe.zcard(key)
+            counts = (await pipe.execute())[1::2]
+            listened.update(group for group, count in zip(names, counts, strict=True) if count)
+        return listened
