@@ -123,8 +123,7 @@ class _Outbox:
         """Drop the lanes of groups without members, on layers that can tell for many
         groups at once (``groups_with_members``, see ``sanjeevani.realtime.layers``)."""
         by_layer: dict[int, tuple[Any, list[str]]] = {}
-        for layer_id, group in lanes:
-            layer = lanes[(layer_id, group)][0]
+        for (layer_id, group), (layer, _group, _events) in lanes.items():
             if hasattr(layer, "groups_with_members"):
                 by_layer.setdefault(layer_id, (layer, []))[1].append(group)
         for layer_id, (layer, groups) in by_layer.items():
