@@ -64,6 +64,12 @@ class Patient(models.Model):
     district = models.ForeignKey(
         District, on_delete=models.PROTECT, null=True, blank=True, related_name="patients"
     )
+    address = models.CharField(
+        _("address"),
+        max_length=300,
+        blank=True,
+        help_text=_("Printed on prescriptions, as the Telemedicine Practice Guidelines ask."),
+    )
     preferred_language = models.CharField(_("preferred language"), max_length=8, default="en")
     abha_number = models.CharField(_("ABHA number"), max_length=14, blank=True)
     abha_address = models.CharField(_("ABHA address"), max_length=100, blank=True)

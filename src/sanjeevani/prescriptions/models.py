@@ -107,6 +107,13 @@ class Prescription(models.Model):
     content = models.JSONField(help_text="Snapshot of everything printed; this is what is signed.")
     signature = models.CharField(max_length=128, help_text="Base64 Ed25519 signature")
     key_id = models.CharField(max_length=32)
+    doctor_signature = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text="Base64 Ed25519 signature of the same content by the doctor's own key "
+        "(empty on prescriptions issued before doctors signed).",
+    )
+    doctor_key_id = models.CharField(max_length=32, blank=True)
     verification_code = models.CharField(
         max_length=16, unique=True, default=new_verification_code, editable=False
     )
@@ -130,6 +137,8 @@ class Prescription(models.Model):
         "content",
         "signature",
         "key_id",
+        "doctor_signature",
+        "doctor_key_id",
         "verification_code",
     )
 
@@ -175,6 +184,9 @@ class PrescriptionItem(models.Model):
     frequency = models.CharField(_("frequency"), max_length=80)
     route = models.CharField(_("route"), max_length=40, blank=True)
     duration = models.CharField(_("duration"), max_length=60)
+    quantity = models.CharField(
+        _("quantity"), max_length=60, blank=True, help_text=_("e.g. 10 tablets, 1 bottle of 60 mL")
+    )
     instructions = models.CharField(_("instructions"), max_length=300, blank=True)
     tpg_list = models.CharField(max_length=10, choices=TPGList.choices)
 
@@ -193,3 +205,46 @@ class PrescriptionItem(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PrescriptionIsImmutable("An issued prescription cannot be deleted.")
+
+
+class DoctorSigningKeyQuerySet(models.QuerySet):
+    def delete(self):  # type: ignore[override]
+        raise PrescriptionIsImmutable("A signing key is kept for verification; retire it instead.")
+
+
+class DoctorSigningKey(models.Model):
+    """A doctor's own Ed25519 key. The public key stays forever, so every prescription it
+    signed keeps verifying after the key is retired (rotated). The private key is stored
+    encrypted (see ``signing.seal_private_key``); a retired key never signs again."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    doctor = models.ForeignKey(
+        DoctorProfile, on_delete=models.PROTECT, related_name="signing_keys"
+    )
+    key_id = models.CharField(max_length=32, unique=True, help_text="SHA-256 of the public key")
+    public_key = models.CharField(max_length=64, help_text="Base64 raw Ed25519 public key")
+    sealed_private_key = models.TextField(
+        help_text="The private key, encrypted (AES-256-GCM) with a key derived from the "
+        "platform secret; unreadable from a copy of the database alone."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DoctorSigningKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["doctor", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["doctor"],
+                condition=models.Q(retired_at__isnull=True),
+                name="one_active_signing_key_per_doctor",
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "retired" if self.retired_at else "active"
+        return f"Signing key {self.key_id} ({state})"
+
+    def delete(self, *args, **kwargs):
+        raise PrescriptionIsImmutable("A signing key is kept for verification; retire it instead.")

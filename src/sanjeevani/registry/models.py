@@ -280,6 +280,10 @@ class DoctorProfile(models.Model):
     registration_number = models.CharField(_("medical registration number"), max_length=40)
     council = models.CharField(_("registering council"), max_length=120)
     qualification = models.CharField(_("qualification"), max_length=200)
+    # Printed on every prescription (Telemedicine Practice Guidelines: the patient and the
+    # pharmacist must be able to reach the prescriber); professional, never a personal number.
+    contact_phone = models.CharField(_("professional phone"), max_length=20, blank=True)
+    contact_email = models.EmailField(_("professional email"), blank=True)
     specialties = models.ManyToManyField(Specialty, related_name="doctors", blank=True)
     languages = models.JSONField(_("languages"), default=list, blank=True)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)

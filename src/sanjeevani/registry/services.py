@@ -65,6 +65,8 @@ COLUMNS = (
     "registration_number",
     "council",
     "qualification",
+    "contact_phone",
+    "contact_email",
     "sex",
     "mobile",
     "email",
@@ -636,6 +638,8 @@ class _Checker:
                         "council": council,
                         "name": name,
                         "qualification": qualification,
+                        "contact_phone": (row.get("contact_phone") or "")[:20],
+                        "contact_email": (row.get("contact_email") or "")[:254],
                         "specialties": self.specialty_list(row, "specialties"),
                         "languages": self.language_list(row),
                         "sex": sex,
@@ -905,6 +909,10 @@ def _write(checker: _Checker, result: ImportResult) -> None:
         doctor.council = values["council"]
         if values["qualification"]:
             doctor.qualification = values["qualification"]
+        if values.get("contact_phone"):
+            doctor.contact_phone = values["contact_phone"]
+        if values.get("contact_email"):
+            doctor.contact_email = values["contact_email"]
         if values["languages"]:
             doctor.languages = values["languages"]
         if values["sex"]:
