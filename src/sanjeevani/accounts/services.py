@@ -33,7 +33,7 @@ from sanjeevani.audit.services import record_event
 
 from .models import OTPChallenge, Role, User
 from .policies import requires_second_factor
-from .sms import SMSMessage, get_backend
+from .sms import SMSKind, send_sms
 
 log = logging.getLogger(__name__)
 
@@ -218,8 +218,8 @@ def _refuse_staff_username(mobile: str) -> None:
 def request_otp(mobile: str, client_ip: str | None) -> OTPSent:
     """Send a fresh 6-digit code to ``mobile``, within the per-number and per-address limits.
 
-    The SMS is sent through the backend directly, not the forgiving ``send_sms``: a patient
-    waiting for a code must be told when it could not be sent.
+    The SMS goes as ``SMSKind.OTP``: never held back by the daily ceiling on notifications,
+    and a failure is raised, because a patient waiting for a code must be told.
     """
     e164 = normalise_mobile(mobile)
     _refuse_staff_username(e164)
@@ -248,7 +248,7 @@ def request_otp(mobile: str, client_ip: str | None) -> OTPSent:
         minutes,
     ) % {"code": code, "minutes": minutes}
     try:
-        get_backend().send(SMSMessage(to=e164, body=body, sent_at=timezone.now().isoformat()))
+        send_sms(e164, body, kind=SMSKind.OTP)
     except Exception:
         log.exception("OTP SMS to %s could not be sent", e164)
         # A code nobody received must not hold back the next request.

@@ -300,6 +300,31 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# --- rate limits (sanjeevani.limits; docs/deployment.md) -------------------------------
+# Every write through the API and the pages that costs an SMS or writes is counted per user
+# and per client address in the cache (Redis with REDIS_URL); a refusal is 429 + Retry-After.
+# The named limits and their defaults are in limits/rates.py; RATE_LIMITS (JSON) overrides
+# any of them, e.g. {"queue.join": {"user": "5/hour", "address": "100/hour"}}.
+RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
+try:
+    RATE_LIMITS = json.loads(os.environ.get("RATE_LIMITS", "") or "{}")
+    from sanjeevani.limits.rates import validate as _validate_rate_limits
+
+    _validate_rate_limits(RATE_LIMITS)
+except ValueError as _error:
+    raise ImproperlyConfigured(f"RATE_LIMITS: {_error}") from None
+# Notification SMS (token, near turn, missed call, prescription ready) to one number per
+# day; past it they are suppressed (logged and audited). Sign-in codes are never counted.
+# 0 turns the ceiling off.
+SMS_DAILY_CEILING_PER_NUMBER = int(os.environ.get("SMS_DAILY_CEILING_PER_NUMBER", "20"))
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["sanjeevani.limits.drf.ScopedLimit"]
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    *SPECTACULAR_SETTINGS.get(
+        "POSTPROCESSING_HOOKS", ["drf_spectacular.hooks.postprocess_schema_enums"]
+    ),
+    "sanjeevani.limits.drf.add_429_to_limited_operations",
+]
+
 # --- security ------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 12

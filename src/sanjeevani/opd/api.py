@@ -116,6 +116,7 @@ class OPDDetailView(OPDView):
 
 class TakeTokenView(OPDView):
     permission_classes = [IsPatient]
+    limit_scope = "queue.join"  # each token sends an SMS (sanjeevani.limits)
 
     @extend_schema(
         summary="Take a token for a family profile",
@@ -188,10 +189,12 @@ class TicketActionView(OPDView):
 
 class CancelTicketView(TicketActionView):
     action = "cancel"
+    limit_scope = "queue.cancel"
 
 
 class RejoinTicketView(TicketActionView):
     action = "rejoin"
+    limit_scope = "queue.join"
 
 
 class JoinCallView(OPDView):
@@ -229,6 +232,7 @@ class ConsultationDetailView(OPDView):
 
 class FeedbackView(OPDView):
     permission_classes = [IsPatient]
+    limit_scope = "feedback"
 
     @extend_schema(request=s.FeedbackSerializer, responses={201: s.FeedbackOutSerializer})
     def post(self, request, consultation_id):
@@ -242,6 +246,7 @@ class FeedbackView(OPDView):
 
 class FollowUpView(OPDView):
     permission_classes = [IsPatient]
+    limit_scope = "queue.join"
 
     @extend_schema(
         summary="Book a follow-up with the same doctor (a token that waits for them)",
@@ -284,6 +289,7 @@ class IdentityView(OPDView):
 
 class RecordView(OPDView):
     permission_classes = [IsDoctor]
+    limit_scope = "consultation.record"
 
     @extend_schema(
         summary="Autosave the clinical record (send the parts that changed)",

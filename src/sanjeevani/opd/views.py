@@ -27,6 +27,7 @@ from sanjeevani.accounts.models import Role
 from sanjeevani.consultations import selectors as consultation_selectors
 from sanjeevani.consultations import services as consultations
 from sanjeevani.consultations.models import Consultation
+from sanjeevani.limits.pages import rate_limited
 from sanjeevani.patients.documents import documents_of, open_document_for, upload_document
 from sanjeevani.patients.models import PatientDocument
 from sanjeevani.prescriptions.services import issue_prescription
@@ -222,6 +223,7 @@ def opd_detail(request: HttpRequest, opd_id) -> HttpResponse:
 
 @patient_required
 @require_POST
+@rate_limited("queue.join")
 def take_token(request: HttpRequest, opd_id) -> HttpResponse:
 
     opd = get_object_or_404(OnlineOPD, pk=opd_id, active=True)
@@ -244,6 +246,7 @@ def take_token(request: HttpRequest, opd_id) -> HttpResponse:
 
 @patient_required
 @require_POST
+@rate_limited("documents.upload")
 def upload(request: HttpRequest, patient_id) -> HttpResponse:
     patient = selectors.family_patient(request.user, patient_id)
     _use_patient_language(request, patient)
@@ -319,6 +322,7 @@ def ticket_status(request: HttpRequest, ticket_id) -> JsonResponse:
 
 @patient_required
 @require_POST
+@rate_limited("queue.cancel")
 def cancel(request: HttpRequest, ticket_id) -> HttpResponse:
 
     ticket = _family_ticket(request, ticket_id)
@@ -334,6 +338,7 @@ def cancel(request: HttpRequest, ticket_id) -> HttpResponse:
 
 @patient_required
 @require_POST
+@rate_limited("write")
 def join(request: HttpRequest, ticket_id) -> HttpResponse:
     """The patient pressed "Join now" within the 120-second window."""
 
@@ -351,6 +356,7 @@ def join(request: HttpRequest, ticket_id) -> HttpResponse:
 
 @patient_required
 @require_POST
+@rate_limited("queue.join")
 def rejoin(request: HttpRequest, ticket_id) -> HttpResponse:
 
     ticket = _family_ticket(request, ticket_id)
@@ -398,6 +404,7 @@ def consultation_status(request: HttpRequest, consultation_id) -> JsonResponse:
 
 @patient_required
 @require_POST
+@rate_limited("feedback")
 def feedback(request: HttpRequest, consultation_id) -> HttpResponse:
 
     consultation = consultation_selectors.visible_consultation(
@@ -424,6 +431,7 @@ def feedback(request: HttpRequest, consultation_id) -> HttpResponse:
 
 @patient_required
 @require_POST
+@rate_limited("queue.join")
 def follow_up(request: HttpRequest, consultation_id) -> HttpResponse:
 
     consultation = consultation_selectors.visible_consultation(
@@ -501,6 +509,7 @@ def doctor_queue_json(request: HttpRequest) -> JsonResponse:
 
 @doctor_required
 @require_POST
+@rate_limited("write")
 def doctor_presence(request: HttpRequest) -> HttpResponse:
 
     form = PresenceForm(request.POST)
@@ -528,6 +537,7 @@ def doctor_presence(request: HttpRequest) -> HttpResponse:
 
 @doctor_required
 @require_POST
+@rate_limited("write")
 def call_next(request: HttpRequest) -> HttpResponse:
 
     try:
@@ -570,6 +580,7 @@ def doctor_consultation(request: HttpRequest, consultation_id) -> HttpResponse:
 
 @doctor_required
 @require_POST
+@rate_limited("write")
 def confirm_identity_view(request: HttpRequest, consultation_id) -> HttpResponse:
 
     consultation = consultation_selectors.visible_consultation(
@@ -595,6 +606,7 @@ def confirm_identity_view(request: HttpRequest, consultation_id) -> HttpResponse
 
 @doctor_required
 @require_http_methods(["POST"])
+@rate_limited("consultation.record")
 def save_record(request: HttpRequest, consultation_id) -> JsonResponse:
     """Autosave from the record editor; a stale base revision answers 409 with the latest.
     The parts that pass are saved; the others come back under ``rejected`` (by field, or
@@ -647,6 +659,7 @@ def save_record(request: HttpRequest, consultation_id) -> JsonResponse:
 
 @doctor_required
 @require_POST
+@rate_limited("prescription.issue")
 def prescribe(request: HttpRequest, consultation_id) -> HttpResponse:
     """The prescription form posts here; the prescriptions service checks the guidelines."""
 
@@ -668,6 +681,7 @@ def prescribe(request: HttpRequest, consultation_id) -> HttpResponse:
 
 @doctor_required
 @require_POST
+@rate_limited("write")
 def end(request: HttpRequest, consultation_id) -> HttpResponse:
 
     consultation = consultation_selectors.visible_consultation(
@@ -690,6 +704,7 @@ def end(request: HttpRequest, consultation_id) -> HttpResponse:
 
 @doctor_required
 @require_POST
+@rate_limited("write")
 def dropped(request: HttpRequest, consultation_id) -> HttpResponse:
     """The connection dropped: the patient goes back to the head of the queue."""
 
@@ -716,6 +731,7 @@ def dropped(request: HttpRequest, consultation_id) -> HttpResponse:
 
 @doctor_required
 @require_POST
+@rate_limited("write")
 def hold(request: HttpRequest, consultation_id) -> HttpResponse:
 
     consultation = consultation_selectors.visible_consultation(

@@ -75,6 +75,7 @@ class PatientSerializer(serializers.Serializer):
 
 class PatientViewSet(viewsets.GenericViewSet):
     serializer_class = PatientSerializer
+    limit_scope = "family.write"  # creating and changing profiles (sanjeevani.limits)
     permission_classes = [permissions.IsAuthenticated, IsPatientAccount]
     pagination_class = None
     lookup_value_regex = "[0-9a-fA-F-]{36}"

@@ -48,6 +48,7 @@ class PatientDocumentsView(APIView):
     """List a patient's documents (the family or their doctor) or upload one (the family)."""
 
     parser_classes = [MultiPartParser, FormParser]
+    limit_scope = "documents.upload"  # uploads (sanjeevani.limits); reads are not counted
 
     @extend_schema(responses=PatientDocumentSerializer(many=True))
     def get(self, request, patient_id):

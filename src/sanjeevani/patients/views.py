@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sanjeevani.accounts.models import Role
+from sanjeevani.limits.pages import rate_limited
 
 from . import selectors, services
 from .forms import PatientForm
@@ -71,6 +72,7 @@ def family(request: HttpRequest) -> HttpResponse:
 
 @patient_required
 @require_http_methods(["GET", "POST"])
+@rate_limited("family.write")
 def add(request: HttpRequest) -> HttpResponse:
     family_now = selectors.family_queryset(request.user)
     if request.method == "POST":
@@ -105,6 +107,7 @@ def add(request: HttpRequest) -> HttpResponse:
 
 @patient_required
 @require_http_methods(["GET", "POST"])
+@rate_limited("family.write")
 def edit(request: HttpRequest, patient_id: Any) -> HttpResponse:
     """Change a profile; a successful save is audited by the service, each display here."""
     if request.method == "POST":
@@ -132,6 +135,7 @@ def edit(request: HttpRequest, patient_id: Any) -> HttpResponse:
 
 @patient_required
 @require_POST
+@rate_limited("write")
 def choose(request: HttpRequest, patient_id: Any) -> HttpResponse:
     """Remember whose consultation this is and go on to pick an OPD for them."""
     patient = selectors.patient_for_account(request.user, patient_id, audit=False)

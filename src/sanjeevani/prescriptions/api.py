@@ -72,6 +72,8 @@ class MedicineSearch(generics.ListAPIView):
 
 
 class PrescriptionListCreate(APIView):
+    limit_scope = "prescription.issue"  # each sends an SMS (sanjeevani.limits)
+
     @extend_schema(responses=PrescriptionSerializer(many=True))
     def get(self, request: Request) -> Response:
         """The caller's family's prescriptions, or a doctor's own; newest first."""

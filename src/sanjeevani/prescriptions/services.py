@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from sanjeevani.accounts.models import Role
-from sanjeevani.accounts.sms import send_sms
+from sanjeevani.accounts.sms import SMSKind, send_sms
 from sanjeevani.audit.services import record_event
 from sanjeevani.consultations.models import Consultation
 
@@ -306,7 +306,7 @@ def _issue(
                     "Sanjeevani: your prescription from Dr %(doctor)s (Reg. No. %(reg)s) is "
                     "ready. Download it: %(link)s",
                 ) % {"doctor": doctor_name, "reg": registration, "link": link}
-            send_sms(mobile, body)
+            send_sms(mobile, body, kind=SMSKind.NOTIFICATION)
 
         transaction.on_commit(notify)
     return prescription

@@ -66,7 +66,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from sanjeevani.accounts.models import Role
-from sanjeevani.accounts.sms import send_sms
+from sanjeevani.accounts.sms import SMSKind, send_sms
 from sanjeevani.audit.services import actor_fields, record_event
 from sanjeevani.live.groups import doctor_group, opd_queue_group, ticket_group
 from sanjeevani.live.publisher import publish_now
@@ -203,7 +203,7 @@ def _sms_after_commit(patient: Patient, render) -> None:
         return
     with translation.override(message_language(patient.preferred_language)):
         body = render()
-    transaction.on_commit(lambda: send_sms(mobile, body))
+    transaction.on_commit(lambda: send_sms(mobile, body, kind=SMSKind.NOTIFICATION))
 
 
 _ACCOUNT_TABLE = Patient._meta.get_field("account").related_model._meta.db_table
@@ -305,7 +305,9 @@ def _sms_near_turn_after_commit(due) -> None:
             ) % {"opd": opd_name, "token": token}
         messages.append((mobile, body))
     if messages:
-        transaction.on_commit(lambda: [send_sms(to, text) for to, text in messages])
+        transaction.on_commit(
+            lambda: [send_sms(to, text, kind=SMSKind.NOTIFICATION) for to, text in messages]
+        )
 
 
 def notify_near_turn(opd: OnlineOPD | Any) -> int:

@@ -78,6 +78,7 @@ class FilesView(APIView):
     """Share a PDF, JPEG or PNG in the room (checked from its content, size-limited)."""
 
     parser_classes = [MultiPartParser]
+    limit_scope = "room.file"  # files shared in the room (sanjeevani.limits)
 
     @extend_schema(
         request=FileUploadSerializer,

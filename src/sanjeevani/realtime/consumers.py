@@ -12,6 +12,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
+from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -20,6 +21,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from sanjeevani.consultations.models import Consultation
+from sanjeevani.limits import rates as limit_rates
 from sanjeevani.live.groups import consultation_group, room_group
 from sanjeevani.queueing.errors import DomainError
 
@@ -115,6 +117,25 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self._error("forbidden", str(error) or _("Not allowed."), kind)
 
     async def on_chat(self, message: dict[str, Any]) -> None:
+        # Per user across connections and per address (sanjeevani.limits), on top of the
+        # per-connection bucket: an error the page shows, not a closed room.
+        refusal = await sync_to_async(limit_rates.check)(
+            "room.chat",
+            user=self.admission.user,
+            address=(self.scope.get("client") or (None,))[0],
+        )
+        if refusal is not None:
+            await self.send_json(
+                {
+                    "type": "error",
+                    "code": "rate_limited",
+                    "message": limit_rates.message_for(refusal),
+                    "about": "chat",
+                    "client_id": message.get("client_id", ""),
+                    "retry_after_seconds": refusal.retry_after,
+                }
+            )
+            return
         stored = await self._call(services.post_chat_message, message["text"])
         await self.send_json(
             {
