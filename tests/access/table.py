@@ -163,6 +163,7 @@ RULES: list[Rule] = [
     # --- OPD pages, the doctor's way
     # ICD-10 terms are reference data for any clinician; no patient's data
     Rule("opd:icd10", "staff", data=lambda w: {"q": "fever"}, anonymous="not_found"),
+    Rule("consultations-api:diagnoses", "staff", data=lambda w: {"q": "fever"}, wrong_role=403),
     Rule("opd:doctor_console", "doctors"),
     Rule("opd:doctor_queue", "doctors"),
     Rule("opd:doctor_presence", "doctors", method="post", data=lambda w: {"action": "offline"}),

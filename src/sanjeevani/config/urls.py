@@ -12,6 +12,7 @@ api_v1 = [
     path("opd/", include("sanjeevani.opd.api")),
     path("prescriptions/", include("sanjeevani.prescriptions.api")),
     path("realtime/", include("sanjeevani.realtime.api")),
+    path("diagnoses/", include("sanjeevani.consultations.api")),
 ]
 
 urlpatterns = [

