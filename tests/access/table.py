@@ -219,6 +219,7 @@ RULES: list[Rule] = [
         data=lambda w: {"advice": "Rest"},
         **DOCTOR_API,
     ),
+    Rule("opd-api:consultation-mode", D, args=consultation, audited=True, **DOCTOR_API),
     Rule("opd-api:consultation-hold", D, method="post", args=consultation, **DOCTOR_API),
     Rule("opd-api:consultation-resume", D, method="post", args=consultation, **DOCTOR_API),
     Rule("opd-api:consultation-end", D, method="post", args=consultation, **DOCTOR_API),

@@ -184,6 +184,16 @@ def test_icd10_search(doctor_client):
     assert doctor_client.get(reverse("opd:icd10"), {"q": ""}).json()["results"] == []
 
 
+def confirm_mode(doctor_client, consultation) -> None:
+    """The doctor confirms the mode the room observed (nothing here: chat) before signing."""
+    response = doctor_client.post(
+        reverse("opd-api:consultation-mode", args=[consultation.pk]),
+        {"mode": "chat"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+
+
 def test_prescribe_end_and_patient_sees_prescription_feedback_and_follow_up(
     client, doctor_client, clinic
 ):
@@ -192,6 +202,7 @@ def test_prescribe_end_and_patient_sees_prescription_feedback_and_follow_up(
         reverse("opd:confirm_identity", args=[consultation.pk]),
         {"method": "Asked name and age on video", "age_years": str(clinic.patient.age)},
     )
+    confirm_mode(doctor_client, consultation)
     save(doctor_client, consultation, base_revision=0, complaints="Fever", advice="Rest, fluids")
     medicine = Medicine.objects.filter(generic_name="paracetamol", tpg_list="O").first()
     cetirizine = Medicine.objects.filter(generic_name="cetirizine", strength="10 mg").first()
@@ -248,6 +259,7 @@ def test_free_entry_medicine_without_video_is_refused_with_the_rule(doctor_clien
         reverse("opd:confirm_identity", args=[consultation.pk]),
         {"method": "Asked name and age", "age_years": str(clinic.patient.age)},
     )
+    confirm_mode(doctor_client, consultation)
     response = doctor_client.post(
         reverse("opd:prescribe", args=[consultation.pk]),
         {

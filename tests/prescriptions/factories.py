@@ -20,6 +20,8 @@ class ConsultationFactory(factory.django.DjangoModelFactory):
     doctor = factory.SubFactory(DoctorFactory)
     status = Consultation.Status.IN_PROGRESS
     mode = Consultation.Mode.AUDIO
+    observed_mode = Consultation.Mode.AUDIO
+    mode_confirmed_at = factory.LazyFunction(timezone.now)  # the doctor confirmed it
     had_video = False
     started_at = factory.LazyFunction(timezone.now)
     identity_confirmed_at = factory.LazyFunction(timezone.now)
@@ -33,4 +35,5 @@ class ConsultationFactory(factory.django.DjangoModelFactory):
 
 class VideoConsultationFactory(ConsultationFactory):
     mode = Consultation.Mode.VIDEO
+    observed_mode = Consultation.Mode.VIDEO
     had_video = True

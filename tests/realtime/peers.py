@@ -165,3 +165,116 @@ async def call(
         await doctor_pc.close()
         await doctor.close()
         await patient.close()
+
+
+async def _count_frames(track, counts: dict, key: str) -> None:
+    """Frames this side actually decoded from the other's track (what a browser's
+    ``framesDecoded`` counts)."""
+    with contextlib.suppress(Exception):
+        while True:
+            await track.recv()
+            counts[key] += 1
+
+
+async def _audio_packets(pc: RTCPeerConnection) -> int:
+    """Audio RTP packets received, from aiortc's own inbound-rtp statistics."""
+    report = await pc.getStats()
+    return sum(
+        s.packetsReceived
+        for s in report.values()
+        if s.type == "inbound-rtp" and getattr(s, "kind", "") == "audio"
+    )
+
+
+async def media_call(
+    doctor: RoomPeer,
+    patient: RoomPeer,
+    *,
+    kinds: tuple[str, ...] = ("audio", "video"),
+    until_mode: str = "video",
+    patient_claims: dict | None = None,
+    timeout: float = 40,
+) -> dict:
+    """Doctor and patient send each other the media ``kinds`` peer to peer, count what they
+    really receive, and each reports it to the room every second as ``media-stats`` (as
+    room.js does), until the room announces ``until_mode`` or ``timeout`` passes.
+    ``patient_claims`` replaces the patient's report with a lie. Returns what each side
+    received and the last ``consultation-mode`` the room announced."""
+    from aiortc import AudioStreamTrack
+
+    await doctor.join()
+    await patient.join()
+    doctor_peer = (await patient.wait_for("peer-present"))["peer_id"]
+    await doctor.wait_for("peer-joined")
+    doctor_id, patient_id = doctor.welcome["user_id"], patient.welcome["user_id"]
+
+    pcs = {"doctor": RTCPeerConnection(doctor.configuration(False)),
+           "patient": RTCPeerConnection(patient.configuration(False))}  # fmt: skip
+    counts = {side: {"video_frames": 0} for side in pcs}
+    readers: list[asyncio.Task] = []
+    result: dict = {"modes": []}
+
+    def on_track(side):
+        def handler(track):
+            if track.kind == "video":
+                readers.append(
+                    asyncio.create_task(_count_frames(track, counts[side], "video_frames"))
+                )
+            else:  # decode the audio too, so that it flows as in a browser
+                readers.append(asyncio.create_task(_count_frames(track, {"n": 0}, "n")))
+
+        return handler
+
+    for side, pc in pcs.items():
+        pc.on("track", on_track(side))
+        for kind in kinds:
+            pc.addTrack(VideoStreamTrack() if kind == "video" else AudioStreamTrack())
+    if not kinds:
+        pcs["patient"].createDataChannel("chat")
+    try:
+        patient_pc, doctor_pc = pcs["patient"], pcs["doctor"]
+        await patient_pc.setLocalDescription(await patient_pc.createOffer())
+        await patient.send(
+            {"type": "offer", "to": doctor_peer, "sdp": patient_pc.localDescription.sdp}
+        )
+        offer = await doctor.wait_for("offer")
+        await doctor_pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+        await doctor_pc.setLocalDescription(await doctor_pc.createAnswer())
+        await doctor.send(
+            {"type": "answer", "to": offer["from"], "sdp": doctor_pc.localDescription.sdp}
+        )
+        answer = await patient.wait_for("answer")
+        await patient_pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        result["connected"] = await _connected(patient_pc, 20) and await _connected(doctor_pc, 20)
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            for side, peer, other in (
+                ("doctor", doctor, patient_id),
+                ("patient", patient, doctor_id),
+            ):
+                got = {
+                    "video_frames": counts[side]["video_frames"],
+                    "video_bytes": 0,  # aiortc does not count bytes; browsers do
+                    "audio_packets": await _audio_packets(pcs[side]),
+                    "audio_bytes": 0,
+                }
+                if side == "patient" and patient_claims is not None:
+                    got = patient_claims
+                await peer.send({"type": "media-stats", "user_id": other, **got})
+                result[side] = got
+            with contextlib.suppress(TimeoutError):
+                while True:
+                    mode = await patient.wait_for("consultation-mode", timeout=1)
+                    result["modes"].append(mode)
+                    if mode["observed_mode"] == until_mode:
+                        return result
+        return result
+    finally:
+        for task in readers:
+            task.cancel()
+        for pc in pcs.values():
+            await pc.close()
+        await doctor.close()
+        await patient.close()

@@ -68,9 +68,23 @@ class Consultation(models.Model):
     )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.CALLING)
     outcome = models.CharField(max_length=14, choices=Outcome.choices, blank=True)
-    mode = models.CharField(max_length=6, choices=Mode.choices, default=Mode.VIDEO)
+    # The mode is observed, not claimed: ``observed_mode`` is what both ends of the room
+    # reported receiving (``consultations.modes``); ``mode`` is the mode of record, the
+    # observed one until the doctor confirms it or a lower one (``mode_confirmed_at``).
+    # ``had_video`` is derived from ``mode`` and means "video was observed" (List A).
+    mode = models.CharField(
+        _("mode"),
+        max_length=6,
+        choices=Mode.choices,
+        default=Mode.CHAT,
+        help_text=_("As observed by the room, or lower as the doctor confirmed it."),
+    )
+    observed_mode = models.CharField(
+        _("observed mode"), max_length=6, choices=Mode.choices, default=Mode.CHAT
+    )
+    mode_confirmed_at = models.DateTimeField(_("mode confirmed at"), null=True, blank=True)
     had_video = models.BooleanField(
-        _("video was used"),
+        _("video was observed"),
         default=False,
         help_text=_("Telemedicine Practice Guidelines: List A first prescriptions need video."),
     )
@@ -120,6 +134,42 @@ class Consultation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status != self.Status.ENDED
+
+
+class MediaObservation(models.Model):
+    """What one participant's browser received from another in the room: cumulative
+    WebRTC ``getStats()`` counters (inbound-rtp), the largest ever reported. Only the
+    doctor and the patient's side (the patient's account, or the CHO who requested a
+    hub-and-spoke consultation) count towards the observed mode."""
+
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="media_observations"
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    source = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The participant whose media the reporter received."),
+    )
+    video_frames = models.BigIntegerField(_("video frames decoded"), default=0)
+    video_bytes = models.BigIntegerField(_("video bytes received"), default=0)
+    audio_packets = models.BigIntegerField(_("audio packets received"), default=0)
+    audio_bytes = models.BigIntegerField(_("audio bytes received"), default=0)
+    first_reported_at = models.DateTimeField(auto_now_add=True)
+    last_reported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "reporter", "source"], name="media_observation_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reporter_id} received from {self.source_id} in {self.consultation_id}"
 
 
 class Feedback(models.Model):

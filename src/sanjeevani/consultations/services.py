@@ -43,6 +43,7 @@ from sanjeevani.queueing.errors import ConsultationError, QueueError
 from sanjeevani.queueing.models import LIVE_STATUSES, Ticket
 from sanjeevani.registry.models import DoctorProfile, OnlineOPD
 
+from . import modes
 from .models import Consultation, Feedback
 
 Outcome = Consultation.Outcome
@@ -670,23 +671,10 @@ def _write_record(
     return consultation
 
 
-def mark_video_used(user: Any, consultation: Consultation) -> Consultation:
-    """Video ran in this consultation (List A medicines need it). The room calls this."""
-    is_doctor = consultation.doctor.user_id == getattr(user, "pk", None)
-    is_family = consultation.patient.account_id == getattr(user, "pk", None)
-    if not (is_doctor or is_family):
-        raise PermissionDenied(_("Only a participant of this consultation can do this."))
-    with transaction.atomic():
-        consultation = _locked(consultation)
-        if consultation.had_video:
-            return consultation
-        consultation.had_video = True
-        consultation.mode = Consultation.Mode.VIDEO
-        consultation.save(update_fields=["had_video", "mode"])
-        record_event(
-            user, "consultation.video_used", obj=consultation, patient_id=consultation.patient_id
-        )
-    return consultation
+# --- the mode: observed by the room, confirmed by the doctor (``modes``) ---------------
+# Re-exported so that callers keep to ``consultations.services`` for every state change.
+record_media_observation = modes.record_media_observation
+confirm_consultation_mode = modes.confirm_consultation_mode
 
 
 # --- hold, resume, end -----------------------------------------------------------------

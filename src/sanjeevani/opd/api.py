@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sanjeevani.accounts.models import Role
+from sanjeevani.consultations import modes as consultation_modes
 from sanjeevani.consultations import selectors as consultation_selectors
 from sanjeevani.consultations import services as consultation_services
 from sanjeevani.consultations.models import Consultation
@@ -311,6 +312,41 @@ class RecordView(OPDView):
         return Response(_consultation_data(consultation))
 
 
+class ConsultationModeView(OPDView):
+    """The mode is observed by the room (both ends' received media), confirmed by the doctor."""
+
+    permission_classes = [IsDoctor]
+
+    @extend_schema(summary="How the consultation was held: observed from both ends",
+                   responses=s.ConsultationModeSerializer)  # fmt: skip
+    def get(self, request, consultation_id):
+        return Response(_mode_data(self.consultation(consultation_id)))
+
+    @extend_schema(
+        summary="Confirm the mode before signing: the observed one or a lower one",
+        description="Confirming a mode above the observed one answers 400 `not_observed`. "
+        "A prescription cannot be issued until the mode is confirmed.",
+        request=s.ModeConfirmSerializer,
+        responses=s.ConsultationModeSerializer,
+    )
+    def post(self, request, consultation_id):
+        consultation = self.consultation(consultation_id)
+        data = _valid(s.ModeConfirmSerializer, request)
+        consultation = consultation_services.confirm_consultation_mode(
+            request.user, consultation, data["mode"]
+        )
+        return Response(_mode_data(consultation))
+
+
+def _mode_data(consultation: Consultation) -> dict:
+    payload = {
+        **consultation_modes.mode_payload(consultation),
+        "confirmed_at": consultation.mode_confirmed_at,
+        "observations": consultation_modes.observations_of(consultation),
+    }
+    return s.ConsultationModeSerializer(payload).data
+
+
 class ConsultationStepView(OPDView):
     """Hold, resume, drop (return the patient to the head of the queue)."""
 
@@ -495,6 +531,11 @@ urlpatterns = [
         "consultations/<uuid:consultation_id>/record/",
         RecordView.as_view(),
         name="consultation-record",
+    ),  # fmt: skip
+    path(
+        "consultations/<uuid:consultation_id>/mode/",
+        ConsultationModeView.as_view(),
+        name="consultation-mode",
     ),  # fmt: skip
     path(
         "consultations/<uuid:consultation_id>/hold/", HoldView.as_view(), name="consultation-hold"

@@ -120,7 +120,8 @@ class ConsultationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Consultation
         fields = [
-            "id", "status", "outcome", "mode", "had_video", "service_line", "opd", "opd_name",
+            "id", "status", "outcome", "mode", "observed_mode", "mode_confirmed_at",
+            "had_video", "service_line", "opd", "opd_name",
             "token_number", "doctor", "patient", "follow_up_of", "created_at", "started_at",
             "ended_at", "identity_confirmed", "identity_confirmed_at", "identity_method",
             "confirmed_age_years", "consent", "complaints", "history", "findings", "vitals",
@@ -249,3 +250,34 @@ class FeedbackSerializer(serializers.Serializer):
 
 class FollowUpSerializer(serializers.Serializer):
     complaint = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ModeConfirmSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(
+        choices=Consultation.Mode.choices,
+        help_text=_("The observed mode or a lower one (video > audio > chat)."),
+    )
+
+
+class MediaObservationSerializer(serializers.Serializer):
+    reporter = serializers.UUIDField(help_text=_("The participant whose page reported."))
+    source = serializers.UUIDField(help_text=_("The participant whose media it received."))
+    level = serializers.ChoiceField(choices=Consultation.Mode.choices)
+    video_frames = serializers.IntegerField()
+    video_bytes = serializers.IntegerField()
+    audio_packets = serializers.IntegerField()
+    audio_bytes = serializers.IntegerField()
+    last_reported_at = serializers.DateTimeField()
+
+
+class ConsultationModeSerializer(serializers.Serializer):
+    """The mode the room observed from both ends, and the doctor's confirmation."""
+
+    observed_mode = serializers.ChoiceField(choices=Consultation.Mode.choices)
+    mode = serializers.ChoiceField(
+        choices=Consultation.Mode.choices,
+        help_text=_("The mode of record: the observed one until the doctor confirms it."),
+    )
+    confirmed = serializers.BooleanField()
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    observations = MediaObservationSerializer(many=True)

@@ -97,6 +97,15 @@ def _check_consultation(consultation: Consultation) -> None:
         patient.date_of_birth is None and patient.age_years is None
     ):
         raise ValidationError(_("Record the patient's age before writing a prescription."))
+    if consultation.mode_confirmed_at is None:
+        # The signed content carries the mode; the room observes it, the doctor confirms it
+        # (consultations.modes.confirm_consultation_mode).
+        raise ValidationError(
+            _(
+                "Confirm how this consultation was held (video, audio only or chat) before "
+                "signing: the room shows what it observed."
+            )
+        )
 
 
 def _clean_items(raw_items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from sanjeevani.consultations.models import Consultation
+from sanjeevani.consultations.modes import RANK, level_of
 from sanjeevani.limits import rates as limit_rates
 from sanjeevani.live.groups import consultation_group, room_group
 from sanjeevani.queueing.errors import DomainError
@@ -28,7 +29,17 @@ from sanjeevani.queueing.errors import DomainError
 from . import selectors, services
 from .ice import ice_servers_for
 from .models import RoomRole
-from .protocol import DOCTOR_ONLY, RELAYED, ProtocolError, RateLimit, parse_client_message
+from .protocol import (
+    DOCTOR_ONLY,
+    MEDIA_COUNTERS,
+    RELAYED,
+    ProtocolError,
+    RateLimit,
+    parse_client_message,
+)
+
+#: A page's media-stats that prove nothing new are stored at most this often.
+MEDIA_STATS_WRITE_SECONDS = 30.0
 
 
 class RoomConsumer(AsyncJsonWebsocketConsumer):
@@ -42,7 +53,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self.group = room_group(self.consultation_id)
         self.rate = RateLimit()
         self.closing = False
-        self.video_recorded = False
+        # source user id -> (level last stored, when): media-stats are written when what
+        # they prove rises, otherwise at most every MEDIA_STATS_WRITE_SECONDS.
+        self.media_written: dict[str, tuple[int, float]] = {}
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         token = (query.get("token") or [""])[0]
         session = (query.get("session") or [""])[0]
@@ -161,9 +174,18 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "pong", "t": message.get("t"), "server_time": time.time()})
 
     async def on_video_connected(self, message: dict[str, Any]) -> None:
-        if not self.video_recorded:
-            self.video_recorded = True
-            await self._call(services.record_video_used)
+        """Pages loaded before the mode was observed still send this; it proves nothing."""
+
+    async def on_media_stats(self, message: dict[str, Any]) -> None:
+        source = message["user_id"]
+        counters = {name: message[name] for name in MEDIA_COUNTERS}
+        level = RANK[level_of(counters)]
+        now = time.monotonic()
+        stored_level, stored_at = self.media_written.get(source, (-1, 0.0))
+        if level <= stored_level and now - stored_at < MEDIA_STATS_WRITE_SECONDS:
+            return
+        self.media_written[source] = (max(level, stored_level), now)
+        await self._call(services.record_media_stats, source, counters)
 
     async def on_hold(self, message: dict[str, Any]) -> None:
         await self._call(services.hold_room)
@@ -199,6 +221,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         """An event a realtime service published after its write committed."""
         if not self.closing:
             await self.send_json(event["event"])
+
+    async def consultation_mode(self, event: dict[str, Any]) -> None:
+        """The observed or confirmed mode changed (``consultations.modes``)."""
+        if not self.closing:
+            payload = {
+                k: event.get(k) for k in ("observed_mode", "mode", "confirmed", "confirmed_at")
+            }
+            await self.send_json({"type": "consultation-mode", **payload})
 
     async def consultation_status(self, event: dict[str, Any]) -> None:
         """The consultation moved (hold, resume, end), from the room or the doctor's console."""

@@ -13,6 +13,11 @@ from django.conf import settings
 MAX_SDP_MESSAGE_BYTES = 64 * 1024
 MAX_MESSAGE_BYTES = 16 * 1024
 PEER_ID_CHARS = 32
+#: ``media-stats``: the participant's user id (a UUID) and cumulative counters, each
+#: from 0 to ``MAX_COUNTER`` (``consultations.modes``).
+USER_ID_CHARS = 36
+MAX_COUNTER = 10**12
+MEDIA_COUNTERS = ("video_frames", "video_bytes", "audio_packets", "audio_bytes")
 
 _STR, _INT, _BOOL, _OBJ_OR_NULL = str, int, bool, (dict, type(None))
 
@@ -23,7 +28,14 @@ SCHEMAS: dict[str, dict[str, tuple[Any, bool]]] = {
     "ice-candidate": {"to": (_STR, True), "candidate": (_OBJ_OR_NULL, True)},
     "ice-restart": {"to": (_STR, True)},
     "media-state": {"audio": (_BOOL, True), "video": (_BOOL, True), "audio_only": (_BOOL, False)},
+    # Kept so that pages loaded before the mode was observed are not disconnected; it no
+    # longer changes anything (a claim is not an observation).
     "video-connected": {},
+    # What this page received from participant ``user_id`` (WebRTC getStats, inbound-rtp).
+    "media-stats": {
+        "user_id": (_STR, True),
+        **dict.fromkeys(MEDIA_COUNTERS, (_INT, True)),
+    },
     "chat": {"text": (_STR, True), "client_id": (_STR, False)},
     "sync": {"after_seq": (_INT, True)},
     "delivered": {"seq": (_INT, True)},
@@ -77,6 +89,11 @@ def parse_client_message(raw: str | None) -> dict[str, Any]:
             raise ProtocolError(f"wrong type: {field}")
     if "to" in message and not 0 < len(message["to"]) <= PEER_ID_CHARS:
         raise ProtocolError("bad peer id")
+    if kind == "media-stats":
+        if not 0 < len(message["user_id"]) <= USER_ID_CHARS:
+            raise ProtocolError("bad user id")
+        if any(not 0 <= message[name] <= MAX_COUNTER for name in MEDIA_COUNTERS):
+            raise ProtocolError(f"counters run from 0 to {MAX_COUNTER}")
     return message
 
 

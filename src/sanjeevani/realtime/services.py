@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from sanjeevani.audit.services import record_event
 from sanjeevani.consultations import services as consultation_services
 from sanjeevani.consultations.models import Consultation
+from sanjeevani.consultations.modes import mode_payload
 from sanjeevani.patients.uploads import check_clinical_upload
 
 from . import selectors, tokens
@@ -336,16 +337,19 @@ def end_room(user: Any, consultation_id: Any, outcome: str) -> str:
     return consultation_services.end_consultation(user, consultation, outcome).status
 
 
-def record_video_used(user: Any, consultation_id: Any) -> bool:
-    """A participant's call carried video: the consultation records it (List A needs it)."""
+def record_media_stats(
+    user: Any, consultation_id: Any, source_user_id: str, counters: dict[str, int]
+) -> dict[str, Any] | None:
+    """What this participant's page received from ``source_user_id``: stored by the
+    consultation, which derives the observed mode from both ends (``consultations.modes``).
+    Returns the consultation's mode, or None when the report does not count."""
     consultation, member = selectors.consultation_for_member(user, consultation_id)
-    if consultation.had_video:
-        return False
     try:
-        consultation_services.mark_video_used(user, consultation)
-    except PermissionDenied:
-        return False  # the consultation takes this only from the doctor or the patient's side
-    return True
+        source = uuid.UUID(str(source_user_id))
+    except ValueError:
+        raise ValidationError(_("user_id must be a participant's id."), code="bad_user") from None
+    updated = consultation_services.record_media_observation(user, consultation, source, counters)
+    return None if updated is None else mode_payload(updated)
 
 
 def download_file(user: Any, consultation_id: Any, message_id: Any, ip: str | None = None):

@@ -148,7 +148,6 @@
       peer.box.dataset.state = pc.connectionState;
       if (pc.connectionState === "connected") {
         setStatus(gettext("Connected."), "ok");
-        if (videoTrack() && !state.audioOnly) send({ type: "video-connected" });
         if (state.lowBandwidth) capVideo(LOW_BITRATE);
       }
       countConnected();
@@ -223,13 +222,20 @@
       if (peer.pc.connectionState !== "connected") continue;
       var report = await peer.pc.getStats();
       var q = { rtt: null, bitrate: null, lost: 0, received: 0 };
+      var got = { video_frames: 0, video_bytes: 0, audio_packets: 0, audio_bytes: 0 };
       report.forEach(function (s) {
         if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
           if (s.currentRoundTripTime != null) q.rtt = s.currentRoundTripTime;
           if (s.availableOutgoingBitrate != null) q.bitrate = s.availableOutgoingBitrate;
         }
-        if (s.type === "inbound-rtp") { q.lost += s.packetsLost || 0; q.received += s.packetsReceived || 0; }
+        if (s.type === "inbound-rtp") {
+          q.lost += s.packetsLost || 0; q.received += s.packetsReceived || 0;
+          var kind = s.kind || s.mediaType;
+          if (kind === "video") { got.video_frames += s.framesDecoded || 0; got.video_bytes += s.bytesReceived || 0; }
+          if (kind === "audio") { got.audio_packets += s.packetsReceived || 0; got.audio_bytes += s.bytesReceived || 0; }
+        }
       });
+      reportReceived(peer, got);
       var prev = peer.stats || { lost: 0, received: 0 };
       var dl = q.lost - prev.lost, dr = q.received - prev.received;
       q.loss = dl + dr > 0 ? Math.max(dl, 0) / (dl + dr) : 0;
@@ -237,6 +243,14 @@
       if (!worst || (q.rtt || 0) > (worst.rtt || 0) || q.loss > worst.loss) worst = q;
     }
     showQuality(worst);
+  }
+  /* What we received from this peer, so that the server can observe the mode from both
+     ends (docs/realtime.md, media-stats); sent only when it grew. */
+  function reportReceived(peer, got) {
+    var key = [got.video_frames, got.video_bytes, got.audio_packets, got.audio_bytes].join(",");
+    if (peer.reported === key) return;
+    peer.reported = key;
+    send(Object.assign({ type: "media-stats", user_id: peer.user.user_id }, got));
   }
   function showQuality(q) {
     var box = el("quality");
@@ -345,6 +359,11 @@
       if (peer) { peer.box.dataset.audio = m.audio ? "on" : "off"; peer.box.dataset.video = m.video ? "on" : "off"; }
     },
     "room-state": function (m) { setHold(m.on_hold); },
+    "consultation-mode": function (m) {
+      panel.dataset.observedMode = m.observed_mode;
+      panel.dataset.mode = m.mode;
+      document.dispatchEvent(new CustomEvent("sanjeevani:consultation-mode", { detail: m }));
+    },
     "room-ended": function (m) { endRoom(m.message); },
     "participant-added": function (m) { setStatus(fmt(gettext("%(name)s was added to the room."), { name: m.name }), "info"); },
     "chat-message": onChatMessage,
