@@ -3,6 +3,9 @@ concurrency, and a typo in RATE_LIMITS caught at start-up."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from types import SimpleNamespace
 
@@ -116,3 +119,23 @@ def test_message_says_how_long_to_wait():
     assert "45 seconds" in rates.message_for(rates.Refusal("feedback", "user", 45))
     assert "3 minutes" in rates.message_for(rates.Refusal("feedback", "user", 150))
     assert "2 minutes" in rates.message_for(rates.Refusal("feedback", "user", 90))
+
+
+@pytest.mark.parametrize(
+    "value", ['{"queue.jion": {"user": "5/hour"}}', '{"queue.join": {"user": "lots"}}', "[1]"]
+)
+def test_a_bad_rate_limits_setting_stops_the_start_up(value):
+    env = {
+        **os.environ,
+        "RATE_LIMITS": value,
+        "DJANGO_SETTINGS_MODULE": "sanjeevani.config.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: RATE_LIMITS" in result.stderr

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from sanjeevani.audit.services import record_event
+from sanjeevani.limits.rates import count_in_window
 
 log = logging.getLogger(__name__)
 
@@ -120,14 +121,8 @@ def _within_daily_ceiling(to: str) -> tuple[bool, int]:
     ceiling = int(getattr(settings, "SMS_DAILY_CEILING_PER_NUMBER", 0) or 0)
     if ceiling <= 0:
         return True, 0
-    key = _daily_key(to)
     try:
-        cache.add(key, 0, timeout=2 * 24 * 3600)
-        try:
-            count = cache.incr(key)
-        except ValueError:
-            cache.add(key, 1, timeout=2 * 24 * 3600)
-            count = 1
+        count = count_in_window(_daily_key(to), 2 * 24 * 3600)
     except Exception:
         log.exception("SMS ceiling for %s could not be counted; sending", to)
         return True, 0

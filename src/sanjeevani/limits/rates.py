@@ -2,9 +2,10 @@
 
 A limit is a scope (``"queue.join"``) with a rate per signed-in user and a rate per client
 address, each ``"<count>/<period>"`` (``"10/hour"``, ``"30/10min"``, ``"5/30s"``). An
-attempt is counted in a fixed window per rate: the key carries the window's number, so a
-counter never needs its expiry reset (``cache.add`` then ``cache.incr``, atomic on Redis and
-under the local-memory cache's lock) and ``Retry-After`` is the time left in the window.
+attempt is counted in a fixed window per rate: the key carries the window's number, so
+its expiry never matters to the count, and ``Retry-After`` is the time left in the window.
+On Redis one round trip per counter (``INCR`` + ``EXPIRE`` pipelined, atomic); elsewhere
+``cache.add`` then ``cache.incr`` (atomic under the local-memory cache's lock).
 
 The user's counter is checked first and a refused attempt stops there: one person
 hammering an action spends their own allowance, not that of the others behind the same
@@ -25,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.utils.translation import ngettext
 
 log = logging.getLogger(__name__)
@@ -113,13 +115,24 @@ def enabled() -> bool:
     return bool(getattr(settings, "RATE_LIMITS_ENABLED", True))
 
 
-def _count(key: str, timeout: int) -> int:
-    cache.add(key, 0, timeout=timeout)
+def count_in_window(key: str, timeout: int) -> int:
+    """Add one to the counter ``key`` (created with ``timeout`` seconds to live); its new
+    value. On Redis one round trip (``INCR`` and ``EXPIRE`` pipelined: Django's ``add`` +
+    ``incr`` take three); elsewhere the cache's own atomic ``incr``."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_and_validate_key(key)
+        client = backend._cache.get_client(full_key, write=True)
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(full_key)
+        pipe.expire(full_key, timeout)
+        return int(pipe.execute()[0])
+    backend.add(key, 0, timeout=timeout)
     try:
-        return cache.incr(key)
+        return backend.incr(key)
     except ValueError:
         # The key expired between add and incr (only at the very end of its life).
-        cache.add(key, 1, timeout=timeout)
+        backend.add(key, 1, timeout=timeout)
         return 1
 
 
@@ -138,14 +151,21 @@ def check(scope: str, *, user: Any = None, address: str | None = None) -> Refusa
         window = int(now // rate.seconds)
         key = f"limits:{scope}:{kind}:{ident}:{rate.seconds}:{window}"
         try:
-            count = _count(key, rate.seconds + 5)
+            count = count_in_window(key, rate.seconds + 5)
         except Exception:
             log.exception("Rate limit %s could not be counted; letting the request through", scope)
             return None
         if count > rate.count:
             retry_after = max(1, math.ceil((window + 1) * rate.seconds - now))
-            log.warning(
-                "Rate limit %s refused %s %s (%d in %d s)", scope, kind, ident, count, rate.seconds
+            # Once per window and counter: a flood of refusals is not a flood of log lines.
+            log.log(
+                logging.WARNING if count == rate.count + 1 else logging.DEBUG,
+                "Rate limit %s refused %s %s (%d in %d s)",
+                scope,
+                kind,
+                ident,
+                count,
+                rate.seconds,
             )
             return Refusal(scope=scope, by=kind, retry_after=retry_after)
     return None
