@@ -265,14 +265,11 @@ def search(query: str, limit: int = DEFAULT_LIMIT) -> list[Diagnosis]:
     if len(query) < MIN_QUERY_LENGTH:
         return []
     index = _index()
-    ranked: dict[str, tuple[tuple, Diagnosis]] = {}
+    ranked: dict[str, tuple[tuple, str, str]] = {}  # code → (sort key, match, term)
 
     def offer(code: str, key: tuple, match: str, term: str = "") -> None:
-        i = index.by_code.get(code)
-        if i is None or (code in ranked and ranked[code][0] <= key):
-            return
-        entry = index.entries[i]
-        ranked[code] = (key, Diagnosis(entry.code, entry.label, entry.billable, match, term))
+        if code in index.by_code and (code not in ranked or key < ranked[code][0]):
+            ranked[code] = (key, match, term)
 
     for key, code in _code_matches(index, query):
         offer(code, key, "code")
@@ -287,8 +284,12 @@ def search(query: str, limit: int = DEFAULT_LIMIT) -> list[Diagnosis]:
                     offer(code, (5, n, *key), "spelling", term or " ".join(guess))
                 if len(ranked) >= limit:
                     break
-    best = sorted(ranked.values(), key=lambda pair: pair[0])
-    return [diagnosis for _key, diagnosis in best[:limit]]
+    best = sorted(ranked.items(), key=lambda item: item[1][0])[:limit]
+    entries = (index.entries[index.by_code[code]] for code, _ in best)
+    return [
+        Diagnosis(entry.code, entry.label, entry.billable, match, term)
+        for entry, (_code, (_key, match, term)) in zip(entries, best, strict=True)
+    ]
 
 
 def _code_matches(index: _Index, query: str) -> list[tuple[tuple, str]]:
