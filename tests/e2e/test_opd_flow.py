@@ -118,6 +118,11 @@ def test_patient_and_doctor_through_the_online_opd(
     doctor.reload()
     doctor.click("#confirm-identity")
     expect(doctor.locator("#identity-confirmed")).to_be_visible()
+    # ... confirms the mode the room observed (the offered choice) before signing ...
+    doctor.click("#confirm-mode")
+    expect(doctor.locator('#consultation-mode [data-el="confirmation"]')).to_contain_text(
+        "Confirmed"
+    )
     doctor.fill("[name=complaints]", "Fever and cough for three days")
     doctor.fill("[name=advice]", "Rest and plenty of fluids")
     expect(doctor.locator("#save-state")).to_have_text("Saved")

@@ -1,5 +1,6 @@
 """Two headless Chromium pages (fake camera and microphone) as doctor and patient: video
-decoded on both sides, chat with read marks, a reload that rejoins, and the end."""
+decoded on both sides and observed as video by the server from both pages' reports, chat
+with read marks, a reload that rejoins, and the end."""
 
 from __future__ import annotations
 
@@ -38,6 +39,13 @@ def test_doctor_and_patient_call_chat_reload_and_end(live_server_url, signed_in_
     wait_for_call(patient)
     assert patient.evaluate("document.querySelector('.remote video').videoWidth") > 0
     assert doctor.evaluate("document.querySelector('.remote video').videoWidth") > 0
+    # Both pages report what they decoded (media-stats); the server observes video from
+    # both ends and tells the room.
+    for page in (doctor, patient):
+        page.wait_for_selector('[data-room][data-observed-mode="video"]', timeout=30_000)
+    consultation.refresh_from_db()
+    assert (consultation.observed_mode, consultation.mode) == ("video", "video")
+    assert consultation.mode_confirmed_at is None  # observed, not yet confirmed
 
     send_chat(doctor, "Namaste, how are you feeling?")
     patient.wait_for_selector('li.theirs:has-text("Namaste, how are you feeling?")')
@@ -63,3 +71,4 @@ def test_doctor_and_patient_call_chat_reload_and_end(live_server_url, signed_in_
     consultation.refresh_from_db()
     assert consultation.status == Consultation.Status.ENDED
     assert consultation.had_video is True
+    assert consultation.media_observations.filter(video_frames__gte=45).count() == 2
