@@ -1,5 +1,6 @@
 """Generated requests to every operation of the project's own OpenAPI schema: no input
-makes the API answer 5xx, and answers match the schema where it describes them.
+makes the API answer 5xx, every status an operation answers is one its schema declares,
+and every answer has a declared content type and matches its declared body.
 
 The schema comes from drf-spectacular in-process; requests go to Django's WSGI handler in
 the test's own transaction, authenticated by token as a patient and as a doctor.
@@ -20,7 +21,11 @@ from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.prescriptions.factories import ConsultationFactory
 
@@ -36,6 +41,9 @@ def _project_schema() -> dict:
 schema = schemathesis.openapi.from_dict(_project_schema())
 #: Operations whose answers do not yet match the schema; 5xx is still checked for them.
 SCHEMA_DRIFT: set[str] = set()
+#: What the schema promises about every answer: a declared status, a declared content type,
+#: a body of the declared shape.
+CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture
@@ -84,7 +92,7 @@ def test_no_generated_request_breaks_the_api(case, wsgi_app, person):
             case.path_parameters[name] = ids[name]
     checks = [not_a_server_error]
     if case.operation.label not in SCHEMA_DRIFT:
-        checks.append(response_schema_conformance)
+        checks.extend(CONFORMANCE)
     response = case.call(app=wsgi_app, headers={"Authorization": f"Token {world.token(role)}"})
     case.validate_response(response, checks=checks)
 
@@ -98,7 +106,7 @@ def test_a_consultation_without_a_ticket_matches_the_schema(wsgi_app, db):
     token = Token.objects.create(user=consultation.doctor.user).key
     response = case.call(app=wsgi_app, headers={"Authorization": f"Token {token}"})
     assert response.status_code == 200
-    case.validate_response(response, checks=[response_schema_conformance])
+    case.validate_response(response, checks=CONFORMANCE)
 
 
 def test_dropping_a_call_when_the_patient_holds_another_token_is_not_a_server_error(world):

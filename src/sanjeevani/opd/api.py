@@ -14,7 +14,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, permissions, status
+from rest_framework import permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -24,9 +24,9 @@ from sanjeevani.consultations import selectors as consultation_selectors
 from sanjeevani.consultations import services as consultation_services
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.patients.models import Patient
+from sanjeevani.portal.api_errors import AnswersRefusals
 from sanjeevani.queueing import selectors as queue_selectors
 from sanjeevani.queueing import services as queue_services
-from sanjeevani.queueing.errors import DomainError
 from sanjeevani.queueing.models import Ticket
 from sanjeevani.registry.models import OnlineOPD
 
@@ -34,17 +34,6 @@ from . import selectors as opd_selectors
 from . import serializers as s
 
 app_name = "opd-api"
-
-
-class Refused(exceptions.APIException):
-    """A DomainError in the API's error shape."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-    def __init__(self, error: DomainError) -> None:
-        super().__init__(detail=error.message, code=error.code)
-        self.status_code = error.status
 
 
 class IsPatient(permissions.BasePermission):
@@ -65,11 +54,8 @@ class IsDoctor(permissions.BasePermission):
         )
 
 
-class OPDView(APIView):
-    def handle_exception(self, exc):
-        if isinstance(exc, DomainError):
-            exc = Refused(exc)
-        return super().handle_exception(exc)
+class OPDView(AnswersRefusals, APIView):
+    """A ``DomainError`` from a service answers 409 with its code (``AnswersRefusals``)."""
 
     # lookups scoped to the caller: anything else is 404
     def family_ticket(self, ticket_id, audited: bool = False) -> Ticket:

@@ -20,6 +20,7 @@ from sanjeevani.audit.services import record_event
 
 from .documents import can_read_documents, documents_of, open_document_for, upload_document
 from .models import Patient, PatientDocument
+from .uploads import ALLOWED_TYPES
 
 
 class PatientDocumentSerializer(serializers.ModelSerializer):
@@ -81,7 +82,8 @@ class PatientDocumentsView(APIView):
 class PatientDocumentFileView(APIView):
     """The stored file itself; 404 for anyone but the family and the patient's doctor."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    # The file answers with its own checked type, one of the allowed upload types.
+    @extend_schema(responses={(200, kind): OpenApiTypes.BINARY for kind in ALLOWED_TYPES})
     def get(self, request, document_id):
         document = get_object_or_404(
             PatientDocument.objects.select_related("patient"), pk=document_id

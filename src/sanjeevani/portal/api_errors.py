@@ -9,9 +9,35 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from rest_framework import exceptions
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from sanjeevani.queueing.errors import DomainError
+
+
+class Refused(exceptions.APIException):
+    """A service's refusal (``DomainError``) in the API's error shape: its status (409)
+    and its code."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+    def __init__(self, error: DomainError) -> None:
+        super().__init__(detail=error.message, code=error.code)
+        self.status_code = error.status
+
+
+class AnswersRefusals:
+    """Mixin for API views whose services refuse with a ``DomainError`` (the queue, the
+    consultation): the refusal answers 409 with its code. The project schema
+    (``config/api_schema.py``) declares 409 on the state-changing operations of every view
+    that has this mixin, so the declaration and the behaviour are the same thing."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, DomainError):
+            exc = Refused(exc)
+        return super().handle_exception(exc)  # type: ignore[misc]
 
 
 def _first_message(detail: Any) -> str:

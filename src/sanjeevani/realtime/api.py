@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sanjeevani.audit.services import client_ip
+from sanjeevani.patients.uploads import ALLOWED_TYPES
 
 from . import selectors, services
 from .models import ADDABLE_ROLES
@@ -94,7 +95,8 @@ class FilesView(APIView):
 class FileDownloadView(APIView):
     """A shared file, to the room's participants only (audited)."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    # The file answers with its own checked type, one of the allowed upload types.
+    @extend_schema(responses={(200, kind): bytes for kind in ALLOWED_TYPES})
     def get(self, request: Request, consultation_id, message_id) -> FileResponse:
         message = services.download_file(
             request.user, consultation_id, message_id, ip=client_ip(request)
