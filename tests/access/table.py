@@ -122,6 +122,8 @@ RULES: list[Rule] = [
     Rule("set_language", "public", method="post", data=lambda w: {"language": "hi"}),
     Rule("api-schema", "public"),
     Rule("api-docs", "public"),
+    # browsers post policy violations here without cookies: anyone, rate-limited per address
+    Rule("csp-report", "public", method="post", data=lambda w: {"csp-report": "{}"}),
     Rule("realtime:javascript-catalog", "public"),
     Rule("realtime:device-check", "signed_in"),
     # --- family profiles

@@ -299,6 +299,7 @@ SPECTACULAR_SETTINGS = {
         "DocumentKindEnum": "sanjeevani.patients.models.PatientDocument.Kind",
         "ChatMessageKindEnum": "sanjeevani.realtime.models.ChatMessage.Kind",
         "StateKindEnum": "sanjeevani.registry.models.State.Kind",
+        "ConsultationModeEnum": "sanjeevani.consultations.models.Consultation.Mode",
     },
     "COMPONENT_SPLIT_REQUEST": True,
 }

@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from sanjeevani.config.security_headers import csp_report
+
 api_v1 = [
     path("accounts/", include("sanjeevani.accounts.api")),
     path("patients/", include("sanjeevani.patients.api_documents")),
@@ -27,6 +29,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("csp-report/", csp_report, name="csp-report"),
 ]
 
 handler404 = "sanjeevani.portal.views.not_found"

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -81,6 +86,8 @@ class DiagnosisQuerySerializer(serializers.Serializer):
         return value.strip()
 
 
+# Named apart from the record's "Diagnosis" (opd.serializers): one schema name, one shape.
+@extend_schema_serializer(component_name="DiagnosisMatch")
 class DiagnosisSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="ICD-10 code (WHO edition the record accepts).")
     label = serializers.CharField(help_text="The ICD-10 title.")

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import select_template
 from django.urls import NoReverseMatch, reverse
@@ -28,7 +28,12 @@ from sanjeevani.consultations import selectors as consultation_selectors
 from sanjeevani.consultations import services as consultations
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.limits.pages import rate_limited
-from sanjeevani.patients.documents import documents_of, open_document_for, upload_document
+from sanjeevani.patients.documents import (
+    document_response,
+    documents_of,
+    open_document_for,
+    upload_document,
+)
 from sanjeevani.patients.models import PatientDocument
 from sanjeevani.prescriptions.services import issue_prescription
 from sanjeevani.queueing import selectors as queue_selectors
@@ -285,10 +290,7 @@ def document_file(request: HttpRequest, document_id) -> HttpResponse:
         handle = open_document_for(request.user, document, request=request)
     except PermissionDenied:
         raise Http404 from None
-    extension = document.file.name.rsplit(".", 1)[-1]
-    return FileResponse(
-        handle, content_type=document.content_type, filename=f"{document.title}.{extension}"
-    )
+    return document_response(document, handle)
 
 
 @patient_required
