@@ -13,6 +13,9 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE as CSP_NONCE
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -83,6 +86,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "csp",
     "sanjeevani.audit",
     "sanjeevani.accounts",
     "sanjeevani.registry",
@@ -99,6 +103,9 @@ MIDDLEWARE = [
     # First: any error under /api/ that is not JSON yet becomes the API's error shape.
     "sanjeevani.config.api_errors.JsonErrorsUnderApi",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every response (--- security --- below).
+    "sanjeevani.config.security_headers.ContentSecurityPolicyMiddleware",
+    "sanjeevani.config.security_headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -348,6 +355,42 @@ if PRODUCTION:
             "SMS_BACKEND must be 'http' in production: patients cannot read a console or "
             "outbox file. Set SMS_GATEWAY_URL, or ALLOW_LOCAL_SMS_IN_PRODUCTION=1 for a trial."
         )
+
+# --- Content-Security-Policy (django-csp 4) ---------------------------------------------------
+# Strict on every page: scripts only from this origin (no inline code, no eval), styles from
+# this origin plus a per-request nonce for the one <style> block shared with the PDF renderer,
+# no plugins, no framing. The middleware adds this request's own ws(s):// origin to
+# connect-src and a looser style-src for the API reference only
+# (sanjeevani/config/security_headers.py). A CDN or a separate WebSocket host is added
+# through the variables below (docs/deployment.md, "Content-Security-Policy").
+# (Lower-case names: django-csp's system check refuses settings named like its 3.x CSP_*.)
+_csp_static_hosts = env_list("CSP_STATIC_HOSTS", [])
+_csp_connect_hosts = env_list("CSP_CONNECT_HOSTS", [])
+_csp_report_uri = os.environ.get("CSP_REPORT_URI", "/csp-report/")
+_CSP = {
+    "EXCLUDE_URL_PREFIXES": [],
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF, *_csp_static_hosts],
+        "style-src": [CSP_SELF, CSP_NONCE, *_csp_static_hosts],
+        "img-src": [CSP_SELF, "data:", *_csp_static_hosts],
+        "font-src": [CSP_SELF, *_csp_static_hosts],
+        "connect-src": [CSP_SELF, *_csp_connect_hosts],
+        "media-src": [CSP_SELF, "blob:", "mediastream:"],
+        "object-src": [CSP_NONE],
+        "frame-src": [CSP_NONE],
+        "base-uri": [CSP_SELF],
+        "frame-ancestors": [CSP_NONE],
+        "form-action": [CSP_SELF],
+        "report-uri": [_csp_report_uri] if _csp_report_uri else None,
+    },
+}
+# CSP_REPORT_ONLY=1 sends the same policy as Content-Security-Policy-Report-Only: for trying
+# a change (a new CDN) on a live deployment, reports only, nothing blocked.
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+else:
+    CONTENT_SECURITY_POLICY = _CSP
 
 LOGGING = {
     "version": 1,

@@ -6,7 +6,7 @@ Mounted next to ``patients.api`` under ``/api/v1/patients/``.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
@@ -18,7 +18,13 @@ from rest_framework.views import APIView
 
 from sanjeevani.audit.services import record_event
 
-from .documents import can_read_documents, documents_of, open_document_for, upload_document
+from .documents import (
+    can_read_documents,
+    document_response,
+    documents_of,
+    open_document_for,
+    upload_document,
+)
 from .models import Patient, PatientDocument
 from .uploads import ALLOWED_TYPES
 
@@ -92,11 +98,7 @@ class PatientDocumentFileView(APIView):
             handle = open_document_for(request.user, document, request=request)
         except PermissionDenied:
             raise Http404 from None
-        return FileResponse(
-            handle,
-            content_type=document.content_type,
-            filename=f"{document.title}.{document.file.name.rsplit('.', 1)[-1]}",
-        )
+        return document_response(document, handle)
 
 
 app_name = "patient-documents-api"

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import FileResponse
 from django.utils.translation import gettext as _
 
 from sanjeevani.audit.services import record_event
@@ -95,3 +96,33 @@ def open_document_for(user, document: PatientDocument, *, request=None):
         request=request,
     )
     return document.file.open("rb")
+
+
+#: Types a browser may show in its own tab; everything else (PDF included) is downloaded.
+#: Chromium's PDF viewer does not run inside a sandboxed document, and a PDF opened by the
+#: reader on the device is outside this origin altogether.
+INLINE_TYPES = frozenset({"image/jpeg", "image/png"})
+#: The policy of a served document: a sandbox (a unique origin: no scripts, no forms, no
+#: cookies or storage of this site, no plugins) and nothing to load.
+DOCUMENT_CSP = "sandbox; default-src 'none'; img-src 'self'; frame-ancestors 'none'"
+
+
+def document_response(document: PatientDocument, handle) -> FileResponse:
+    """The stored file as a response that can never act as a page of this site.
+
+    Even a file that slipped past the upload check (``uploads.hidden_formats``) is shown in
+    a sandbox with sniffing off, and anything but an image is a download, never rendered
+    in this origin. Page views and the API both answer with this.
+    """
+    extension = document.file.name.rsplit(".", 1)[-1]
+    response = FileResponse(
+        handle,
+        content_type=document.content_type,
+        as_attachment=document.content_type not in INLINE_TYPES,
+        filename=f"{document.title}.{extension}",
+    )
+    response["Content-Security-Policy"] = DOCUMENT_CSP
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
