@@ -141,6 +141,27 @@ async def test_signalling_is_relayed_to_the_named_peer_with_its_sender(
         json.dumps({"type": "sync", "after_seq": "3"}),  # wrong type
         json.dumps({"type": "chat", "text": "hi", "admin": True}),  # unexpected field
         json.dumps(["not", "an", "object"]),
+        json.dumps({"type": "media-stats", "user_id": "x", "video_frames": 1}),  # missing
+        json.dumps(  # a counter out of range
+            {
+                "type": "media-stats",
+                "user_id": "x",
+                "video_frames": -1,
+                "video_bytes": 0,
+                "audio_packets": 0,
+                "audio_bytes": 0,
+            }
+        ),  # fmt: skip
+        json.dumps(  # a counter of the wrong type
+            {
+                "type": "media-stats",
+                "user_id": "x",
+                "video_frames": 1.5,
+                "video_bytes": 0,
+                "audio_packets": 0,
+                "audio_bytes": 0,
+            }
+        ),  # fmt: skip
     ],
 )
 async def test_misbehaving_client_is_disconnected_and_the_other_stays(
@@ -287,3 +308,76 @@ async def test_doctor_adds_a_participant_over_the_socket(consultation, doctor_us
     assert welcome["role"] == "interpreter"
     for r in (doctor, patient, room):
         await r.disconnect()
+
+
+def stats(user, frames: int, packets: int) -> dict:
+    return {
+        "type": "media-stats",
+        "user_id": str(user.pk),
+        "video_frames": frames,
+        "video_bytes": frames * 1000,
+        "audio_packets": packets,
+        "audio_bytes": packets * 80,
+    }
+
+
+async def test_media_stats_from_both_ends_make_the_mode_and_the_room_hears_of_it(
+    consultation, doctor_user, patient_user
+):
+    doctor, _ = await join(consultation.pk, doctor_user)
+    patient, _ = await join(consultation.pk, patient_user)
+    await receive_until(patient, "peer-present")
+    await patient.send_json_to(stats(doctor_user, 500, 500))  # the patient's claim alone
+    await patient.send_json_to({"type": "ping"})
+    await receive_until(patient, "pong")
+    await database_sync_to_async(consultation.refresh_from_db)()
+    assert consultation.observed_mode == "chat"
+
+    await doctor.send_json_to(stats(patient_user, 0, 500))  # the doctor only heard them
+    mode = await receive_until(patient, "consultation-mode")
+    assert (mode["observed_mode"], mode["mode"], mode["confirmed"]) == ("audio", "audio", False)
+    await doctor.send_json_to(stats(patient_user, 500, 800))  # now the picture came through
+    mode = await receive_until(doctor, "consultation-mode")
+    assert mode["observed_mode"] == "audio"  # the first event, to the doctor as well
+    mode = await receive_until(doctor, "consultation-mode")
+    assert mode["observed_mode"] == "video"
+    await database_sync_to_async(consultation.refresh_from_db)()
+    assert (consultation.mode, consultation.had_video) == ("video", True)
+    await doctor.disconnect()
+    await patient.disconnect()
+
+
+async def test_media_stats_that_prove_nothing_new_are_not_written_each_time(
+    consultation, doctor_user, patient_user
+):
+    doctor, _ = await join(consultation.pk, doctor_user)
+    with mock.patch(
+        "sanjeevani.realtime.services.consultation_services.record_media_observation",
+        return_value=None,
+    ) as record:
+        for n in range(5):
+            await doctor.send_json_to(stats(patient_user, 0, 10 + n))  # still below audio
+        await doctor.send_json_to(stats(patient_user, 0, 500))  # audio now: written
+        await doctor.send_json_to({"type": "ping"})
+        await receive_until(doctor, "pong")
+    assert record.call_count == 2
+    await doctor.disconnect()
+
+
+async def test_media_stats_about_a_stranger_or_junk_id_change_nothing(
+    consultation, doctor_user, patient_user
+):
+    doctor, _ = await join(consultation.pk, doctor_user)
+    stranger = await database_sync_to_async(PatientAccountFactory)()
+    await doctor.send_json_to(stats(stranger, 500, 500))
+    await doctor.send_json_to({**stats(patient_user, 500, 500), "user_id": "not-a-uuid"})
+    error = await receive_until(doctor, "error")
+    assert (error["code"], error["about"]) == ("bad_user", "media-stats")
+    assert "fatal" not in error
+    await doctor.send_json_to({"type": "ping"})
+    await receive_until(doctor, "pong")
+    await database_sync_to_async(consultation.refresh_from_db)()
+    assert consultation.observed_mode == "chat"
+    count = await database_sync_to_async(consultation.media_observations.count)()
+    assert count == 0
+    await doctor.disconnect()
