@@ -253,6 +253,12 @@ RULES: list[Rule] = [
     Rule("prescriptions:detail", "care", args=prescription, audited=True),
     Rule("prescriptions:pdf", "care", args=prescription, audited=True),
     Rule("prescriptions-api:medicines", "signed_in", data=lambda w: {"q": "para"}),
+    Rule(
+        "prescriptions-api:medicine-resolve",
+        "doctors",
+        data=lambda w: {"q": "Dolo 650"},
+        **DOCTOR_API,
+    ),
     Rule("prescriptions-api:list", "signed_in"),
     Rule(
         "prescriptions-api:verify",

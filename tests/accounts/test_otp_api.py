@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -44,7 +45,10 @@ def age_challenges(mobile: str, seconds: int) -> None:
 def test_request_then_verify_gives_a_token_for_a_new_patient_account(api, outbox):
     response = ask(api, "98765 43210")
     assert response.status_code == 202, response.content
-    assert response.json() == {"mobile": MOBILE, "expires_in": 300, "resend_after": 60}
+    sent = response.json()
+    challenge = sent.pop("challenge")
+    assert sent == {"mobile": MOBILE, "expires_in": 300, "resend_after": 60}
+    assert OTPChallenge.objects.get(mobile=MOBILE).pk == uuid.UUID(challenge)
 
     response = answer(api, outbox.last_code(MOBILE))
     assert response.status_code == 200, response.content

@@ -35,6 +35,7 @@ def production_env(var_dir: Path, **overrides: str | None) -> dict[str, str]:
             "SECURE_SSL_REDIRECT",
             "SECURE_HSTS_SECONDS",
             "DJANGO_SETTINGS_MODULE",
+            "TRUSTED_PROXIES",
         }
     }
     env.update(
@@ -88,8 +89,31 @@ def test_check_deploy_fails_without_the_prescription_signing_key(tmp_path):
         ({"SECRET_KEY": "too-short-a-secret"}, "SECRET_KEY must be set to a random value"),
         ({"ALLOWED_HOSTS": None}, "ALLOWED_HOSTS must name the hosts"),
         ({"SMS_BACKEND": "console"}, "SMS_BACKEND must be 'http' in production"),
+        ({"DEBUG": "1"}, "DEBUG must be off in production"),
+        ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS must not contain a wildcard"),
+        ({"ALLOWED_HOSTS": "example.org,*.example.org"}, "ALLOWED_HOSTS must not contain"),
+        ({"ALLOWED_HOSTS": ".example.org"}, "ALLOWED_HOSTS must not contain a wildcard"),
+        ({"REQUIRE_STAFF_2FA": "0"}, "REQUIRE_STAFF_2FA must stay on in production"),
+        ({"SECRET_KEY": "sanjeevani" * 5}, "not a word or a short piece repeated"),
+        ({"SECRET_KEY": "abcdefghijklmnopqrstuvwxyz" * 2}, "SECRET_KEY must be set to a random"),
+        ({"SECRET_KEY": "0123456789abcdef" * 4}, "SECRET_KEY must be set to a random value"),
+        ({"TRUSTED_PROXIES": "10.0.0.0/8,not-a-network"}, "TRUSTED_PROXIES: 'not-a-network'"),
     ],
-    ids=["missing-secret-key", "short-secret-key", "missing-allowed-hosts", "console-sms"],
+    ids=[
+        "missing-secret-key",
+        "short-secret-key",
+        "missing-allowed-hosts",
+        "console-sms",
+        "debug",
+        "wildcard-host",
+        "wildcard-subdomain",
+        "leading-dot-host",
+        "staff-2fa-off",
+        "repeated-word-secret",
+        "repeated-alphabet-secret",
+        "hex-secret-16-distinct",
+        "bad-trusted-proxy",
+    ],
 )
 def test_unsafe_production_configuration_is_refused(tmp_path, overrides, message):
     result = manage(production_env(tmp_path, **overrides), "check")
@@ -106,3 +130,22 @@ def test_production_turns_on_staff_two_factor(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1].split() == ["True", "False"]
+
+
+def test_seed_demo_refuses_in_production(tmp_path):
+    result = manage(production_env(tmp_path), "seed_demo")
+    assert result.returncode != 0
+    assert "seed_demo refuses to run in production" in result.stderr
+    assert "sanjeevani-demo" not in result.stdout
+
+
+def test_the_message_says_what_to_set(tmp_path):
+    result = manage(production_env(tmp_path, DEBUG="true"), "check")
+    assert "set DEBUG=0" in result.stderr
+    result = manage(production_env(tmp_path, SECRET_KEY="x" * 60), "check")
+    assert "secrets.token_urlsafe" in result.stderr
+
+
+def test_a_hex_secret_key_is_accepted(tmp_path):
+    result = manage(production_env(tmp_path, SECRET_KEY=secrets.token_hex(32)), "check")
+    assert result.returncode == 0, result.stderr

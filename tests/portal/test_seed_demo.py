@@ -96,3 +96,22 @@ def test_demo_has_every_role_and_an_opd_open_around_the_clock():
     assert cho.posting.facility == sc
     assert users.get(username="admin.tn").posting.state.code == "TN"
     assert DoctorProfile.objects.get(user__username="dr.anita").shifts.count() == 14
+
+
+def test_seed_demo_refuses_in_production_and_writes_nothing(settings):
+    from django.core.management.base import CommandError
+
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError, match="refuses to run in production"):
+        _seed()
+    with pytest.raises(CommandError):
+        _seed("--once")
+    assert _counts() == dict.fromkeys(_counts(), 0)
+
+
+def test_demo_staff_are_marked_for_the_deployment_check():
+    _seed()
+    users = get_user_model().objects
+    staff = users.exclude(role=Role.PATIENT)
+    assert staff.count() == staff.filter(demo_password_set=True).count() >= 14
+    assert not users.get(role=Role.PATIENT).demo_password_set

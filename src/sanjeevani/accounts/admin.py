@@ -8,18 +8,19 @@ verified second factor.
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import User
+from .models import Role, User
 from .policies import admin_site_allows
 
 
@@ -61,10 +62,35 @@ class NationalAdminOnly:
         return self._allowed(request)
 
 
-class SanjeevaniUserCreationForm(UserCreationForm):
-    class Meta(UserCreationForm.Meta):
+def _clean_mobile(value: str) -> str:
+    from .services import SignInError, normalise_mobile
+
+    if not value:
+        return value
+    try:
+        return normalise_mobile(value)
+    except SignInError as error:
+        raise forms.ValidationError(error.message) from None
+
+
+class SanjeevaniUserCreationForm(forms.ModelForm):
+    """A new account has no password: a password typed here would be known to the
+    administrator (and often shared by chat). Its owner chooses one through the one-time
+    set-password link shown after saving, as imported doctors do."""
+
+    class Meta:
         model = User
-        fields = ("username", "role", "mobile")
+        fields = ("username", "first_name", "last_name", "email", "role", "mobile")
+
+    def clean_mobile(self) -> str:
+        return _clean_mobile(self.cleaned_data.get("mobile", ""))
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=False)
+        user.set_unusable_password()
+        if commit:
+            user.save()
+        return user
 
 
 class SanjeevaniUserChangeForm(UserChangeForm):
@@ -73,15 +99,7 @@ class SanjeevaniUserChangeForm(UserChangeForm):
         fields = "__all__"
 
     def clean_mobile(self) -> str:
-        from .services import SignInError, normalise_mobile
-
-        value = self.cleaned_data.get("mobile", "")
-        if not value:
-            return value
-        try:
-            return normalise_mobile(value)
-        except SignInError as error:
-            raise forms.ValidationError(error.message) from None
+        return _clean_mobile(self.cleaned_data.get("mobile", ""))
 
 
 @admin.register(User)
@@ -101,10 +119,28 @@ class SanjeevaniUserAdmin(NationalAdminOnly, UserAdmin):
             None,
             {
                 "classes": ("wide",),
-                "fields": ("username", "role", "mobile", "password1", "password2"),
+                "fields": ("username", "first_name", "last_name", "email", "role", "mobile"),
             },
         ),
     )
+
+    def response_add(self, request: HttpRequest, obj: User, post_url_continue=None):
+        """Show the one-time link the new staff member sets their first password with."""
+        from .services import set_password_path
+
+        if obj.role != Role.PATIENT:
+            messages.warning(
+                request,
+                gettext(
+                    "%(username)s has no password yet. Send them this one-time link to choose "
+                    "one (it stops working once used): %(link)s"
+                )
+                % {
+                    "username": obj.get_username(),
+                    "link": request.build_absolute_uri(set_password_path(obj)),
+                },
+            )
+        return super().response_add(request, obj, post_url_continue)
 
 
 if admin.site.is_registered(TOTPDevice):

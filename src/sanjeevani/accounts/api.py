@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from sanjeevani.audit.services import client_ip
 
-from . import services
+from . import services, trust
 from .serializers import (
     APIErrorSerializer,
     OTPRequestSerializer,
@@ -88,13 +88,18 @@ class OTPRequestView(PublicAPIView):
         serializer = OTPRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            sent = services.request_otp(serializer.validated_data["mobile"], client_ip(request))
+            sent = services.request_otp(
+                serializer.validated_data["mobile"],
+                client_ip(request),
+                trusted_keys=trust.trusted_keys(request),
+            )
         except services.SignInError as error:
             raise _as_api_error(error) from None
         data = {
             "mobile": sent.mobile,
             "expires_in": sent.expires_in,
             "resend_after": sent.resend_after,
+            "challenge": sent.challenge,
         }
         return Response(OTPSentSerializer(data).data, status=status.HTTP_202_ACCEPTED)
 
@@ -110,13 +115,20 @@ class OTPVerifyView(PublicAPIView):
         serializer.is_valid(raise_exception=True)
         ip = client_ip(request)
         try:
+            challenge = serializer.validated_data.get("challenge")
             user = services.verify_otp(
-                serializer.validated_data["mobile"], serializer.validated_data["code"], ip
+                serializer.validated_data["mobile"],
+                serializer.validated_data["code"],
+                ip,
+                challenge_id=str(challenge) if challenge else None,
+                trusted_keys=trust.trusted_keys(request),
             )
         except services.SignInError as error:
             raise _as_api_error(error) from None
         token = services.issue_api_token(user, ip)
-        return Response(TokenSerializer({"token": token.key, "user": user}).data)
+        response = Response(TokenSerializer({"token": token.key, "user": user}).data)
+        trust.remember_device(request, response, trust.MOBILE, user.mobile)
+        return response
 
 
 class StaffTokenView(PublicAPIView):
@@ -132,7 +144,11 @@ class StaffTokenView(PublicAPIView):
         data = serializer.validated_data
         try:
             result = services.authenticate_staff(
-                data["username"], data["password"], data["totp"], ip
+                data["username"],
+                data["password"],
+                data["totp"],
+                ip,
+                trusted_keys=trust.trusted_keys(request),
             )
         except services.SignInError as error:
             raise _as_api_error(error) from None
@@ -141,7 +157,9 @@ class StaffTokenView(PublicAPIView):
                 detail=_enrolment_message(), code="enrolment_required"
             )
         token = services.issue_api_token(result.user, ip)
-        return Response(TokenSerializer({"token": token.key, "user": result.user}).data)
+        response = Response(TokenSerializer({"token": token.key, "user": result.user}).data)
+        trust.remember_device(request, response, trust.STAFF, result.user.get_username())
+        return response
 
 
 def _enrolment_message() -> str:

@@ -41,6 +41,9 @@ class User(AbstractUser):
         _("mobile number"), max_length=16, blank=True, help_text=_("In E.164 form: +91XXXXXXXXXX")
     )
     preferred_language = models.CharField(_("preferred language"), max_length=8, default="en")
+    #: Set by ``seed_demo`` when it gives the account the published demo password, so the
+    #: deployment check runs the (slow) hasher on these accounts only.
+    demo_password_set = models.BooleanField(default=False, editable=False)
 
     objects = SanjeevaniUserManager()
 
@@ -83,3 +86,17 @@ class OTPChallenge(models.Model):
 
     def __str__(self) -> str:
         return f"OTP for {self.mobile} at {self.created_at:%H:%M:%S}"
+
+
+class SignInCounter(models.Model):
+    """Failed sign-in tries under one key: a username or mobile number (the ceiling every
+    address shares) or a (username, address) pair. One row per key, changed only under
+    ``SELECT ... FOR UPDATE``, so concurrent tries are counted exactly on every database.
+    The key is a hash, so the table holds no usernames, numbers or addresses."""
+
+    key = models.CharField(max_length=80, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures}"

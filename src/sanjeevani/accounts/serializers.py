@@ -21,11 +21,25 @@ class OTPSentSerializer(serializers.Serializer):
     resend_after = serializers.IntegerField(
         help_text=_("Seconds before another code may be asked for.")
     )
+    challenge = serializers.UUIDField(
+        help_text=_(
+            "Names the code that was sent; send it back with otp/verify, so that wrong "
+            "tries from anyone else never use up this code."
+        )
+    )
 
 
 class OTPVerifySerializer(serializers.Serializer):
     mobile = serializers.CharField(max_length=32)
     code = serializers.CharField(max_length=12, help_text=_("The 6-digit code from the SMS."))
+    challenge = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "The challenge from otp/request. Without it, the newest code asked for from "
+            "this network address is checked."
+        ),
+    )
 
 
 class UserSerializer(serializers.ModelSerializer):

@@ -1,7 +1,10 @@
 """Sign-in: patients by mobile number and a one-time code, staff by password and TOTP.
 
-Every rate limit is counted from ``OTPChallenge`` rows, not from a per-process cache, so
-it holds however many app nodes serve the same database.
+Every limit is counted in the database (``OTPChallenge`` rows, ``SignInCounter`` rows),
+not in a per-process cache, so it holds however many app nodes serve the same database.
+Limits protect the person, not the attacker: what one address does is limited per
+(number or username, address); the ceiling all addresses share only slows, with a bounded
+wait, and never applies to a device the person signed in from before (``trust``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import hmac
 import logging
 import math
 import secrets
+import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,6 +36,7 @@ from rest_framework.authtoken.models import Token
 
 from sanjeevani.audit.services import record_event
 
+from . import throttle, trust
 from .models import OTPChallenge, Role, User
 from .policies import requires_second_factor
 from .sms import SMSKind, send_sms
@@ -38,9 +44,6 @@ from .sms import SMSKind, send_sms
 log = logging.getLogger(__name__)
 
 HOUR = timedelta(hours=1)
-#: Failed password attempts for one account within STAFF_LOCKOUT_WINDOW before it must wait.
-STAFF_MAX_FAILED_PASSWORDS = 10
-STAFF_LOCKOUT_WINDOW = timedelta(minutes=15)
 
 
 class SignInError(Exception):
@@ -116,9 +119,13 @@ def display_mobile(e164: str) -> str:
 
 @dataclass(frozen=True)
 class OTPSent:
+    """``challenge`` identifies the code that was sent: the verify step names it, so wrong
+    tries from elsewhere (which cannot know it) never use up this device's code."""
+
     mobile: str
     expires_in: int
     resend_after: int
+    challenge: str = ""
 
 
 def _code_hash(challenge_id: object, code: str) -> str:
@@ -159,14 +166,30 @@ def _minutes(seconds: int) -> int:
     return max(1, math.ceil(seconds / 60))
 
 
-def _check_request_limits(mobile: str, client_ip: str | None, now: datetime) -> None:
-    latest = OTPChallenge.objects.filter(mobile=mobile).order_by("-created_at").first()
+def _is_spent(challenge: OTPChallenge) -> bool:
+    return challenge.consumed_at is not None or challenge.attempts >= settings.OTP_MAX_ATTEMPTS
+
+
+def _check_request_limits(
+    mobile: str, client_ip: str | None, now: datetime, *, trusted: bool
+) -> None:
+    """Refuse a new code, with how long to wait, or return.
+
+    From one address (the pair): one code per resend interval (at once again if the last
+    one was used up), ``OTP_MAX_PER_NUMBER_PER_HOUR`` an hour. From all addresses together
+    (unless this device signed in as this number before): past ``OTP_NUMBER_FREE_PER_HOUR``
+    an hour, an increasing wait after the newest code, capped at a few minutes, never a lock.
+    From one address for all numbers: ``OTP_MAX_PER_CLIENT_PER_HOUR``, except for a number
+    the device signed in as (one carrier-grade NAT can hold a whole district).
+    """
+    pair = OTPChallenge.objects.filter(mobile=mobile, client_ip=client_ip)
+    latest = pair.order_by("-created_at").first()
     interval = timedelta(seconds=settings.OTP_RESEND_INTERVAL_SECONDS)
-    if latest is not None and latest.created_at + interval > now:
+    if latest is not None and not _is_spent(latest) and latest.created_at + interval > now:
         wait = _seconds_until(latest.created_at + interval, now)
         raise SignInError(_wait_message(wait), code="resend_too_soon", retry_after=wait)
 
-    recent = OTPChallenge.objects.filter(mobile=mobile, created_at__gt=now - HOUR)
+    recent = pair.filter(created_at__gt=now - HOUR)
     if recent.count() >= settings.OTP_MAX_PER_NUMBER_PER_HOUR:
         oldest = recent.order_by("created_at").values_list("created_at", flat=True).first()
         wait = _seconds_until(oldest + HOUR, now)
@@ -180,6 +203,33 @@ def _check_request_limits(mobile: str, client_ip: str | None, now: datetime) -> 
             code="number_rate_limited",
             retry_after=wait,
         )
+
+    if trusted:
+        return
+    to_number = OTPChallenge.objects.filter(mobile=mobile, created_at__gt=now - HOUR)
+    sent = to_number.count()
+    if sent >= settings.OTP_NUMBER_FREE_PER_HOUR:
+        delay = min(
+            settings.OTP_NUMBER_BACKOFF_CAP_SECONDS,
+            settings.OTP_RESEND_INTERVAL_SECONDS
+            * 2 ** min(sent - settings.OTP_NUMBER_FREE_PER_HOUR, 16),
+        )
+        newest = to_number.order_by("-created_at").values_list("created_at", flat=True)[0]
+        ready = newest + timedelta(seconds=delay)
+        if ready > now:
+            wait = _seconds_until(ready, now)
+            raise SignInError(
+                ngettext(
+                    "Many codes were asked for this number just now. Please wait %(seconds)d "
+                    "second before asking for a new one.",
+                    "Many codes were asked for this number just now. Please wait %(seconds)d "
+                    "seconds before asking for a new one.",
+                    wait,
+                )
+                % {"seconds": wait},
+                code="number_slowed",
+                retry_after=wait,
+            )
 
     if client_ip:
         from_client = OTPChallenge.objects.filter(client_ip=client_ip, created_at__gt=now - HOUR)
@@ -215,8 +265,13 @@ def _refuse_staff_username(mobile: str) -> None:
         )
 
 
-def request_otp(mobile: str, client_ip: str | None) -> OTPSent:
+def request_otp(
+    mobile: str, client_ip: str | None, *, trusted_keys: Collection[str] = ()
+) -> OTPSent:
     """Send a fresh 6-digit code to ``mobile``, within the per-number and per-address limits.
+
+    ``trusted_keys`` come from the device's cookie (``trust.trusted_keys``); a device that
+    signed in as this number before is not slowed by requests from other addresses.
 
     The SMS goes as ``SMSKind.OTP``: never held back by the daily ceiling on notifications,
     and a failure is raised, because a patient waiting for a code must be told.
@@ -227,7 +282,8 @@ def request_otp(mobile: str, client_ip: str | None) -> OTPSent:
     with transaction.atomic():
         _serialise_requests(e164, client_ip)
         now = timezone.now()
-        _check_request_limits(e164, client_ip, now)
+        trusted = trust.identity_key(trust.MOBILE, e164) in trusted_keys
+        _check_request_limits(e164, client_ip, now, trusted=trusted)
         challenge = OTPChallenge(
             mobile=e164,
             client_ip=client_ip,
@@ -261,12 +317,41 @@ def request_otp(mobile: str, client_ip: str | None) -> OTPSent:
         mobile=e164,
         expires_in=settings.OTP_TTL_SECONDS,
         resend_after=settings.OTP_RESEND_INTERVAL_SECONDS,
+        challenge=str(challenge.pk),
     )
 
 
-def verify_otp(mobile: str, code: str, client_ip: str | None) -> User:
-    """Check ``code`` against the newest code sent to ``mobile``; on success return the
-    patient account for that number, creating it on first sign-in."""
+def _wrong_code_ceiling(e164: str) -> throttle.Ceiling:
+    return throttle.Ceiling(
+        throttle.counter_key("otp-number", e164),
+        settings.OTP_NUMBER_FREE_WRONG_CODES,
+        settings.OTP_WRONG_CODE_BACKOFF_CAP_SECONDS,
+    )
+
+
+def _parse_challenge_id(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def verify_otp(
+    mobile: str,
+    code: str,
+    client_ip: str | None,
+    *,
+    challenge_id: str | None = None,
+    trusted_keys: Collection[str] = (),
+) -> User:
+    """Check ``code`` against the code this device asked for; on success return the patient
+    account for that number, creating it on first sign-in.
+
+    The code is the one named by ``challenge_id`` (given to whoever asked for it), or else
+    the newest one asked for from this address: wrong tries from another address can never
+    use up this device's code. Wrong tries for the number from all addresses together are
+    slowed past ``OTP_NUMBER_FREE_WRONG_CODES``, except from a trusted device.
+    """
     e164 = normalise_mobile(mobile)
     code = "".join((code or "").split())
     if not (code.isdigit() and len(code) == settings.OTP_LENGTH):
@@ -274,15 +359,31 @@ def verify_otp(mobile: str, code: str, client_ip: str | None) -> User:
             _("Enter the 6-digit code from the SMS."), code="invalid_code", field="code"
         )
 
+    trusted = trust.identity_key(trust.MOBILE, e164) in trusted_keys
+    wanted = _parse_challenge_id(challenge_id)
     failure: SignInError | None = None
     with transaction.atomic():
-        challenge = (
-            OTPChallenge.objects.select_for_update()
-            .filter(mobile=e164)
-            .order_by("-created_at")
-            .first()
-        )
         now = timezone.now()
+        counters: list = []
+        if not trusted:
+            wait, counters, now = throttle.wait_needed([_wrong_code_ceiling(e164)])
+            if wait:
+                raise SignInError(
+                    ngettext(
+                        "Many wrong codes were tried for this number. Wait %(seconds)d second "
+                        "and try again.",
+                        "Many wrong codes were tried for this number. Wait %(seconds)d seconds "
+                        "and try again.",
+                        wait,
+                    )
+                    % {"seconds": wait},
+                    code="code_slowed",
+                    field="code",
+                    retry_after=wait,
+                )
+        mine = OTPChallenge.objects.select_for_update().filter(mobile=e164)
+        mine = mine.filter(pk=wanted) if wanted else mine.filter(client_ip=client_ip)
+        challenge = mine.order_by("-created_at").first()
         if challenge is None or challenge.consumed_at is not None:
             raise SignInError(
                 _("No code is waiting for this number. Ask for a new one."),
@@ -302,6 +403,7 @@ def verify_otp(mobile: str, code: str, client_ip: str | None) -> User:
         if not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, code)):
             challenge.attempts += 1
             challenge.save(update_fields=["attempts"])
+            throttle.count_failure(counters, now)
             left = settings.OTP_MAX_ATTEMPTS - challenge.attempts
             record_event(
                 None,
@@ -361,25 +463,65 @@ class StaffSignIn:
     needs_enrolment: bool
 
 
-def _check_lockout(user: User, now: datetime) -> None:
-    from sanjeevani.audit.models import AuditEvent
-
-    failures = AuditEvent.objects.filter(
-        actor=user, action="auth.staff_password_failed", at__gt=now - STAFF_LOCKOUT_WINDOW
-    )
-    if failures.count() >= STAFF_MAX_FAILED_PASSWORDS:
-        oldest = failures.order_by("at").values_list("at", flat=True)[0]
-        wait = _seconds_until(oldest + STAFF_LOCKOUT_WINDOW, now)
-        raise SignInError(
-            ngettext(
-                "Too many wrong passwords for this account. Try again in %(minutes)d minute.",
-                "Too many wrong passwords for this account. Try again in %(minutes)d minutes.",
-                _minutes(wait),
-            )
-            % {"minutes": _minutes(wait)},
-            code="password_rate_limited",
-            retry_after=wait,
+def _password_ceilings(username: str, client_ip: str | None, *, trusted: bool) -> list:
+    """Per (username, address), and per username from every address unless this device
+    signed in as this person before. Unknown usernames get exactly the same ceilings."""
+    ceilings = [
+        throttle.Ceiling(
+            throttle.counter_key("pw-pair", username, client_ip),
+            settings.STAFF_PASSWORD_FREE_FAILURES_PER_ADDRESS,
+            settings.STAFF_PASSWORD_ADDRESS_BACKOFF_CAP_SECONDS,
         )
+    ]
+    if not trusted:
+        ceilings.append(
+            throttle.Ceiling(
+                throttle.counter_key("pw-user", username),
+                settings.STAFF_PASSWORD_FREE_FAILURES,
+                settings.STAFF_PASSWORD_BACKOFF_CAP_SECONDS,
+            )
+        )
+    return ceilings
+
+
+def _password_wait_message(seconds: int) -> str:
+    return ngettext(
+        "Too many wrong passwords for this account. Wait %(seconds)d second and try again.",
+        "Too many wrong passwords for this account. Wait %(seconds)d seconds and try again.",
+        seconds,
+    ) % {"seconds": seconds}
+
+
+def _check_lockout(user: User, now: datetime) -> None:
+    """Refuse while the account's shared ceiling asks for a wait (counts nothing).
+
+    Kept for callers written against the old 15-minute lock; new code should call
+    ``check_staff_password``, which also counts the try.
+    """
+    with transaction.atomic():
+        ceiling = _password_ceilings(user.get_username(), None, trusted=False)[-1]
+        wait, _rows, _now = throttle.wait_needed([ceiling])
+    if wait:
+        raise SignInError(
+            _password_wait_message(wait), code="password_rate_limited", retry_after=wait
+        )
+
+
+def check_staff_password(user: User, password: str, client_ip: str | None) -> bool:
+    """Check a signed-in staff member's password again (re-confirmation before a signing
+    act), under the same ceilings as sign-in: counted in advance, given back when right.
+    Raises ``SignInError`` with ``retry_after`` while the ceilings ask for a wait."""
+    ceilings = _password_ceilings(user.get_username(), client_ip, trusted=False)
+    wait = throttle.reserve(ceilings)
+    if wait:
+        raise SignInError(
+            _password_wait_message(wait), code="password_rate_limited", retry_after=wait
+        )
+    ok = user.has_usable_password() and user.check_password(password)
+    if ok:
+        pair, *shared = [ceiling.key for ceiling in ceilings]
+        throttle.release(take_back=shared, forget=[pair])
+    return ok
 
 
 def _verify_totp(device: TOTPDevice, totp: str) -> None:
@@ -421,21 +563,43 @@ def _verify_totp(device: TOTPDevice, totp: str) -> None:
 
 
 def authenticate_staff(
-    username: str, password: str, totp: str, client_ip: str | None
+    username: str,
+    password: str,
+    totp: str,
+    client_ip: str | None,
+    *,
+    trusted_keys: Collection[str] = (),
 ) -> StaffSignIn:
     """Check a staff member's password and, where they have or need one, their TOTP code.
 
     Patients are turned away: their accounts are reached only through the mobile code.
+
+    Each try is counted as a failure before the (slow) password hash runs and given back
+    if the password was right, so simultaneous tries cannot slip past the limit: with a
+    limit of 10, 60 simultaneous wrong passwords run the hasher 10 times. Whether the
+    username exists changes nothing a caller can see: the same ceilings, the same
+    message, and the hasher runs either way (Django's ModelBackend hashes for unknown
+    names too).
     """
     now = timezone.now()
-    account = User.objects.filter(username=username).first()
-    if account is not None:
-        _check_lockout(account, now)
+    username = (username or "")[:150]
+    trusted = trust.identity_key(trust.STAFF, username) in trusted_keys
+    ceilings = _password_ceilings(username, client_ip, trusted=trusted)
+    wait = throttle.reserve(ceilings)
+    throttle.prune_now_and_then(now)
+    if wait:
+        raise SignInError(
+            _password_wait_message(wait), code="password_rate_limited", retry_after=wait
+        )
     user = authenticate(username=username, password=password)
     if user is None:
-        if account is not None:
-            record_event(account, "auth.staff_password_failed", obj=account, ip=client_ip)
+        record_event(
+            None, "auth.staff_password_failed", ip=client_ip, detail={"username": username}
+        )
         raise SignInError(_("Wrong username or password."), code="wrong_password", field="password")
+    # The password was right: not a failure after all; this address starts afresh.
+    pair, *shared = [ceiling.key for ceiling in ceilings]
+    throttle.release(take_back=shared, forget=[pair])
     if user.role == Role.PATIENT and not (user.is_staff or user.is_superuser):
         raise SignInError(
             _("Patients sign in with their mobile number and a one-time code."),

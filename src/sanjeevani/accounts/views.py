@@ -20,12 +20,13 @@ from django_otp import login as otp_login
 
 from sanjeevani.audit.services import client_ip
 
-from . import services
+from . import services, trust
 from .models import User
 from .policies import may_open_admin
 from .selectors import seconds_until_resend
 
 OTP_MOBILE_KEY = "accounts_otp_mobile"
+OTP_CHALLENGE_KEY = "accounts_otp_challenge"
 PENDING_ENROLMENT_KEY = "accounts_pending_enrolment"
 PENDING_ENROLMENT_SECONDS = 10 * 60
 PATIENT_HOME = "/patients/"
@@ -63,11 +64,14 @@ def otp_sign_in(request: HttpRequest) -> HttpResponse:
         ip = client_ip(request)
         if action == "change":
             request.session.pop(OTP_MOBILE_KEY, None)
+            request.session.pop(OTP_CHALLENGE_KEY, None)
             return redirect(here)
         if action in {"send", "resend"}:
             typed_mobile = request.POST.get("mobile", "") if action == "send" else mobile
             try:
-                sent = services.request_otp(typed_mobile, ip)
+                sent = services.request_otp(
+                    typed_mobile, ip, trusted_keys=trust.trusted_keys(request)
+                )
             except services.SignInError as exc:
                 error = exc
                 if action == "send" and exc.code in _CODE_MAY_BE_WAITING:
@@ -78,6 +82,7 @@ def otp_sign_in(request: HttpRequest) -> HttpResponse:
                     mobile = ""
             else:
                 request.session[OTP_MOBILE_KEY] = sent.mobile
+                request.session[OTP_CHALLENGE_KEY] = sent.challenge
                 messages.success(request, _("We have sent a 6-digit code by SMS."))
                 return redirect(here)
         elif action == "verify":
@@ -87,13 +92,22 @@ def otp_sign_in(request: HttpRequest) -> HttpResponse:
                 )
             else:
                 try:
-                    user = services.verify_otp(mobile, request.POST.get("code", ""), ip)
+                    user = services.verify_otp(
+                        mobile,
+                        request.POST.get("code", ""),
+                        ip,
+                        challenge_id=request.session.get(OTP_CHALLENGE_KEY),
+                        trusted_keys=trust.trusted_keys(request),
+                    )
                 except services.SignInError as exc:
                     error = exc
                 else:
                     auth_login(request, user, backend=MODEL_BACKEND)
                     request.session.pop(OTP_MOBILE_KEY, None)
-                    return redirect(next_url or PATIENT_HOME)
+                    request.session.pop(OTP_CHALLENGE_KEY, None)
+                    response = redirect(next_url or PATIENT_HOME)
+                    trust.remember_device(request, response, trust.MOBILE, mobile)
+                    return response
 
     context = {
         "step": "code" if mobile else "mobile",
@@ -128,6 +142,7 @@ def staff_login(request: HttpRequest) -> HttpResponse:
                 request.POST.get("password", ""),
                 request.POST.get("totp", ""),
                 client_ip(request),
+                trusted_keys=trust.trusted_keys(request),
             )
         except services.SignInError as exc:
             error = exc
@@ -144,7 +159,9 @@ def staff_login(request: HttpRequest) -> HttpResponse:
             auth_login(request, result.user, backend=MODEL_BACKEND)
             if result.device is not None:
                 otp_login(request, result.device)
-            return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+            response = redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+            trust.remember_device(request, response, trust.STAFF, result.user.get_username())
+            return response
     elif request.user.is_authenticated and next_url.startswith(resolve_url("admin:index")):
         if may_open_admin(request.user):
             messages.info(
@@ -211,7 +228,9 @@ def enrol_2fa(request: HttpRequest) -> HttpResponse:
                 auth_login(request, user, backend=MODEL_BACKEND)
             otp_login(request, device)
             messages.success(request, _("Your authenticator app is set up."))
-            return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+            response = redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+            trust.remember_device(request, response, trust.STAFF, user.get_username())
+            return response
 
     secret = b32encode(device.bin_key).decode().rstrip("=")
     qr = segno.make(device.config_url, error="m")

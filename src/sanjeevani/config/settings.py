@@ -7,7 +7,9 @@ and then refuses unsafe values instead of silently running with them.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import math
 import os
 import secrets
 from pathlib import Path
@@ -43,13 +45,48 @@ PRODUCTION = ENVIRONMENT == "production"
 DEBUG = env_bool("DEBUG", not PRODUCTION)
 
 
+#: A production SECRET_KEY: at least this long, with this many different characters and
+#: this many bits by a per-character (Shannon) estimate. Django's own check (5 different)
+#: passes a word repeated five times; this refuses it, and any key that is one shorter piece
+#: repeated. A 64-digit hex key (``openssl rand -hex 32``) passes, as do Django's and
+#: ``secrets.token_urlsafe(50)``.
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_DISTINCT = 10
+SECRET_KEY_MIN_BITS = 150
+
+
+def _is_repetitive(key: str) -> bool:
+    """True when the key is one shorter piece repeated ("abcabcabc..."): long, but guessable."""
+    return any(
+        key == (key[:period] * (len(key) // period + 1))[: len(key)]
+        for period in range(1, len(key) // 2 + 1)
+    )
+
+
+def _estimated_bits(key: str) -> float:
+    counts = [key.count(char) for char in set(key)]
+    return -sum(n * math.log2(n / len(key)) for n in counts)
+
+
+def _weak_secret(key: str) -> bool:
+    return (
+        len(key) < SECRET_KEY_MIN_LENGTH
+        or len(set(key)) < SECRET_KEY_MIN_DISTINCT
+        or _estimated_bits(key) < SECRET_KEY_MIN_BITS
+        or key.startswith("django-insecure")
+        or _is_repetitive(key)
+    )
+
+
 def _secret_key() -> str:
     key = os.environ.get("SECRET_KEY", "")
     if PRODUCTION:
-        if len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure"):
+        if _weak_secret(key):
             raise ImproperlyConfigured(
                 "SECRET_KEY must be set to a random value of at least 50 characters "
-                "in production (SANJEEVANI_ENV=production)."
+                "in production (SANJEEVANI_ENV=production): many different characters "
+                "(not a word or a short piece repeated); make one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
             )
         return key
     if key:
@@ -63,11 +100,23 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+#: Earlier secrets, comma-separated: sessions and doctors' sealed signing keys still open.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]", "testserver"]
 )
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name the hosts this deployment serves.")
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured(
+        "DEBUG must be off in production (it shows settings and patient data in error "
+        "pages): remove DEBUG from the environment or set DEBUG=0."
+    )
+if PRODUCTION and any("*" in host or host.startswith(".") for host in ALLOWED_HOSTS):
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS must not contain a wildcard ('*' or a leading '.') in production: "
+        "list each host name this deployment serves, e.g. ALLOWED_HOSTS=tele.example.gov.in."
+    )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -205,6 +254,11 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "accounts:staff_login"
 LOGIN_REDIRECT_URL = "portal:home"
 REQUIRE_STAFF_2FA = env_bool("REQUIRE_STAFF_2FA", PRODUCTION)
+if PRODUCTION and not REQUIRE_STAFF_2FA:
+    raise ImproperlyConfigured(
+        "REQUIRE_STAFF_2FA must stay on in production (administrators sign in with an "
+        "authenticator code): remove REQUIRE_STAFF_2FA from the environment or set it to 1."
+    )
 OTP_TOTP_ISSUER = "Sanjeevani"
 
 OTP_LENGTH = 6
@@ -213,6 +267,38 @@ OTP_MAX_ATTEMPTS = int(os.environ.get("OTP_MAX_ATTEMPTS", "5"))
 OTP_RESEND_INTERVAL_SECONDS = int(os.environ.get("OTP_RESEND_INTERVAL_SECONDS", "60"))
 OTP_MAX_PER_NUMBER_PER_HOUR = int(os.environ.get("OTP_MAX_PER_NUMBER_PER_HOUR", "5"))
 OTP_MAX_PER_CLIENT_PER_HOUR = int(os.environ.get("OTP_MAX_PER_CLIENT_PER_HOUR", "30"))
+# Limits that slow an attacker without locking the real person out (accounts/throttle.py):
+# past the free allowance, each further try for the same number or username must wait
+# base * 2^(extra tries) seconds after the last one, never more than the cap. A device that
+# signed in before (trusted-device cookie) is not slowed by what other addresses did.
+OTP_NUMBER_FREE_PER_HOUR = int(os.environ.get("OTP_NUMBER_FREE_PER_HOUR", "5"))
+OTP_NUMBER_BACKOFF_CAP_SECONDS = int(os.environ.get("OTP_NUMBER_BACKOFF_CAP_SECONDS", "300"))
+OTP_NUMBER_FREE_WRONG_CODES = int(os.environ.get("OTP_NUMBER_FREE_WRONG_CODES", "10"))
+OTP_WRONG_CODE_BACKOFF_CAP_SECONDS = int(os.environ.get("OTP_WRONG_CODE_BACKOFF_CAP_SECONDS", "60"))
+STAFF_PASSWORD_FREE_FAILURES = int(os.environ.get("STAFF_PASSWORD_FREE_FAILURES", "10"))
+STAFF_PASSWORD_BACKOFF_CAP_SECONDS = int(os.environ.get("STAFF_PASSWORD_BACKOFF_CAP_SECONDS", "60"))
+STAFF_PASSWORD_FREE_FAILURES_PER_ADDRESS = int(
+    os.environ.get("STAFF_PASSWORD_FREE_FAILURES_PER_ADDRESS", "5")
+)
+STAFF_PASSWORD_ADDRESS_BACKOFF_CAP_SECONDS = int(
+    os.environ.get("STAFF_PASSWORD_ADDRESS_BACKOFF_CAP_SECONDS", "900")
+)
+SIGN_IN_BACKOFF_BASE_SECONDS = float(os.environ.get("SIGN_IN_BACKOFF_BASE_SECONDS", "1"))
+# Failures are forgotten this long after the last one.
+SIGN_IN_FAILURE_WINDOW_SECONDS = int(os.environ.get("SIGN_IN_FAILURE_WINDOW_SECONDS", "900"))
+TRUSTED_DEVICE_COOKIE = "sanjeevani_device"
+TRUSTED_DEVICE_DAYS = int(os.environ.get("TRUSTED_DEVICE_DAYS", "90"))
+
+# The client's address (sanjeevani.audit.services.client_ip): X-Forwarded-For is read only
+# when the connection comes from one of these proxies (comma-separated addresses or CIDRs).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an address or CIDR, e.g. 10.0.0.0/24."
+        ) from None
 
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
 SMS_OUTBOX_DIR = Path(os.environ.get("SMS_OUTBOX_DIR", VAR_DIR / "sms-outbox"))

@@ -11,11 +11,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils.translation import gettext as _
 
+from sanjeevani.accounts.checks import DEMO_PASSWORD
 from sanjeevani.accounts.models import Role
 from sanjeevani.patients.models import Patient
+from sanjeevani.prescriptions.doctor_keys import ensure_signing_key
 from sanjeevani.registry.models import (
     District,
     DoctorProfile,
@@ -29,7 +33,7 @@ from sanjeevani.registry.models import (
     State,
 )
 
-DEMO_PASSWORD = "sanjeevani-demo"
+__all__ = ["DEMO_PASSWORD", "DemoRefused", "demo_loaded", "demo_sign_ins", "seed_demo"]
 DEMO_PATIENT_MOBILE = "+919876543210"
 #: Present once the demo has loaded; ``seed_demo --once`` looks for it.
 MARKER_USERNAME = "demo.national"
@@ -192,6 +196,24 @@ class SignIn:
     where: str
 
 
+class DemoRefused(Exception):
+    """The demo must never reach a production deployment: its passwords are published."""
+
+
+def refuse_in_production() -> None:
+    """Raise ``DemoRefused`` when this is a production deployment (``SANJEEVANI_ENV``)."""
+    if settings.PRODUCTION:
+        raise DemoRefused(
+            _(
+                "seed_demo refuses to run in production (SANJEEVANI_ENV=production): the demo "
+                "accounts' password is published and their administrators have no "
+                "authenticator. Load the demo on a trial machine without SANJEEVANI_ENV; on a "
+                "real deployment create staff through the admin or import_registry, which "
+                "hand out one-time set-password links."
+            )
+        )
+
+
 def demo_loaded() -> bool:
     return get_user_model().objects.filter(username=MARKER_USERNAME).exists()
 
@@ -210,7 +232,9 @@ def _staff_user(username: str, first: str, last: str, role: str) -> Any:
     )
     if created:
         user.set_password(DEMO_PASSWORD)
-        user.save(update_fields=["password"])
+        # Marked so that `check --deploy` finds it cheaply (accounts/checks.py).
+        user.demo_password_set = True
+        user.save(update_fields=["password", "demo_password_set"])
     return user
 
 
@@ -223,7 +247,8 @@ def _windows(opd: OnlineOPD, weekdays: Any, hours: tuple[int, int]) -> None:
 
 @transaction.atomic
 def seed_demo() -> list[SignIn]:
-    """Create (or find) every demo row; return the sign-ins to print."""
+    """Create (or find) every demo row; return the sign-ins to print. Never in production."""
+    refuse_in_production()
     states = {
         code: State.objects.get_or_create(code=code, defaults={"name": name})[0]
         for code, name in STATES
@@ -287,6 +312,11 @@ def seed_demo() -> list[SignIn]:
                 "state": states[doc.state],
             },
         )
+        if not (profile.contact_phone or profile.contact_email):
+            # Printed on every prescription; a doctor without one cannot sign.
+            profile.contact_email = f"{doc.username}@demo.sanjeevani.example"
+            profile.save(update_fields=["contact_email"])
+        ensure_signing_key(profile)
         if created:
             profile.specialties.set([specialties[c] for c in doc.specialties])
             profile.opds.set([opds[c] for c in doc.opds])
@@ -328,6 +358,7 @@ def seed_demo() -> list[SignIn]:
                 "sex": sex,
                 "state": states["KA"],
                 "district": mysuru,
+                "address": "Vijayanagar 2nd Stage, Mysuru",
                 "preferred_language": language,
             },
         )

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from django.http import HttpResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, renderers, status
+from rest_framework import generics, permissions, renderers, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -18,10 +21,14 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from sanjeevani.accounts.models import Role
 from sanjeevani.audit.services import record_event
 from sanjeevani.consultations.models import Consultation
 
 from . import selectors, services
+from .guidelines import translate_reason
+from .medicine_names import resolve
+from .models import TPGList
 from .rendering import render_prescription_pdf
 from .serializers import (
     MedicineSerializer,
@@ -71,14 +78,189 @@ class MedicineSearch(generics.ListAPIView):
         return selectors.search_medicines(self.request.query_params.get("q", "")[:60])
 
 
+LIST_LIMIT = 100
+
+
+class PrescriptionSummarySerializer(serializers.Serializer):
+    """One line of a prescription list: enough to pick it, nothing of its clinical content."""
+
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    issued_at = serializers.DateTimeField()
+    language = serializers.CharField()
+    patient = serializers.UUIDField(source="patient_id")
+    patient_name = serializers.CharField(source="patient.name")
+    doctor_name = serializers.SerializerMethodField()
+    medicine_count = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+    pdf_url = serializers.SerializerMethodField()
+
+    def get_doctor_name(self, obj) -> str:
+        return str((obj.content or {}).get("doctor", {}).get("name", ""))
+
+    def get_medicine_count(self, obj) -> int:
+        return len((obj.content or {}).get("medicines", []))
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_url(self, obj) -> str:
+        return self._absolute(reverse("prescriptions-api:detail", args=[obj.pk]))
+
+    def get_pdf_url(self, obj) -> str:
+        return self._absolute(reverse("prescriptions:pdf", args=[obj.pk]))
+
+
+class IsDoctor(permissions.BasePermission):
+    message = gettext_lazy("This is for doctors.")
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.role == Role.DOCTOR)
+
+
+class ResolvedMedicineSerializer(serializers.Serializer):
+    generic_name = serializers.CharField()
+    tpg_list = serializers.ChoiceField(choices=TPGList.choices)
+    tpg_list_label = serializers.CharField()
+    matched = serializers.CharField(help_text="The words of the query that named it.")
+    via = serializers.ChoiceField(
+        choices=["generic", "brand", "alias", "prohibited", "fuzzy", "inside"],
+        help_text="How it was recognised: a generic name, a brand, a spelling or script "
+        "alias, a prohibited substance's name, a near spelling, or a name inside a word.",
+    )
+    known_as = serializers.CharField(help_text="The brand, alias or near name matched.")
+    prohibited_reason = serializers.CharField(allow_blank=True)
+
+
+class MedicineResolutionSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=["resolved", "prohibited", "unresolved"],
+        help_text="prohibited: refused in every mode; unresolved: refused until the doctor "
+        "types a generic name (see suggestions).",
+    )
+    tpg_list = serializers.ChoiceField(
+        choices=TPGList.choices, allow_null=True, help_text="The strictest list named."
+    )
+    medicines = ResolvedMedicineSerializer(many=True)
+    unresolved = serializers.ListField(child=serializers.CharField())
+    suggestions = serializers.ListField(
+        child=serializers.CharField(), help_text="Closest catalogue generics or brands."
+    )
+    rule = serializers.CharField(help_text="The rule that applies, in words.")
+
+
+RESOLVE_MAX_LENGTH = 120
+
+
+def _rule_text(status_: str, tpg_list: str | None, reason: str) -> str:
+    if status_ == "prohibited":
+        return _("Prohibited (%(reason)s): cannot be prescribed by teleconsultation.") % {
+            "reason": reason
+        }
+    if status_ == "unresolved":
+        return _("Not recognised: type the generic name or pick a suggestion.")
+    return {
+        "O": _("List O: can be prescribed in any mode of consultation."),
+        "A": _(
+            "List A: first prescription by video only; otherwise a refill at a follow-up "
+            "with the same doctor for the same condition."
+        ),
+        "B": _(
+            "List B: only at a follow-up with the same doctor, added to a medicine of its "
+            "class that the patient already takes for the condition."
+        ),
+    }.get(tpg_list or "", "")
+
+
+class MedicineResolve(APIView):
+    """What a typed medicine name resolves to, for the doctor's form as they type."""
+
+    permission_classes = [IsDoctor]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "q",
+                str,
+                required=True,
+                description="A medicine name as typed: generic, brand, misspelt, other script.",
+            )
+        ],
+        responses={
+            200: MedicineResolutionSerializer,
+            400: OpenApiResponse(description="q missing, empty or longer than 120 characters"),
+            401: OpenApiResponse(description="Not signed in"),
+            403: OpenApiResponse(description="Not a doctor"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = request.query_params.get("q", "")
+        if not query.strip() or len(query) > RESOLVE_MAX_LENGTH:
+            raise serializers.ValidationError(
+                {
+                    "q": [
+                        _("Give the medicine name (at most %(n)d characters).")
+                        % {"n": RESOLVE_MAX_LENGTH}
+                    ]
+                }
+            )
+        resolution = resolve(query)
+        labels = dict(TPGList.choices)
+        medicines = [
+            {
+                **match.as_dict(),
+                "tpg_list_label": str(labels[match.generic.tpg_list]),
+                "prohibited_reason": translate_reason(match.generic.reason)
+                if match.generic.prohibited
+                else "",
+            }
+            for match in resolution.matches
+        ]
+        if resolution.prohibited:
+            status_, tpg_list = "prohibited", "prohibited"
+            reason = translate_reason(resolution.prohibited[0].generic.reason)
+        elif resolution.resolved:
+            status_, tpg_list, reason = "resolved", resolution.tpg_list, ""
+        else:
+            status_, tpg_list, reason = "unresolved", None, ""
+        body = {
+            "query": query,
+            "status": status_,
+            "tpg_list": tpg_list,
+            "medicines": medicines,
+            "unresolved": list(resolution.unresolved),
+            "suggestions": list(resolution.suggestions),
+            "rule": _rule_text(status_, tpg_list, reason),
+        }
+        return Response(MedicineResolutionSerializer(body).data)
+
+
 class PrescriptionListCreate(APIView):
     limit_scope = "prescription.issue"  # each sends an SMS (sanjeevani.limits)
 
-    @extend_schema(responses=PrescriptionSerializer(many=True))
+    @extend_schema(responses=PrescriptionSummarySerializer(many=True))
     def get(self, request: Request) -> Response:
-        """The caller's family's prescriptions, or a doctor's own; newest first."""
-        qs = selectors.prescriptions_for(request.user).prefetch_related("items")[:100]
-        return Response(PrescriptionSerializer(qs, many=True, context={"request": request}).data)
+        """The caller's family's prescriptions, or a doctor's own; newest first, at most 100.
+
+        Summaries only (who, when, how many medicines, where to read it): the full content is
+        read one prescription at a time. The read is audited, one row per patient listed."""
+        rows = list(selectors.prescriptions_for(request.user)[:LIST_LIMIT])
+        by_patient: dict[Any, list[str]] = {}
+        for prescription in rows:
+            by_patient.setdefault(prescription.patient_id, []).append(str(prescription.pk))
+        for patient_id, ids in by_patient.items() or [(None, [])]:
+            record_event(
+                request.user,
+                "prescription.list",
+                patient_id=patient_id,
+                request=request,
+                detail={"prescriptions": ids},
+            )
+        body = PrescriptionSummarySerializer(rows, many=True, context={"request": request}).data
+        return Response(body)
 
     @extend_schema(
         request=PrescriptionCreateSerializer,
@@ -195,6 +377,7 @@ class PublicVerification(APIView):
 
 urlpatterns = [
     path("medicines/", MedicineSearch.as_view(), name="medicines"),
+    path("medicines/resolve/", MedicineResolve.as_view(), name="medicine-resolve"),
     path("", PrescriptionListCreate.as_view(), name="list"),
     path("verify/<str:code>/", PublicVerification.as_view(), name="verify"),
     path("<uuid:prescription_id>/", PrescriptionDetail.as_view(), name="detail"),

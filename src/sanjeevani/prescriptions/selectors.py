@@ -3,16 +3,19 @@ guideline rules need."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from sanjeevani.accounts.models import Role
 from sanjeevani.consultations.models import Consultation
 
-from .guidelines import CatalogueIndex, PatientHistory, normalise_name
+from .guidelines import FOLLOW_UP_WINDOW_DAYS, PatientHistory, normalise_name
+from .medicine_names import resolve
 from .models import Medicine, Prescription, PrescriptionItem
 from .signing import verify
 
@@ -95,27 +98,73 @@ def search_medicines(query: str, limit: int = 20) -> QuerySet[Medicine]:
     return prefix + rest  # type: ignore[return-value]
 
 
-def catalogue_index() -> CatalogueIndex:
-    return CatalogueIndex.build(
-        Medicine.objects.filter(is_active=True).values_list("generic_name", "tpg_list", "source")
-    )
+def diagnosis_categories(diagnoses: Any) -> frozenset[str]:
+    """ICD-10 categories (the three characters before the dot: "E11" of "E11.9") of a
+    diagnosis list as stored (``[{"code", "label"}]``); anything malformed is skipped."""
+    found = set()
+    for diagnosis in diagnoses or []:
+        code = str(diagnosis.get("code", "")) if isinstance(diagnosis, dict) else ""
+        category = code.strip().upper().split(".")[0][:3]
+        if len(category) == 3 and category[0].isalpha():
+            found.add(category)
+    return frozenset(found)
 
 
 def patient_history(consultation: Consultation) -> PatientHistory:
-    """The facts the List A and List B rules depend on, from other consultations only: what
+    """The facts the List A and List B rules depend on (see ``guidelines``), from the
+    patient's own earlier prescriptions only: issued and not superseded, in the last six
+    months, written by the same doctor (or, hub and spoke, at the same hub), for the same
+    condition (a shared ICD-10 category). A booked follow-up link alone does not make one: a
+    follow-up token taken by another doctor is not a follow-up with the same doctor. What
     this very consultation prescribes is not yet a medicine the patient "already takes"."""
-    earlier = Prescription.objects.filter(
-        patient_id=consultation.patient_id, status=Prescription.Status.ISSUED
-    ).exclude(consultation_id=consultation.pk)
-    names = PrescriptionItem.objects.filter(prescription__in=earlier).values_list(
+    categories = diagnosis_categories(consultation.diagnoses)
+    since = timezone.now() - dt.timedelta(days=FOLLOW_UP_WINDOW_DAYS)
+    earlier = list(
+        Prescription.objects.filter(
+            patient_id=consultation.patient_id,
+            status=Prescription.Status.ISSUED,
+            issued_at__gte=since,
+        )
+        .exclude(consultation_id=consultation.pk)
+        .select_related("consultation")
+        .only("id", "doctor_id", "content", "consultation__hub_id", "consultation__diagnoses")
+    )
+    basis, note = [], ""
+    if earlier:
+
+        def same_team(p: Prescription) -> bool:
+            hub_id = consultation.hub_id
+            return p.doctor_id == consultation.doctor_id or bool(
+                hub_id and p.consultation.hub_id == hub_id
+            )
+
+        def same_condition(p: Prescription) -> bool:
+            stored = (p.content or {}).get("diagnoses") or p.consultation.diagnoses
+            return bool(categories & diagnosis_categories(stored))
+
+        basis = [p for p in earlier if same_team(p) and same_condition(p)]
+        if not basis:
+            if not categories:
+                note = "no_diagnosis"
+            elif any(same_condition(p) for p in earlier):
+                note = "other_doctor"
+            elif any(same_team(p) for p in earlier):
+                note = "other_condition"
+    names = PrescriptionItem.objects.filter(prescription__in=basis).values_list(
         "generic_name", flat=True
     )
-    current = frozenset(filter(None, (normalise_name(n) for n in names)))
-    is_follow_up = consultation.follow_up_of_id is not None or earlier.exists()
+    current, classes = set(), set()
+    for name in names:
+        for generic in resolve(name).generics:
+            current.add(normalise_name(generic.name))
+            if generic.category:
+                classes.add(generic.category)
     return PatientHistory(
         had_video=bool(consultation.had_video),
-        is_follow_up=is_follow_up,
-        current_medicines=current,
+        is_follow_up=bool(basis),
+        current_medicines=frozenset(current),
+        current_categories=frozenset(classes),
+        note=note,
     )
 
 

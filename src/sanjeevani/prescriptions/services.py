@@ -21,7 +21,7 @@ from sanjeevani.consultations.models import Consultation
 
 from . import selectors
 from .addresses import download_url
-from .guidelines import ProposedMedicine, check_prescription, prohibited_reason
+from .guidelines import ProposedMedicine, check_prescription
 from .models import Medicine, Prescription, PrescriptionItem
 from .signing import sign_content
 
@@ -158,17 +158,21 @@ def _clean_items(raw_items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _apply_guidelines(consultation: Consultation, items: list[dict[str, Any]]) -> None:
+    """Resolve every line's names (brands, misspellings, scripts, and drugs named in its form,
+    strength or instructions) and hold it to the guideline rules against the patient's own
+    record (``guidelines``, ``medicine_names``); any refusal refuses the prescription."""
     proposed = [
         ProposedMedicine(
             generic_name=item["generic_name"],
             tpg_list=item["medicine"].tpg_list if item["medicine"] else None,
-            reason=prohibited_reason(item["medicine"].source) if item["medicine"] else "",
+            reason=item["medicine"].source if item["medicine"] else "",
+            form=item.get("form", ""),
+            strength=item.get("strength", ""),
+            instructions=item.get("instructions", ""),
         )
         for item in items
     ]
-    decisions = check_prescription(
-        proposed, selectors.patient_history(consultation), selectors.catalogue_index()
-    )
+    decisions = check_prescription(proposed, selectors.patient_history(consultation))
     refusals = [d.refusal for d in decisions if d.refusal]
     if refusals:
         raise ValidationError({"items": refusals})

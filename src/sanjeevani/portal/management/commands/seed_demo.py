@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sanjeevani.portal.demo import demo_loaded, demo_sign_ins, seed_demo, sign_in_table
+from sanjeevani.portal.demo import (
+    DemoRefused,
+    demo_loaded,
+    demo_sign_ins,
+    refuse_in_production,
+    seed_demo,
+    sign_in_table,
+)
 
 
 class Command(BaseCommand):
@@ -20,6 +27,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, once: bool = False, **options: Any) -> None:
+        try:
+            refuse_in_production()
+        except DemoRefused as refusal:
+            raise CommandError(str(refusal)) from None
         if once and demo_loaded():
             # Nothing to write; the sign-ins are still printed so `make run` always shows them.
             self.stdout.write("Demo data is already loaded. Demo sign-ins:")
