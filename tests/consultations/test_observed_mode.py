@@ -1,5 +1,6 @@
 """The consultation mode is observed from both ends of the room, confirmed by the doctor,
-and carried into the signed prescription. Real WebRTC peers: tests/realtime/test_observed_mode_peers.py."""
+and carried into the signed prescription. With real WebRTC peers:
+tests/realtime/test_observed_mode_peers.py."""
 
 from __future__ import annotations
 
