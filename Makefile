@@ -27,7 +27,7 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --once
 	@echo "Serving Sanjeevani at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
-	$(BIN)/uvicorn sanjeevani.config.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio
+	$(BIN)/uvicorn sanjeevani.config.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio --no-proxy-headers
 
 # Debian's chromium for browser tests and coturn for the TURN relay test, when we may install them.
 browser-deps:
