@@ -9,6 +9,7 @@ Target: at least 10 prescriptions per second per core. One process renders on on
 
 from __future__ import annotations
 
+import io
 import os
 import statistics
 import sys
@@ -28,6 +29,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sanjeevani.config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import django  # noqa: E402
+from pypdf import PdfReader  # noqa: E402
 
 django.setup()
 
@@ -41,26 +43,44 @@ from sanjeevani.prescriptions import rendering, services  # noqa: E402
 from sanjeevani.prescriptions.models import Medicine  # noqa: E402
 from sanjeevani.registry.models import DoctorProfile, State  # noqa: E402
 
+PASSWORD = "bench doctor password 1"
+
 
 def setup_prescriptions():
     call_command("migrate", verbosity=0)
     state, _ = State.objects.get_or_create(code="BX", defaults={"name": "Bench State"})
     doctor_user = User.objects.create_user(
-        "bench-doctor", first_name="Kavya", last_name="Raghunathan", role=Role.DOCTOR
+        "bench-doctor",
+        password=PASSWORD,
+        first_name="Kavya",
+        last_name="Raghunathan",
+        role=Role.DOCTOR,
     )
     doctor = DoctorProfile.objects.create(
         user=doctor_user,
         registration_number="KMC-123456",
         council="Karnataka Medical Council",
         qualification="MBBS, MD (General Medicine)",
+        contact_phone="+91 80 2345 6789",
+        contact_email="dr.kavya@phc-hunsur.example",
     )
     account = User.objects.create_user("+919800000001", mobile="+919800000001")
     patient = Patient.objects.create(
-        account=account, name="Sita Ram Verma", age_years=54, sex="F", state=state
+        account=account,
+        name="सीता राम वर्मा (Sita Ram Verma)",
+        age_years=54,
+        sex="F",
+        state=state,
+        address="12 Gandhi Road, Hunsur, Mysuru district",
     )
+    # The room's observed mode, confirmed by the doctor (when that field exists).
+    confirmed = {"mode_confirmed_at": timezone.now()}
+    if not hasattr(Consultation, "mode_confirmed_at"):
+        confirmed = {}
 
     def consultation():
         return Consultation.objects.create(
+            **confirmed,
             service_line="opd",
             patient=patient,
             doctor=doctor,
@@ -69,29 +89,52 @@ def setup_prescriptions():
             had_video=True,
             started_at=timezone.now(),
             identity_confirmed_at=timezone.now(),
+            identity_method="Name, age and address asked; Aadhaar card seen on video",
             confirmed_age_years=54,
             complaints="Increased thirst and frequent urination for 3 months; tiredness.",
+            findings="Alert; no pedal oedema; peripheral pulses felt; feet: no ulcers.",
+            vitals={
+                "pulse": 84,
+                "bp_systolic": 148,
+                "bp_diastolic": 92,
+                "temperature_c": 36.8,
+                "spo2": 98,
+                "weight_kg": 71.5,
+                "glucose_mg_dl": 212,
+            },
             diagnoses=[
                 {"code": "E11.9", "label": "Type 2 diabetes mellitus without complications"},
                 {"code": "I10", "label": "Essential (primary) hypertension"},
             ],
         )
 
-    def item(name, strength, dose, frequency, duration, instructions=""):
+    def item(name, strength, dose, frequency, duration, quantity, instructions=""):
         medicine = Medicine.objects.filter(generic_name=name, strength=strength).first()
         return {
             "medicine": medicine,
             "dose": dose,
             "frequency": frequency,
             "duration": duration,
+            "quantity": quantity,
             "instructions": instructions,
         }
 
     items = [
-        item("metformin", "500 mg", "1 tablet", "twice a day", "30 days", "after meals"),
-        item("amlodipine", "5 mg", "1 tablet", "once a day", "30 days", "morning"),
-        item("atorvastatin", "10 mg", "1 tablet", "once a day", "30 days", "at night"),
-        item("paracetamol", "500 mg", "1 tablet", "when needed, up to 3 a day", "5 days"),
+        item(
+            "metformin", "500 mg", "1 tablet", "twice a day", "30 days", "60 tablets", "after meals"
+        ),
+        item("amlodipine", "5 mg", "1 tablet", "once a day", "30 days", "30 tablets", "morning"),
+        item(
+            "atorvastatin", "10 mg", "1 tablet", "once a day", "30 days", "30 tablets", "at night"
+        ),
+        item(
+            "paracetamol",
+            "500 mg",
+            "1 tablet",
+            "when needed, up to 3 a day",
+            "5 days",
+            "15 tablets",
+        ),
     ]
     made = {}
     for language in ("en", "hi"):
@@ -103,6 +146,7 @@ def setup_prescriptions():
             advice="Walk 30 minutes a day; reduce salt and sugar; check blood pressure weekly.",
             follow_up_on=timezone.localdate() + timezone.timedelta(days=30),
             language=language,
+            password=PASSWORD,
         )
     return made
 
@@ -115,6 +159,9 @@ def main() -> None:
     first = {lang: rendering.render_prescription_pdf(p) for lang, p in prescriptions.items()}
     print(f"warm-up (fonts, first render of each language): {time.perf_counter() - t0:.2f} s")
     print(f"PDF sizes: en {len(first['en']) / 1024:.0f} KiB, hi {len(first['hi']) / 1024:.0f} KiB")
+    text = " ".join(PdfReader(io.BytesIO(first["hi"])).pages[0].extract_text().split())
+    exact = "सीता राम वर्मा" in text and "दवाइयाँ" in text
+    print(f"Hindi text layer extracts as printed: {'yes' if exact else 'NO'}")
     print(
         f"{n} renders per language, one process (one core); load average {os.getloadavg()[0]:.1f}"
     )

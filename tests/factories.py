@@ -130,6 +130,7 @@ class DoctorFactory(factory.django.DjangoModelFactory):
     registration_number = factory.Sequence(lambda n: f"KMC-{100000 + n}")
     council = "Karnataka Medical Council"
     qualification = "MBBS"
+    contact_phone = factory.Sequence(lambda n: f"+91 80 4{n:07d}")  # printed on prescriptions
     languages = factory.LazyFunction(lambda: ["en", "hi"])
 
 

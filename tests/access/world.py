@@ -25,6 +25,7 @@ from sanjeevani.queueing.services import go_online
 from sanjeevani.realtime.models import ChatMessage
 from sanjeevani.registry.models import Facility, OnlineOPD, State
 from tests.factories import (
+    PASSWORD,
     DistrictFactory,
     FacilityFactory,
     OnlineOPDFactory,
@@ -80,9 +81,14 @@ def pdf_upload(name: str = "report.pdf") -> SimpleUploadedFile:
 
 def _paracetamol() -> dict[str, Any]:
     medicine = Medicine.objects.filter(generic_name__iexact="paracetamol").first()
-    line = {"dose": "1 tablet", "frequency": "twice a day", "duration": "3 days"}
+    line = {
+        "dose": "1 tablet",
+        "frequency": "twice a day",
+        "duration": "3 days",
+        "quantity": "6 tablets",
+    }
     if medicine is None:
-        return {**line, "generic_name": "Paracetamol"}
+        return {**line, "generic_name": "Paracetamol", "form": "tablet", "strength": "500 mg"}
     return {**line, "medicine": medicine.pk}
 
 
@@ -102,7 +108,9 @@ def build_world() -> World:
     # one live ticket per patient: the consultation's own ticket is already closed
     called = TicketFactory(patient=patient, opd=opd, status=Ticket.Status.COMPLETED)
     consultation = VideoConsultationFactory(patient=patient, doctor=doctor, opd=opd, ticket=called)
-    prescription = issue_prescription(doctor.user, consultation, items=[_paracetamol()])
+    prescription = issue_prescription(
+        doctor.user, consultation, items=[_paracetamol()], password=PASSWORD
+    )
     document = upload_document(
         patient.account,
         patient,

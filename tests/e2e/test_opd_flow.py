@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.live import running_server
+from tests.factories import PASSWORD
 from tests.opd.pages_support import make_clinic
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -135,12 +136,16 @@ def test_patient_and_doctor_through_the_online_opd(
     doctor.fill("[name=item-0-dose]", "500 mg")
     doctor.fill("[name=item-0-frequency]", "1-0-1")
     doctor.fill("[name=item-0-duration]", "3 days")
+    doctor.fill("[name=item-0-quantity]", "6 tablets")
     doctor.fill("[name=item-0-instructions]", "after food")
     doctor.click("#add-medicine")
     choose_medicine(doctor, 1, "cetirizine", "cetirizine tablet 10 mg")
     doctor.fill("[name=item-1-dose]", "10 mg")
     doctor.fill("[name=item-1-frequency]", "0-0-1")
     doctor.fill("[name=item-1-duration]", "5 days")
+    doctor.fill("[name=item-1-quantity]", "5 tablets")
+    # The doctor signs with their own key after re-confirming with their password.
+    doctor.fill("#rx-reconfirm [name=password]", PASSWORD)
     doctor.click("#issue-prescription")
     expect(doctor.locator(".messages")).to_contain_text("Prescription issued and signed.")
 

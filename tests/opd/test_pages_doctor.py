@@ -12,7 +12,7 @@ from sanjeevani.consultations.models import Consultation, Feedback
 from sanjeevani.prescriptions.models import Medicine, Prescription
 from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.models import DoctorPresence, Ticket
-from tests.factories import DoctorFactory, OnlineOPDFactory, PatientFactory
+from tests.factories import PASSWORD, DoctorFactory, OnlineOPDFactory, PatientFactory
 
 from .pages_support import make_clinic
 
@@ -203,7 +203,14 @@ def test_prescribe_end_and_patient_sees_prescription_feedback_and_follow_up(
         {"method": "Asked name and age on video", "age_years": str(clinic.patient.age)},
     )
     confirm_mode(doctor_client, consultation)
-    save(doctor_client, consultation, base_revision=0, complaints="Fever", advice="Rest, fluids")
+    save(
+        doctor_client,
+        consultation,
+        base_revision=0,
+        complaints="Fever",
+        advice="Rest, fluids",
+        diagnoses=[{"code": "R50.9", "label": "Fever, unspecified"}],
+    )
     medicine = Medicine.objects.filter(generic_name="paracetamol", tpg_list="O").first()
     cetirizine = Medicine.objects.filter(generic_name="cetirizine", strength="10 mg").first()
     response = doctor_client.post(
@@ -215,6 +222,7 @@ def test_prescribe_end_and_patient_sees_prescription_feedback_and_follow_up(
             "item-0-frequency": "1-0-1",
             "item-0-route": "oral",
             "item-0-duration": "3 days",
+            "item-0-quantity": "6 tablets",
             "item-0-instructions": "after food",
             "item-1-medicine_id": str(cetirizine.pk),
             "item-1-name": "cetirizine tablet 10 mg",
@@ -222,6 +230,8 @@ def test_prescribe_end_and_patient_sees_prescription_feedback_and_follow_up(
             "item-1-frequency": "0-0-1",
             "item-1-route": "oral",
             "item-1-duration": "5 days",
+            "item-1-quantity": "5 tablets",
+            "password": PASSWORD,
         },
     )
     page = doctor_client.get(response["Location"]).content.decode()
@@ -260,13 +270,23 @@ def test_free_entry_medicine_without_video_is_refused_with_the_rule(doctor_clien
         {"method": "Asked name and age", "age_years": str(clinic.patient.age)},
     )
     confirm_mode(doctor_client, consultation)
+    save(
+        doctor_client,
+        consultation,
+        base_revision=0,
+        diagnoses=[{"code": "R50.9", "label": "Fever, unspecified"}],
+    )
     response = doctor_client.post(
         reverse("opd:prescribe", args=[consultation.pk]),
         {
             "item-0-name": "Unlisted tonic",
+            "item-0-form": "syrup",
+            "item-0-strength": "100 mL",
             "item-0-dose": "10 mL",
             "item-0-frequency": "1-0-1",
             "item-0-duration": "5 days",
+            "item-0-quantity": "1 bottle of 100 mL",
+            "password": PASSWORD,
         },
     )
     page = doctor_client.get(response["Location"]).content.decode()

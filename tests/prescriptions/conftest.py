@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from sanjeevani.accounts.sms import FileOutboxBackend
 from sanjeevani.prescriptions import signing
 from sanjeevani.prescriptions.models import Medicine
+from tests.factories import PASSWORD
 from tests.prescriptions.factories import ConsultationFactory, VideoConsultationFactory
 
 API = "/api/v1/prescriptions/"
@@ -44,9 +45,15 @@ def line(name: str, **extra: Any) -> dict[str, Any]:
     """One prescription line: a catalogue pick by generic name, or free entry with
     ``free=True``."""
     free = extra.pop("free", False)
-    item = {"dose": "1 tablet", "frequency": "twice a day", "duration": "5 days"}
+    item = {
+        "dose": "1 tablet",
+        "frequency": "twice a day",
+        "duration": "5 days",
+        "quantity": "10 tablets",
+    }
     if free:
-        item["generic_name"] = name
+        # A complete free-entry line: the form and strength a pharmacist needs.
+        item.update(generic_name=name, form="tablet", strength="500 mg")
     else:
         found = medicine(name)
         assert found is not None, f"{name} is not in the catalogue"
@@ -62,7 +69,11 @@ def api_for(user) -> APIClient:
 
 
 def issue(consultation, items, **body):
-    """POST a prescription as the consultation's doctor; returns the response."""
+    """POST a prescription as the consultation's doctor, re-confirming with their password
+    (pass ``password=None`` to leave it out); returns the response."""
+    body.setdefault("password", PASSWORD)
+    if body["password"] is None:
+        del body["password"]
     payload = {"consultation": str(consultation.pk), "items": items, **body}
     return api_for(consultation.doctor.user).post(API, payload, format="json")
 

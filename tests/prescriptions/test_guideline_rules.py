@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from sanjeevani.prescriptions.models import Prescription
-from tests.factories import DoctorFactory
+from tests.factories import PASSWORD, DoctorFactory
 from tests.prescriptions.conftest import api_for, issue, line
 from tests.prescriptions.factories import ConsultationFactory, VideoConsultationFactory
 
@@ -64,7 +64,7 @@ def test_a_superseded_prescription_is_not_a_basis_for_a_refill():
     doctor = first.doctor.user
     corrected = api_for(doctor).post(
         f"/api/v1/prescriptions/{original['id']}/correct/",
-        {"items": [line("paracetamol")]},
+        {"items": [line("paracetamol")], "password": PASSWORD},
         format="json",
     )
     assert corrected.status_code == 201, corrected.content

@@ -14,6 +14,7 @@ from sanjeevani.audit.models import AuditEvent
 from sanjeevani.prescriptions import signing
 from sanjeevani.prescriptions.models import Prescription, PrescriptionIsImmutable
 from sanjeevani.prescriptions.signing import canonical_json, verify
+from tests.factories import PASSWORD
 from tests.prescriptions.conftest import api_for, issue, line
 from tests.prescriptions.factories import ConsultationFactory
 
@@ -70,7 +71,7 @@ def test_correction_supersedes_and_the_old_verify_page_says_so(client, prescript
     doctor = prescription.doctor.user
     response = api_for(doctor).post(
         f"/api/v1/prescriptions/{prescription.pk}/correct/",
-        {"items": [line("paracetamol", dose="2 tablets")]},
+        {"items": [line("paracetamol", dose="2 tablets")], "password": PASSWORD},
         format="json",
     )
     assert response.status_code == 201, response.content
@@ -89,7 +90,7 @@ def test_correction_supersedes_and_the_old_verify_page_says_so(client, prescript
 
     again = api_for(doctor).post(
         f"/api/v1/prescriptions/{prescription.pk}/correct/",
-        {"items": [line("paracetamol")]},
+        {"items": [line("paracetamol")], "password": PASSWORD},
         format="json",
     )
     assert again.status_code == 400
@@ -106,7 +107,12 @@ def test_signature_verifies_and_fails_after_tampering(client, prescription):
     assert "Altered" in page
     assert "Somebody" not in page
     api = client.get(f"/api/v1/prescriptions/verify/{prescription.verification_code}/")
-    assert api.json() == {"status": "altered", "summary": None}
+    body = api.json()
+    assert {key: body[key] for key in ("status", "summary")} == {
+        "status": "altered",
+        "summary": None,
+    }
+    assert body["signatures"]["platform"]["status"] == "invalid"
 
 
 def test_published_public_key_verifies_the_signature(client, prescription):

@@ -52,7 +52,7 @@ def test_ended_consultation_allows_a_prescription_within_the_hour_only():
 
 def test_incomplete_line_names_what_is_missing(audio_consultation):
     response = issue(audio_consultation, [line("paracetamol", dose="", duration="")])
-    assert error(response, 400) == "paracetamol: give the dose, duration."
+    assert error(response, 400) == "Line 1 — paracetamol: give the dose, duration."
 
 
 def test_empty_prescription_is_refused():
@@ -69,12 +69,18 @@ def test_snapshot_holds_the_record_and_the_people(audio_consultation):
         "qualification": doctor.qualification,
         "registration_number": doctor.registration_number,
         "council": doctor.council,
+        "phone": doctor.contact_phone,
+        "email": doctor.contact_email,
+        "key_id": rx["doctor_key_id"],
     }
+    assert doctor.contact_phone and rx["doctor_key_id"]
     assert content["patient"]["name"] == patient.name
     assert content["patient"]["age_years"] == 35
     assert content["patient"]["patient_number"] == patient.patient_number
     assert content["complaints"] == audio_consultation.complaints
-    assert content["diagnoses"] == [{"code": "R50.9", "label": "Fever, unspecified"}]
+    assert content["diagnoses"] == [
+        {"code": "R50.9", "label": "Fever, unspecified", "provisional": False}
+    ]
     assert content["advice"] == "Drink plenty of fluids"
     assert content["follow_up_on"] == "2030-02-01"
     assert content["issued_at"].endswith("+05:30")

@@ -121,3 +121,82 @@ def test_api_returns_the_pdf(client):
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
     assert "metformin" in pdf_text(response.content)
+
+
+def complete_prescription(language: str, **consultation):
+    consultation = VideoConsultationFactory(
+        findings="Throat congested",
+        vitals={"pulse": 92, "temperature_c": 38.4},
+        patient__address="12 Gandhi Road, Mysuru",
+        **consultation,
+    )
+    response = issue(
+        consultation,
+        [line("metformin", quantity="60 tablets"), line("paracetamol", quantity="10 tablets")],
+        follow_up_on="2030-12-15",
+        language=language,
+    )
+    assert response.status_code == 201, response.content
+    return consultation, response.json()
+
+
+def test_pdf_carries_the_complete_prescription(client):
+    consultation, rx = complete_prescription("en")
+    client.force_login(consultation.patient.account)
+    text = pdf_text(client.get(f"/rx/{rx['id']}/pdf/").content)
+    flat = " ".join(text.split())
+    for expected in (
+        consultation.doctor.contact_phone,
+        consultation.patient.account.mobile,
+        "12 Gandhi Road, Mysuru",
+        "Throat congested",
+        "Pulse: 92 /min",
+        "Temperature: 38.4 °C",
+        "60 tablets",
+        "10 tablets",
+        "Mode of consultation: Video",
+        "Identity and age (35 years) of the patient verified by Dr",
+        consultation.identity_method,
+        rx["doctor_key_id"],
+        rx["key_id"],
+        "15 December 2030",
+        "This prescription is generated on a teleconsultation",
+    ):
+        assert expected in flat, expected
+
+
+def test_hindi_pdf_text_layer_extracts_the_words_it_printed(client):
+    """The text layer must give back what is printed: the Hindi patient name, the medicine,
+    Hindi labels and month names (a wrong ToUnicode map turned दवाइयाँ into दिवाइयाँ)."""
+    consultation, rx = complete_prescription("hi", patient__name="सीता राम वर्मा")
+    client.force_login(consultation.patient.account)
+    text = pdf_text(client.get(f"/rx/{rx['id']}/pdf/").content)
+    flat = " ".join(text.split())
+    for expected in (
+        "सीता राम वर्मा",
+        "metformin",
+        "60 tablets",
+        hindi("Medicines"),
+        hindi("Registration No."),
+        hindi("Quantity"),
+        hindi("Mode of consultation"),
+        "15 दिसंबर 2030",
+    ):
+        assert expected in flat, expected
+    assert "दिसमबर" not in flat
+
+
+@pytest.mark.parametrize(
+    ("language", "names"),
+    [
+        ("en", ["January", "September", "November", "December"]),
+        ("hi", ["जनवरी", "सितंबर", "नवंबर", "दिसंबर"]),
+    ],
+)
+def test_month_names_are_spelt_right(language, names):
+    import datetime as dt
+
+    from sanjeevani.prescriptions.rendering import format_date
+
+    dates = [dt.date(2030, month, 5) for month in (1, 9, 11, 12)]
+    assert [format_date(d, language).split()[1] for d in dates] == names

@@ -95,10 +95,13 @@ class RecordForm(forms.Form):
 PRESCRIPTION_FIELDS = (
     "medicine_id",
     "name",
+    "form",
+    "strength",
     "dose",
     "frequency",
     "route",
     "duration",
+    "quantity",
     "instructions",
 )
 
@@ -117,10 +120,13 @@ def prescription_items(data, limit: int = 30) -> list[dict]:
             {
                 "medicine": row["medicine_id"] or None,
                 "generic_name": row["name"][:120],
+                "form": row["form"][:60],
+                "strength": row["strength"][:80],
                 "dose": row["dose"][:80],
                 "frequency": row["frequency"][:80],
                 "route": row["route"][:40],
                 "duration": row["duration"][:60],
+                "quantity": row["quantity"][:60],
                 "instructions": row["instructions"][:300],
             }
         )

@@ -673,7 +673,15 @@ def prescribe(request: HttpRequest, consultation_id) -> HttpResponse:
         messages.error(request, _("Add at least one medicine with its dose and frequency."))
         return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
     try:
-        issue_prescription(request.user, consultation, items=items, request=request)
+        issue_prescription(
+            request.user,
+            consultation,
+            items=items,
+            password=request.POST.get("password", ""),
+            totp=request.POST.get("totp", ""),
+            provisional_diagnosis=bool(request.POST.get("provisional_diagnosis")),
+            request=request,
+        )
     except SERVICE_ERRORS as exc:
         messages.error(request, _error_text(exc))
     else:

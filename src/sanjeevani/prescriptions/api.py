@@ -287,6 +287,9 @@ class PrescriptionListCreate(APIView):
             advice=data["advice"],
             follow_up_on=data["follow_up_on"],
             language=data["language"],
+            password=data.get("password"),
+            totp=data.get("totp"),
+            provisional_diagnosis=data.get("provisional_diagnosis", False),
             request=request,
         )
         body = PrescriptionSerializer(prescription, context={"request": request}).data
@@ -344,6 +347,9 @@ class PrescriptionCorrect(APIView):
             advice=data["advice"],
             follow_up_on=data["follow_up_on"],
             language=data["language"],
+            password=data.get("password"),
+            totp=data.get("totp"),
+            provisional_diagnosis=data.get("provisional_diagnosis", False),
             request=request,
         )
         body = PrescriptionSerializer(new, context={"request": request}).data
@@ -370,7 +376,11 @@ class PublicVerification(APIView):
                 request=request,
                 detail={"status": result["status"]},
             )
-        body = {"status": result["status"], "summary": result["summary"]}
+        body = {
+            "status": result["status"],
+            "summary": result["summary"],
+            "signatures": result.get("signatures"),
+        }
         code_status = 404 if result["status"] == "not_found" else 200
         return Response(VerificationSerializer(body).data, status=code_status)
 

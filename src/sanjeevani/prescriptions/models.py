@@ -218,9 +218,7 @@ class DoctorSigningKey(models.Model):
     encrypted (see ``signing.seal_private_key``); a retired key never signs again."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    doctor = models.ForeignKey(
-        DoctorProfile, on_delete=models.PROTECT, related_name="signing_keys"
-    )
+    doctor = models.ForeignKey(DoctorProfile, on_delete=models.PROTECT, related_name="signing_keys")
     key_id = models.CharField(max_length=32, unique=True, help_text="SHA-256 of the public key")
     public_key = models.CharField(max_length=64, help_text="Base64 raw Ed25519 public key")
     sealed_private_key = models.TextField(

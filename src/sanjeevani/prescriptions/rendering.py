@@ -20,9 +20,10 @@ import segno
 from django.conf import settings
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import pgettext
 
+from . import pdf_text
 from .addresses import verification_url
 from .models import Prescription
 
@@ -52,6 +53,88 @@ def sex_label(code: str) -> str:
     }.get(code, code)
 
 
+#: Month names as printed, per language. Django's Hindi catalogue misspells three months
+#: (सितमबर, नवमबर, दिसमबर: the halant is missing); these are CLDR's Hindi names.
+MONTHS = {
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+    "hi": (
+        "जनवरी",
+        "फ़रवरी",
+        "मार्च",
+        "अप्रैल",
+        "मई",
+        "जून",
+        "जुलाई",
+        "अगस्त",
+        "सितंबर",
+        "अक्तूबर",
+        "नवंबर",
+        "दिसंबर",
+    ),
+}
+
+
+def format_date(value: dt.date | None, language: str) -> str:
+    """'1 December 2026' / '1 दिसंबर 2026'."""
+    if value is None:
+        return ""
+    months = MONTHS.get(language, MONTHS["en"])
+    return f"{value.day} {months[value.month - 1]} {value.year}"
+
+
+def format_datetime(value: dt.datetime | None, language: str) -> str:
+    """'1 December 2026, 14:05' in India time (the content stores it with its offset)."""
+    if value is None:
+        return ""
+    return f"{format_date(value.date(), language)}, {value:%H:%M}"
+
+
+def mode_label(code: str) -> str:
+    return {
+        "video": pgettext("prescription", "Video"),
+        "audio": pgettext("prescription", "Audio only"),
+        "chat": pgettext("prescription", "Chat (text)"),
+    }.get(code, code)
+
+
+#: Vital signs as printed: (label, unit), in the order they are listed.
+def vital_labels() -> dict[str, tuple[str, str]]:
+    return {
+        "pulse": (pgettext("prescription", "Pulse"), "/min"),
+        "bp_systolic": (pgettext("prescription", "BP systolic"), "mmHg"),
+        "bp_diastolic": (pgettext("prescription", "BP diastolic"), "mmHg"),
+        "temperature_c": (pgettext("prescription", "Temperature"), "°C"),
+        "spo2": ("SpO₂", "%"),
+        "respiratory_rate": (pgettext("prescription", "Respiratory rate"), "/min"),
+        "weight_kg": (pgettext("prescription", "Weight"), "kg"),
+        "height_cm": (pgettext("prescription", "Height"), "cm"),
+        "glucose_mg_dl": (pgettext("prescription", "Blood glucose"), "mg/dL"),
+    }
+
+
+def vital_rows(vitals: dict[str, Any]) -> list[tuple[str, str]]:
+    labels = vital_labels()
+    rows = []
+    for name, (label, unit) in labels.items():
+        if vitals.get(name) not in (None, ""):
+            rows.append((label, f"{vitals[name]} {unit}"))
+    rows += [(name, str(value)) for name, value in vitals.items() if name not in labels]
+    return rows
+
+
 def qr_data_uri(url: str) -> str:
     return segno.make(url, error="m").svg_data_uri(scale=3, border=2)
 
@@ -62,7 +145,27 @@ def prescription_context(
     content = prescription.content
     url = verification_url(prescription, request)
     follow_up = content.get("follow_up_on")
+    language = prescription.language
+    issued_at = dt.datetime.fromisoformat(content["issued_at"])
+    identity = content.get("identity") or {}
+    confirmed_at = identity.get("confirmed_at")
     return {
+        "issued_at_text": format_datetime(issued_at, language),
+        "follow_up_text": format_date(
+            dt.date.fromisoformat(follow_up) if follow_up else None, language
+        ),
+        "identity_at_text": format_datetime(
+            dt.datetime.fromisoformat(confirmed_at) if confirmed_at else None, language
+        ),
+        "supersedes_text": format_datetime(
+            timezone.localtime(prescription.supersedes.issued_at)
+            if prescription.supersedes_id
+            else None,
+            language,
+        ),
+        "mode_label": mode_label((content.get("consultation") or {}).get("mode", "")),
+        "vitals": vital_rows(content.get("vitals") or {}),
+        "provisional": any(d.get("provisional") for d in content.get("diagnoses", [])),
         "wrapper": PRINT_WRAPPER if print_mode else SCREEN_WRAPPER,
         "print": print_mode,
         "prescription": prescription,
@@ -92,10 +195,13 @@ FONT_WEIGHTS = (400, 700)
 def static_font_files() -> dict[int, Path]:
     """Regular and bold static instances of the packaged variable font, made once and kept
     under ``VAR_DIR/fonts``. WeasyPrint would otherwise instantiate the variable font on
-    every render (about 250 ms each); with static files a render takes tens of ms."""
+    every render (about 250 ms each); with static files a render takes tens of ms. Each file
+    also carries spare copies of every glyph, which keep the text layer of Hindi exact
+    (``pdf_text``)."""
     source = devanagari_font_file()
     folder = Path(settings.VAR_DIR) / "fonts"
-    stamp = hashlib.sha256(f"{source}:{source.stat().st_size}".encode()).hexdigest()[:10]
+    recipe = f"{source}:{source.stat().st_size}:copies={pdf_text.COPIES}"
+    stamp = hashlib.sha256(recipe.encode()).hexdigest()[:10]
     files = {w: folder / f"NotoSansDevanagari-{stamp}-{w}.ttf" for w in FONT_WEIGHTS}
     missing = [w for w, path in files.items() if not path.exists()]
     if missing:
@@ -107,9 +213,15 @@ def static_font_files() -> dict[int, Path]:
             font = instancer.instantiateVariableFont(
                 TTFont(source), {"wght": weight, "wdth": 100}, updateFontNames=False
             )
+            pdf_text.add_glyph_copies(font)
             partial = files[weight].with_suffix(f".{os.getpid()}.tmp")
             font.save(partial)
             os.replace(partial, files[weight])
+    from fontTools.ttLib import TTFont
+
+    for path in files.values():
+        glyphs = TTFont(path, lazy=True)["maxp"].numGlyphs
+        pdf_text.register_prepared_font(glyphs, glyphs // (pdf_text.COPIES + 1))
     return files
 
 
@@ -131,6 +243,7 @@ def _renderer() -> tuple[Any, Any]:
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
+    pdf_text.install()
     font_config = FontConfiguration()
     # Release the fontconfig handles while the interpreter is still whole.
     atexit.register(_renderer.cache_clear)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from sanjeevani.accounts.models import Role
 from sanjeevani.consultations.models import Consultation
 
+from .doctor_keys import doctor_signature_status
 from .guidelines import FOLLOW_UP_WINDOW_DAYS, PatientHistory, normalise_name
 from .medicine_names import resolve
 from .models import Medicine, Prescription, PrescriptionItem
@@ -76,6 +77,9 @@ def prescription_by_code(code: str) -> Prescription | None:
             "content",
             "signature",
             "key_id",
+            "doctor_id",
+            "doctor_signature",
+            "doctor_key_id",
             "verification_code",
             "issued_at",
         )
@@ -180,6 +184,7 @@ PUBLIC_MEDICINE_FIELDS = (
     "frequency",
     "route",
     "duration",
+    "quantity",
 )
 
 
@@ -189,14 +194,32 @@ def public_verification(code: str) -> dict[str, Any]:
     not_found; an altered prescription shows nothing of its (untrusted) contents."""
     prescription = prescription_by_code(code) if code else None
     if prescription is None:
-        return {"status": "not_found", "summary": None}
-    if not verify(prescription):
-        return {"status": "altered", "summary": None, "prescription": prescription}
+        return {"status": "not_found", "summary": None, "signatures": None}
+    # Both signatures are checked and shown; either one failing means "altered". "absent"
+    # is only for prescriptions issued before doctors signed with their own key.
+    signatures = {
+        "platform": {
+            "key_id": prescription.key_id,
+            "status": "valid" if verify(prescription) else "invalid",
+        },
+        "doctor": {
+            "key_id": prescription.doctor_key_id,
+            "status": doctor_signature_status(prescription),
+        },
+    }
+    if "invalid" in (signatures["platform"]["status"], signatures["doctor"]["status"]):
+        return {
+            "status": "altered",
+            "summary": None,
+            "signatures": signatures,
+            "prescription": prescription,
+        }
     content = prescription.content
     summary = {
         "issued_at": content["issued_at"],
         "doctor": {
-            key: content["doctor"][key] for key in ("name", "registration_number", "council")
+            key: content["doctor"].get(key, "")
+            for key in ("name", "registration_number", "council", "phone", "email")
         },
         "patient": {key: content["patient"][key] for key in ("initials", "age_years", "sex")},
         "medicines": [
@@ -204,4 +227,9 @@ def public_verification(code: str) -> dict[str, Any]:
         ],
     }
     status = "superseded" if prescription.status == Prescription.Status.SUPERSEDED else "genuine"
-    return {"status": status, "summary": summary, "prescription": prescription}
+    return {
+        "status": status,
+        "summary": summary,
+        "signatures": signatures,
+        "prescription": prescription,
+    }

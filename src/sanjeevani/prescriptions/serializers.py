@@ -38,6 +38,12 @@ class ItemInputSerializer(serializers.Serializer):
     frequency = serializers.CharField(required=False, allow_blank=True, max_length=80)
     route = serializers.CharField(required=False, allow_blank=True, max_length=40)
     duration = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    quantity = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=60,
+        help_text="How much to dispense, e.g. '10 tablets', '1 bottle of 60 mL'. Required.",
+    )
     instructions = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
 
@@ -61,6 +67,27 @@ class PrescriptionWriteSerializer(serializers.Serializer):
     language = serializers.ChoiceField(
         choices=Prescription.Language.choices, required=False, allow_null=True, default=None
     )
+    provisional_diagnosis = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Mark the consultation's diagnoses as provisional on this prescription.",
+    )
+    password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=4096,
+        write_only=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="The doctor's password, re-confirmed at signing (or give totp).",
+    )
+    totp = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=12,
+        write_only=True,
+        help_text="The current code from the doctor's authenticator app (or give password).",
+    )
 
 
 class PrescriptionCreateSerializer(PrescriptionWriteSerializer):
@@ -79,6 +106,7 @@ class PrescriptionItemSerializer(serializers.ModelSerializer):
             "frequency",
             "route",
             "duration",
+            "quantity",
             "instructions",
             "tpg_list",
         ]
@@ -106,6 +134,8 @@ class PrescriptionSerializer(serializers.ModelSerializer):
             "pdf_url",
             "key_id",
             "signature",
+            "doctor_key_id",
+            "doctor_signature",
             "content",
             "items",
         ]
@@ -133,12 +163,15 @@ class PublicMedicineSerializer(serializers.Serializer):
     frequency = serializers.CharField()
     route = serializers.CharField()
     duration = serializers.CharField()
+    quantity = serializers.CharField()
 
 
 class PublicDoctorSerializer(serializers.Serializer):
     name = serializers.CharField()
     registration_number = serializers.CharField()
     council = serializers.CharField()
+    phone = serializers.CharField()
+    email = serializers.CharField()
 
 
 class PublicPatientSerializer(serializers.Serializer):
@@ -154,6 +187,20 @@ class PublicSummarySerializer(serializers.Serializer):
     medicines = PublicMedicineSerializer(many=True)
 
 
+class SignatureCheckSerializer(serializers.Serializer):
+    key_id = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=["valid", "invalid", "absent"],
+        help_text="absent: issued before doctors signed with their own key.",
+    )
+
+
+class SignaturesSerializer(serializers.Serializer):
+    platform = SignatureCheckSerializer()
+    doctor = SignatureCheckSerializer()
+
+
 class VerificationSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["genuine", "superseded", "altered", "not_found"])
     summary = PublicSummarySerializer(allow_null=True)
+    signatures = SignaturesSerializer(allow_null=True)

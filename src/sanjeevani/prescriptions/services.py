@@ -15,21 +15,25 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from sanjeevani.accounts.models import Role
+from sanjeevani.accounts.reauthentication import ReauthenticationError, confirm_identity
 from sanjeevani.accounts.sms import SMSKind, send_sms
-from sanjeevani.audit.services import record_event
+from sanjeevani.audit.services import client_ip, record_event
 from sanjeevani.consultations.models import Consultation
 
 from . import selectors
 from .addresses import download_url
+from .doctor_keys import active_key_for_signing, check_doctor_can_sign
 from .guidelines import ProposedMedicine, check_prescription
 from .models import Medicine, Prescription, PrescriptionItem
-from .signing import sign_content
+from .signing import SigningKeyUnavailable, sign_as_doctor, sign_content
 
 #: How long after a consultation ends its doctor may still issue or correct a prescription.
 CORRECTION_WINDOW = dt.timedelta(hours=1)
 MAX_ITEMS = 30
 TELECONSULTATION_STATEMENT = "This prescription is generated on a teleconsultation"
-CONTENT_VERSION = 1
+#: 2: diagnosis required (provisional marked), quantity per line, contacts, findings, vitals,
+#: the identity statement and the doctor's own key id.
+CONTENT_VERSION = 2
 _ITEM_TEXT_FIELDS = {
     "generic_name": 120,
     "form": 60,
@@ -38,9 +42,19 @@ _ITEM_TEXT_FIELDS = {
     "frequency": 80,
     "route": 40,
     "duration": 60,
+    "quantity": 60,
     "instructions": 300,
 }
-_REQUIRED_ITEM_FIELDS = ("generic_name", "dose", "frequency", "duration")
+#: What a pharmacist needs on every line before dispensing (route defaults from the form).
+_REQUIRED_ITEM_FIELDS = (
+    "generic_name",
+    "form",
+    "strength",
+    "dose",
+    "frequency",
+    "duration",
+    "quantity",
+)
 _FIELD_LABELS = {
     "generic_name": gettext_lazy("medicine name"),
     "form": gettext_lazy("form"),
@@ -49,6 +63,7 @@ _FIELD_LABELS = {
     "frequency": gettext_lazy("frequency"),
     "route": gettext_lazy("route"),
     "duration": gettext_lazy("duration"),
+    "quantity": gettext_lazy("quantity (e.g. 10 tablets)"),
     "instructions": gettext_lazy("instructions"),
 }
 _DEFAULT_ROUTES = {
@@ -108,6 +123,34 @@ def _check_consultation(consultation: Consultation) -> None:
         )
 
 
+def _check_completeness(consultation: Consultation) -> None:
+    """What the guidelines and a pharmacist need besides the medicines: a diagnosis (a
+    provisional one will do) and a way to reach the patient."""
+    diagnoses = [d for d in (consultation.diagnoses or []) if isinstance(d, dict)]
+    if not diagnoses:
+        raise ValidationError(
+            {
+                "diagnoses": [
+                    _(
+                        "Add a diagnosis before signing: search ICD-10 by name in the record "
+                        "and pick the closest code. A provisional diagnosis will do; mark it "
+                        "provisional."
+                    )
+                ]
+            }
+        )
+    patient = consultation.patient
+    mobile = patient.account.mobile if patient.account_id else ""
+    if not (mobile or patient.address):
+        raise ValidationError(
+            _(
+                "The patient has neither a mobile number nor an address on record, and the "
+                "prescription must show one. Ask for the address and add it to the patient's "
+                "profile."
+            )
+        )
+
+
 def _clean_items(raw_items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Resolve catalogue picks and check each line is complete; errors name the line."""
     if len(raw_items) > MAX_ITEMS:
@@ -133,7 +176,10 @@ def _clean_items(raw_items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             item["generic_name"] = medicine.generic_name
             item["form"] = medicine.form
             item["strength"] = medicine.strength
-        label = item["generic_name"] or _("line %(n)d") % {"n": number}
+        label = _("Line %(n)d — %(medicine)s") % {
+            "n": number,
+            "medicine": item["generic_name"] or _("no medicine name"),
+        }
         missing = [str(_FIELD_LABELS[f]) for f in _REQUIRED_ITEM_FIELDS if not item[f]]
         if missing:
             errors.append(
@@ -187,9 +233,13 @@ def build_content(
     investigations: str,
     advice: str,
     follow_up_on: dt.date | None,
+    doctor_key_id: str = "",
+    provisional_diagnosis: bool = False,
 ) -> dict[str, Any]:
-    """Everything printed on the prescription, as plain JSON; this is what gets signed."""
+    """Everything printed on the prescription, as plain JSON; this is what gets signed (by
+    the platform and by the doctor, whose key id is inside so the platform vouches for it)."""
     doctor, patient = consultation.doctor, consultation.patient
+    doctor_name = doctor.user.get_full_name() or doctor.user.get_username()
     age = (
         consultation.confirmed_age_years
         if consultation.confirmed_age_years is not None
@@ -203,10 +253,13 @@ def build_content(
         "language": prescription.language,
         "supersedes": str(prescription.supersedes_id) if prescription.supersedes_id else None,
         "doctor": {
-            "name": doctor.user.get_full_name() or doctor.user.get_username(),
+            "name": doctor_name,
             "qualification": doctor.qualification,
             "registration_number": doctor.registration_number,
             "council": doctor.council,
+            "phone": doctor.contact_phone,
+            "email": doctor.contact_email,
+            "key_id": doctor_key_id,
         },
         "patient": {
             "name": patient.name,
@@ -214,15 +267,31 @@ def build_content(
             "age_years": age,
             "sex": patient.sex,
             "patient_number": patient.patient_number,
+            "mobile": patient.account.mobile if patient.account_id else "",
+            "address": patient.address,
         },
         "consultation": {
             "id": str(consultation.pk),
             "mode": consultation.mode,
             "had_video": bool(consultation.had_video),
         },
+        "identity": {
+            "confirmed_by": doctor_name,
+            "method": consultation.identity_method,
+            "confirmed_at": timezone.localtime(consultation.identity_confirmed_at).isoformat()
+            if consultation.identity_confirmed_at
+            else None,
+            "age_years": consultation.confirmed_age_years,
+        },
         "complaints": consultation.complaints,
+        "findings": consultation.findings,
+        "vitals": {str(k): v for k, v in (consultation.vitals or {}).items()},
         "diagnoses": [
-            {"code": str(d.get("code", "")), "label": str(d.get("label", ""))}
+            {
+                "code": str(d.get("code", "")),
+                "label": str(d.get("label", "")),
+                "provisional": bool(d.get("provisional")) or provisional_diagnosis,
+            }
             for d in (consultation.diagnoses or [])
             if isinstance(d, dict)
         ],
@@ -246,6 +315,8 @@ def _issue(
     language: str | None,
     supersedes: Prescription | None,
     request: HttpRequest | None,
+    reconfirmed_by: str = "",
+    provisional_diagnosis: bool = False,
 ) -> Prescription:
     consultation = (
         Consultation.objects.select_for_update(of=("self",))
@@ -254,6 +325,8 @@ def _issue(
     )
     doctor = _doctor_of(doctor_user, consultation)
     _check_consultation(consultation)
+    check_doctor_can_sign(doctor)
+    _check_completeness(consultation)
     cleaned = _clean_items(items)
     investigations = (
         consultation.investigations if investigations is None else investigations
@@ -279,10 +352,30 @@ def _issue(
         language=language,
         supersedes=supersedes,
     )
+    doctor_key = active_key_for_signing(doctor)
     prescription.content = build_content(
-        prescription, consultation, cleaned, investigations, advice, follow_up_on
+        prescription,
+        consultation,
+        cleaned,
+        investigations,
+        advice,
+        follow_up_on,
+        doctor_key_id=doctor_key.key_id,
+        provisional_diagnosis=provisional_diagnosis,
     )
     prescription.signature, prescription.key_id = sign_content(prescription.content)
+    try:
+        prescription.doctor_signature = sign_as_doctor(
+            prescription.content, doctor_key.sealed_private_key, doctor_key.key_id
+        )
+    except SigningKeyUnavailable as exc:
+        raise ValidationError(
+            _(
+                "Your signing key cannot be opened on this server (the platform secret was "
+                "changed). Ask your administrator to rotate your signing key, then sign again."
+            )
+        ) from exc
+    prescription.doctor_key_id = doctor_key.key_id
     prescription.save(force_insert=True)
     PrescriptionItem.objects.bulk_create(
         PrescriptionItem(
@@ -304,6 +397,8 @@ def _issue(
             "consultation": str(consultation.pk),
             "medicines": [item["generic_name"] for item in cleaned],
             "supersedes": str(supersedes.pk) if supersedes else None,
+            "doctor_key": doctor_key.key_id,
+            "reconfirmed_by": reconfirmed_by,
         },
     )
     mobile = patient.account.mobile if patient.account_id else ""
@@ -325,6 +420,28 @@ def _issue(
     return prescription
 
 
+def _reconfirm(
+    doctor_user: Any,
+    consultation: Consultation,
+    password: str | None,
+    totp: str | None,
+    request: HttpRequest | None,
+) -> str:
+    """The doctor's own signature is made only right after they prove it is them. Runs
+    before the issuing transaction: a wrong answer leaves its audit row (the lockout counts
+    them) and nothing else."""
+    _doctor_of(doctor_user, consultation)
+    try:
+        return confirm_identity(
+            doctor_user,
+            password=password,
+            totp=totp,
+            client_ip=client_ip(request) if request is not None else None,
+        )
+    except ReauthenticationError as exc:
+        raise ValidationError({exc.field or "password": [exc.message]}, code=exc.code) from exc
+
+
 def issue_prescription(
     doctor_user: Any,
     consultation: Consultation,
@@ -334,6 +451,9 @@ def issue_prescription(
     follow_up_on: dt.date | None = None,
     language: str | None = None,
     *,
+    password: str | None = None,
+    totp: str | None = None,
+    provisional_diagnosis: bool = False,
     request: HttpRequest | None = None,
 ) -> Prescription:
     """Issue a signed prescription for ``consultation``.
@@ -344,7 +464,14 @@ def issue_prescription(
     as None are taken from the consultation record. Raises ``PermissionDenied`` for anyone
     but the consultation's doctor and ``ValidationError`` (naming each refused medicine and
     the rule) when the guidelines or the consultation's state forbid it.
+
+    Every line needs form, strength, dose, frequency, duration and ``quantity``; the
+    consultation needs a diagnosis (``provisional_diagnosis`` marks all of them
+    provisional). The doctor re-confirms with ``password`` or ``totp`` (a wrong one is a
+    ``ValidationError`` on that field); the prescription is then signed by the platform and
+    by the doctor's own key.
     """
+    method = _reconfirm(doctor_user, consultation, password, totp, request)
     with transaction.atomic():
         return _issue(
             doctor_user,
@@ -356,6 +483,8 @@ def issue_prescription(
             language,
             None,
             request,
+            reconfirmed_by=method,
+            provisional_diagnosis=provisional_diagnosis,
         )
 
 
@@ -368,9 +497,14 @@ def correct_prescription(
     follow_up_on: dt.date | None = None,
     language: str | None = None,
     *,
+    password: str | None = None,
+    totp: str | None = None,
+    provisional_diagnosis: bool = False,
     request: HttpRequest | None = None,
 ) -> Prescription:
-    """Issue a new prescription that supersedes ``prescription`` (which is never edited)."""
+    """Issue a new prescription that supersedes ``prescription`` (which is never edited);
+    the doctor re-confirms as for ``issue_prescription``."""
+    method = _reconfirm(doctor_user, prescription.consultation, password, totp, request)
     with transaction.atomic():
         old = Prescription.objects.select_for_update().get(pk=prescription.pk)
         if old.status != Prescription.Status.ISSUED:
@@ -387,6 +521,8 @@ def correct_prescription(
             language or old.language,
             old,
             request,
+            reconfirmed_by=method,
+            provisional_diagnosis=provisional_diagnosis,
         )
         Prescription.objects.filter(pk=old.pk).update(status=Prescription.Status.SUPERSEDED)
         record_event(

@@ -1,5 +1,16 @@
-"""Ed25519 signatures over a prescription's content, with the platform key kept outside the
-database (``settings.SIGNING_KEY_FILE``), so that a copy of the database cannot forge one."""
+"""Ed25519 signatures over a prescription's content.
+
+Two signatures cover the same canonical content:
+
+- the platform's, with the key kept outside the database (``settings.SIGNING_KEY_FILE``),
+  so that a copy of the database cannot forge one;
+- the doctor's own, with a per-doctor key (``DoctorSigningKey``). Its private half is kept
+  in the database sealed with AES-256-GCM under a key derived (HKDF-SHA256) from the
+  platform secret (``SECRET_KEY``; ``SECRET_KEY_FALLBACKS`` too when unsealing), so a copy
+  of the database alone cannot sign as a doctor, and keys work on every app node without a
+  shared key directory. Its public half is kept in the clear for ever: retired keys keep
+  verifying what they signed.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +23,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -98,3 +111,87 @@ def verify_content(content: dict[str, Any], signature: str, signed_key_id: str) 
 def verify(prescription: Any) -> bool:
     """Recompute the canonical JSON of the stored content and check its signature."""
     return verify_content(prescription.content, prescription.signature, prescription.key_id)
+
+
+# --- the doctor's own key ------------------------------------------------------------------
+
+_SEAL_INFO = b"sanjeevani doctor signing key v1"
+SEAL_PREFIX = "v1:"
+
+
+class SigningKeyUnavailable(Exception):
+    """A doctor's private key could not be unsealed (the platform secret changed without
+    keeping the old one in ``SECRET_KEY_FALLBACKS``); rotating the doctor's key fixes it."""
+
+
+def fingerprint(public_raw: bytes) -> str:
+    """A key's id: the first 16 hex digits of SHA-256 over its raw public key."""
+    return hashlib.sha256(public_raw).hexdigest()[:16]
+
+
+def _sealing_keys() -> list[bytes]:
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return [
+        HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_SEAL_INFO).derive(
+            str(secret).encode()
+        )
+        for secret in secrets
+    ]
+
+
+def seal_private_key(private: Ed25519PrivateKey, key_id_: str) -> str:
+    """The raw private key encrypted under the current platform secret; the key id is
+    authenticated with it, so a sealed key cannot be moved to another key row."""
+    raw = private.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    nonce = os.urandom(12)
+    sealed = AESGCM(_sealing_keys()[0]).encrypt(nonce, raw, key_id_.encode())
+    return SEAL_PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+
+
+def unseal_private_key(sealed: str, key_id_: str) -> Ed25519PrivateKey:
+    if not sealed.startswith(SEAL_PREFIX):
+        raise SigningKeyUnavailable("Unknown sealed key format.")
+    blob = base64.b64decode(sealed[len(SEAL_PREFIX) :])
+    nonce, body = blob[:12], blob[12:]
+    for key in _sealing_keys():
+        try:
+            raw = AESGCM(key).decrypt(nonce, body, key_id_.encode())
+        except InvalidTag:
+            continue
+        return Ed25519PrivateKey.from_private_bytes(raw)
+    raise SigningKeyUnavailable("The platform secret that sealed this key is gone.")
+
+
+def new_doctor_key() -> tuple[str, str, str]:
+    """A fresh doctor key: (key id, base64 raw public key, sealed private key)."""
+    private = Ed25519PrivateKey.generate()
+    public_raw = private.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    kid = fingerprint(public_raw)
+    return kid, base64.b64encode(public_raw).decode("ascii"), seal_private_key(private, kid)
+
+
+def sign_as_doctor(content: dict[str, Any], sealed: str, key_id_: str) -> str:
+    """The doctor's base64 signature of ``content``."""
+    signature = unseal_private_key(sealed, key_id_).sign(canonical_json(content))
+    return base64.b64encode(signature).decode("ascii")
+
+
+def verify_doctor_content(
+    content: dict[str, Any], signature: str, signed_key_id: str, public_b64: str
+) -> bool:
+    """True when ``signature`` is the signature of exactly ``content`` by the public key
+    ``public_b64`` whose fingerprint is ``signed_key_id`` (a swapped public key fails)."""
+    try:
+        public_raw = base64.b64decode(public_b64, validate=True)
+        if fingerprint(public_raw) != signed_key_id:
+            return False
+        Ed25519PublicKey.from_public_bytes(public_raw).verify(
+            base64.b64decode(signature, validate=True), canonical_json(content)
+        )
+    except (InvalidSignature, ValueError):
+        return False
+    return True

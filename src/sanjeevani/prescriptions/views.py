@@ -10,14 +10,21 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from sanjeevani.audit.services import client_ip, record_event
 
 from . import selectors
-from .rendering import render_prescription_html, render_prescription_pdf, sex_label
+from .rendering import (
+    format_datetime,
+    render_prescription_html,
+    render_prescription_pdf,
+    sex_label,
+)
 from .signing import public_key_pem
 
 #: Verification look-ups allowed per client address per minute.
@@ -103,10 +110,21 @@ def verify_page(request: HttpRequest, code: str) -> HttpResponse:
             detail={"status": result["status"]},
         )
     summary = result["summary"]
+    issued_at = dt.datetime.fromisoformat(summary["issued_at"]) if summary else None
+    signatures = result.get("signatures") or {}
     context = {
         "result": result,
-        "issued_at": dt.datetime.fromisoformat(summary["issued_at"]) if summary else None,
+        "issued_at": issued_at,
+        "issued_at_text": format_datetime(issued_at, translation.get_language() or "en"),
         "sex_label": sex_label(summary["patient"]["sex"]) if summary else "",
+        "signature_rows": [
+            (label, signatures[key])
+            for key, label in (
+                ("doctor", pgettext("prescription", "Doctor's own signature")),
+                ("platform", pgettext("prescription", "Sanjeevani platform's signature")),
+            )
+            if key in signatures
+        ],
     }
     status = 404 if result["status"] == "not_found" else 200
     return render(request, "prescriptions/verify.html", context, status=status)
