@@ -170,12 +170,66 @@
 
   function label(m) { return [m.generic_name, m.form, m.strength].filter(Boolean).join(" "); }
 
+  /* What a typed (free-entry) name resolves to, and the rule that applies, shown under the
+     field as the doctor types: the server resolves brands, misspellings and other scripts
+     (GET .../medicines/resolve/) and words the rule; suggestions fill the field. */
+  var resolveUrl = rx.dataset.resolveUrl || (rx.dataset.searchUrl + "resolve/");
+  var resolving = 0;
+
+  function noteFor(input) {
+    var field = input.closest("label") || input;
+    var note = field.nextElementSibling;
+    if (!note || !note.classList.contains("rx-resolved")) {
+      note = document.createElement("p");
+      note.className = "rx-resolved";
+      note.setAttribute("aria-live", "polite");
+      field.parentNode.insertBefore(note, field.nextSibling);
+    }
+    return note;
+  }
+
+  function showResolution(input, q) {
+    var note = noteFor(input);
+    if (q.length < 2 || found[input.value]) { note.textContent = ""; delete note.dataset.status; return; }
+    var ticket = ++resolving;
+    fetch(resolveUrl + "?q=" + encodeURIComponent(q), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (j) {
+        if (!j || ticket !== resolving || input.value.trim() !== q) return;
+        note.textContent = "";
+        note.dataset.status = j.status;
+        var names = (j.medicines || []).map(function (m) { return m.generic_name; });
+        if (names.length) {
+          var strong = document.createElement("strong");
+          strong.className = "rx-generic";
+          strong.textContent = "→ " + names.join(" + ");
+          note.appendChild(strong);
+          note.appendChild(document.createTextNode(" "));
+        }
+        var rule = document.createElement("span");
+        rule.className = j.status === "resolved" ? "rx-rule" : "rx-rule field-error";
+        rule.textContent = j.rule;
+        note.appendChild(rule);
+        (j.suggestions || []).forEach(function (s) {
+          var b = document.createElement("button");
+          b.type = "button"; b.className = "rx-suggestion"; b.textContent = s;
+          b.addEventListener("click", function () {
+            input.value = s; input.focus();
+            input.dispatchEvent(new Event("input", { bubbles: true }));
+          });
+          note.appendChild(document.createTextNode(" "));
+          note.appendChild(b);
+        });
+      }).catch(function () {});
+  }
+
   rx.addEventListener("input", debounce(function (ev) {
     var input = ev.target;
     if (!input.classList || !input.classList.contains("medicine-search")) return;
     var hidden = rx.querySelector("[name='" + input.name.replace(/-name$/, "-medicine_id") + "']");
     if (hidden) hidden.value = found[input.value] || "";
     var q = input.value.trim();
+    showResolution(input, q);
     if (q.length < 2 || found[input.value]) return;
     fetch(rx.dataset.searchUrl + "?q=" + encodeURIComponent(q), { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : []; })
@@ -196,6 +250,7 @@
     var next = last.cloneNode(true);
     var index = rows.length;
     next.dataset.index = index;
+    Array.prototype.forEach.call(next.querySelectorAll(".rx-resolved"), function (el) { el.remove(); });
     Array.prototype.forEach.call(next.querySelectorAll("[name]"), function (el) {
       el.name = el.name.replace(/^item-\d+-/, "item-" + index + "-");
       if (el.tagName !== "SELECT") el.value = "";
