@@ -157,6 +157,26 @@ def test_a_bad_token_answers_json_on_an_open_reference_list_too(client, db):
     assert _error(response)["code"] == "authentication_failed"
 
 
+def test_a_browser_asking_for_html_gets_the_json_error_with_drfs_message(client, db):
+    """DRF's browsable renderer would answer an HTML page; the error stays JSON, and keeps
+    the message the exception handler wrote."""
+    response = client.get("/api/v1/opd/tickets/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 403
+    error = _error(response)
+    assert error["code"] == "not_authenticated"
+    assert error["message"] == "Authentication credentials were not provided."
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1024)
+def test_a_body_over_the_size_limit_answers_json_400(doctor_client):
+    body = json.dumps({"opd": str(uuid.uuid4()), "padding": "x" * 4096})
+    response = doctor_client.post(
+        "/api/v1/opd/doctor/online/", data=body, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert _error(response)["code"] == "bad_request"
+
+
 def test_an_unreadable_json_body_answers_json_400(doctor_client):
     response = doctor_client.post(
         "/api/v1/opd/doctor/online/", data="{not json", content_type="application/json"

@@ -1,12 +1,13 @@
 """JSON for every error under /api/, whatever answered it.
 
 DRF's views answer their errors in the API's shape through the exception handler
-(``sanjeevani.portal.api_errors``). Everything else that can answer a request under /api/
-does not go through it: the URL resolver (a path no route matches, a malformed id that a
-``<uuid:...>`` converter refuses), Django's 400/403/500 handlers, ``DEBUG``'s technical
-pages (the embedded run has ``DEBUG`` on by default), the CSRF failure view, a plain Django
-view. This middleware is the one place that turns any of those into the same shape, so an
-API client never has to read HTML:
+(``sanjeevani.portal.api_errors``). Other answers under /api/ do not, or not as JSON: the
+URL resolver (a path no route matches, a malformed id that a ``<uuid:...>`` converter
+refuses), Django's 400/403/500 handlers, ``DEBUG``'s technical pages (the embedded run has
+``DEBUG`` on by default), the CSRF failure view, a plain Django view, and DRF's browsable
+renderer, which answers a browser's ``Accept: text/html`` with an HTML page (its error keeps
+DRF's message here). This middleware is the one place that turns any of those into the
+same shape, so an API client never has to read HTML:
 
     {"error": {"code": "not_found", "message": "There is nothing at this address."}}
 
@@ -81,7 +82,11 @@ class JsonErrorsUnderApi:
             or getattr(response, "streaming", False)
         ):
             return response
-        replacement = api_error_response(response.status_code)
+        data = getattr(response, "data", None)  # DRF's, rendered as HTML for a browser
+        if isinstance(data, dict) and isinstance(data.get("error"), dict):
+            replacement = JsonResponse(data, status=response.status_code)
+        else:
+            replacement = api_error_response(response.status_code)
         for header, value in response.items():
             if header.lower() not in BODY_HEADERS:
                 replacement[header] = value
