@@ -200,3 +200,33 @@ def test_month_names_are_spelt_right(language, names):
 
     dates = [dt.date(2030, month, 5) for month in (1, 9, 11, 12)]
     assert [format_date(d, language).split()[1] for d in dates] == names
+
+
+def test_substitute_glyphs_draw_the_glyphs_they_stand_for(client):
+    """The exact text layer gives a glyph a second id where it stands for other text; that id
+    must be a composite of the very same glyph, or the page would look different."""
+    from fontTools.ttLib import TTFont
+
+    from sanjeevani.prescriptions import pdf_text
+
+    consultation, rx = complete_prescription("hi", patient__name="सीता राम वर्मा")
+    client.force_login(consultation.patient.account)
+    reader = PdfReader(io.BytesIO(client.get(f"/rx/{rx['id']}/pdf/").content))
+    originals = set(pdf_text._PREPARED.values())
+    checked = 0
+    for font in reader.pages[0]["/Resources"]["/Font"].values():
+        descendant = font.get_object()["/DescendantFonts"][0].get_object()
+        data = descendant["/FontDescriptor"]["/FontFile2"].get_data()
+        ttfont = TTFont(io.BytesIO(data))
+        order, glyf = ttfont.getGlyphOrder(), ttfont["glyf"]
+        for count in originals:
+            for gid in range(count, len(order)):
+                glyph = glyf[order[gid]]
+                if glyph.numberOfContours == 0:
+                    continue  # not used in this document (kept empty by the subset)
+                assert glyph.isComposite(), order[gid]
+                [component] = glyph.components
+                assert ttfont.getGlyphID(component.glyphName) == gid % count
+                assert ttfont["hmtx"][order[gid]][0] == ttfont["hmtx"][component.glyphName][0]
+                checked += 1
+    assert checked, "the Hindi sheet used no substitute glyph: the test proves nothing"
