@@ -11,10 +11,11 @@ from django.utils import timezone
 from .models import OTPChallenge
 
 
-def seconds_until_resend(mobile: str) -> int:
-    """How long the person must wait before a new code can be sent; 0 when they may ask now."""
+def seconds_until_resend(mobile: str, client_ip: str | None = None) -> int:
+    """How long the person must wait before a new code can be sent from this address (the
+    resend interval counts per number and address); 0 when they may ask now."""
     latest = (
-        OTPChallenge.objects.filter(mobile=mobile)
+        OTPChallenge.objects.filter(mobile=mobile, client_ip=client_ip)
         .order_by("-created_at")
         .values_list("created_at", flat=True)
         .first()

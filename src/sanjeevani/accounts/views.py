@@ -115,7 +115,7 @@ def otp_sign_in(request: HttpRequest) -> HttpResponse:
         "mobile_display": services.display_mobile(mobile) if mobile else "",
         "typed_mobile": typed_mobile,
         "error": error,
-        "resend_in": seconds_until_resend(mobile) if mobile else 0,
+        "resend_in": seconds_until_resend(mobile, client_ip(request)) if mobile else 0,
         "next": next_url,
         "code_length": settings.OTP_LENGTH,
     }
