@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from unittest import mock
 
 import pytest
@@ -13,6 +14,7 @@ from channels.db import database_sync_to_async
 from sanjeevani.audit.models import AuditEvent
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.realtime import tokens
+from sanjeevani.realtime.consumers import MEDIA_STATS_SOURCES
 from sanjeevani.realtime.models import ChatMessage, MessageReceipt
 from tests.factories import PatientAccountFactory
 from tests.realtime.conftest import join, open_room, receive_until, refused
@@ -326,20 +328,20 @@ async def test_media_stats_from_both_ends_make_the_mode_and_the_room_hears_of_it
 ):
     doctor, _ = await join(consultation.pk, doctor_user)
     patient, _ = await join(consultation.pk, patient_user)
-    await receive_until(patient, "peer-present")
+    await receive_until(patient, "peer-present", timeout=15)
     await patient.send_json_to(stats(doctor_user, 500, 500))  # the patient's claim alone
     await patient.send_json_to({"type": "ping"})
-    await receive_until(patient, "pong")
+    await receive_until(patient, "pong", timeout=15)
     await database_sync_to_async(consultation.refresh_from_db)()
     assert consultation.observed_mode == "chat"
 
     await doctor.send_json_to(stats(patient_user, 0, 500))  # the doctor only heard them
-    mode = await receive_until(patient, "consultation-mode")
+    mode = await receive_until(patient, "consultation-mode", timeout=15)
     assert (mode["observed_mode"], mode["mode"], mode["confirmed"]) == ("audio", "audio", False)
     await doctor.send_json_to(stats(patient_user, 500, 800))  # now the picture came through
-    mode = await receive_until(doctor, "consultation-mode")
+    mode = await receive_until(doctor, "consultation-mode", timeout=15)
     assert mode["observed_mode"] == "audio"  # the first event, to the doctor as well
-    mode = await receive_until(doctor, "consultation-mode")
+    mode = await receive_until(doctor, "consultation-mode", timeout=15)
     assert mode["observed_mode"] == "video"
     await database_sync_to_async(consultation.refresh_from_db)()
     assert (consultation.mode, consultation.had_video) == ("video", True)
@@ -359,8 +361,14 @@ async def test_media_stats_that_prove_nothing_new_are_not_written_each_time(
             await doctor.send_json_to(stats(patient_user, 0, 10 + n))  # still below audio
         await doctor.send_json_to(stats(patient_user, 0, 500))  # audio now: written
         await doctor.send_json_to({"type": "ping"})
-        await receive_until(doctor, "pong")
+        await receive_until(doctor, "pong", timeout=15)
     assert record.call_count == 2
+    with mock.patch("sanjeevani.realtime.services.record_media_stats", return_value=None) as record:
+        for _n in range(20):  # reports about 20 made-up participants
+            await doctor.send_json_to({**stats(patient_user, 0, 0), "user_id": str(uuid.uuid4())})
+        await doctor.send_json_to({"type": "ping"})
+        await receive_until(doctor, "pong", timeout=15)
+    assert record.call_count == MEDIA_STATS_SOURCES - 1  # the patient already has a slot
     await doctor.disconnect()
 
 
@@ -371,11 +379,11 @@ async def test_media_stats_about_a_stranger_or_junk_id_change_nothing(
     stranger = await database_sync_to_async(PatientAccountFactory)()
     await doctor.send_json_to(stats(stranger, 500, 500))
     await doctor.send_json_to({**stats(patient_user, 500, 500), "user_id": "not-a-uuid"})
-    error = await receive_until(doctor, "error")
+    error = await receive_until(doctor, "error", timeout=15)
     assert (error["code"], error["about"]) == ("bad_user", "media-stats")
     assert "fatal" not in error
     await doctor.send_json_to({"type": "ping"})
-    await receive_until(doctor, "pong")
+    await receive_until(doctor, "pong", timeout=15)
     await database_sync_to_async(consultation.refresh_from_db)()
     assert consultation.observed_mode == "chat"
     count = await database_sync_to_async(consultation.media_observations.count)()

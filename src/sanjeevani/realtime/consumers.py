@@ -40,6 +40,8 @@ from .protocol import (
 
 #: A page's media-stats that prove nothing new are stored at most this often.
 MEDIA_STATS_WRITE_SECONDS = 30.0
+#: The most participants one connection reports about (a room holds at most 4 people).
+MEDIA_STATS_SOURCES = 8
 
 
 class RoomConsumer(AsyncJsonWebsocketConsumer):
@@ -181,6 +183,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         counters = {name: message[name] for name in MEDIA_COUNTERS}
         level = RANK[level_of(counters)]
         now = time.monotonic()
+        if source not in self.media_written and len(self.media_written) >= MEDIA_STATS_SOURCES:
+            return  # a room holds 4 people; more sources are junk, not worth a query
         stored_level, stored_at = self.media_written.get(source, (-1, 0.0))
         if level <= stored_level and now - stored_at < MEDIA_STATS_WRITE_SECONDS:
             return
