@@ -290,7 +290,9 @@ def test_free_entry_medicine_without_video_is_refused_with_the_rule(doctor_clien
         },
     )
     page = doctor_client.get(response["Location"]).content.decode()
-    assert "Unlisted tonic is not in the medicine catalogue" in page
+    # A name the platform cannot resolve to a generic is refused in every mode (issue 9).
+    assert "the platform does not recognise" in page
+    assert "Unlisted tonic" in page
     assert not Prescription.objects.exists()
     empty = doctor_client.post(reverse("opd:prescribe", args=[consultation.pk]), {})
     assert "Add at least one medicine" in doctor_client.get(empty["Location"]).content.decode()
