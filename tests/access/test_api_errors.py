@@ -22,7 +22,9 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 from rest_framework.authtoken.models import Token
 
 from sanjeevani.accounts.models import Role
+from sanjeevani.consultations.models import Consultation
 from tests.factories import DoctorFactory, PatientAccountFactory
+from tests.prescriptions.factories import ConsultationFactory
 
 
 # --- a URLconf with a view that crashes and a plain Django view under /api/ ------------------
@@ -201,6 +203,17 @@ def test_a_refusal_answers_409_with_its_code(doctor_client):
     assert _error(response)["code"] == "not_online"
     declared = _schema()["paths"]["/api/v1/opd/doctor/call-next/"]["post"]["responses"]
     assert "409" in declared
+
+
+def test_a_join_token_for_an_ended_consultation_answers_the_declared_400(client, db):
+    """A read that a service refuses with a ValidationError: declared on the operation."""
+    consultation = ConsultationFactory(status=Consultation.Status.ENDED)
+    token = Token.objects.create(user=consultation.doctor.user).key
+    address = f"/api/v1/realtime/rooms/{consultation.pk}/join-token"
+    response = client.get(address, HTTP_AUTHORIZATION=f"Token {token}")
+    assert response.status_code == 400
+    assert _error(response)["code"] == "validation_error"
+    assert "400" in _responses("/api/v1/realtime/rooms/{consultation_id}/join-token", "get")
 
 
 # --- the schema declares the errors ----------------------------------------------------------

@@ -7,7 +7,12 @@ import os
 
 from django.http import FileResponse, HttpResponse
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -30,18 +35,21 @@ class JoinTokenView(APIView):
     ICE servers (with time-limited TURN credentials) for this participant."""
 
     @extend_schema(
-        responses=inline_serializer(
-            "RoomJoinToken",
-            {
-                "token": serializers.CharField(),
-                "expires_in": serializers.IntegerField(),
-                "websocket_path": serializers.CharField(),
-                "ice_servers": serializers.ListField(child=serializers.DictField()),
-                "role": serializers.CharField(),
-                "user_id": serializers.UUIDField(),
-                "status": serializers.CharField(),
-            },
-        )
+        responses={
+            200: inline_serializer(
+                "RoomJoinToken",
+                {
+                    "token": serializers.CharField(),
+                    "expires_in": serializers.IntegerField(),
+                    "websocket_path": serializers.CharField(),
+                    "ice_servers": serializers.ListField(child=serializers.DictField()),
+                    "role": serializers.CharField(),
+                    "user_id": serializers.UUIDField(),
+                    "status": serializers.CharField(),
+                },
+            ),
+            400: OpenApiResponse(description="The consultation has ended (`ended`)."),
+        }
     )
     def get(self, request: Request, consultation_id) -> Response:
         response = Response(services.issue_join_token(request.user, consultation_id))
