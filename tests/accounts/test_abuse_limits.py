@@ -7,6 +7,7 @@ trusted-device cookie), and after a bounded wait from a fresh device.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -310,8 +311,9 @@ def test_unknown_and_known_usernames_get_the_same_answers_and_limits(monkeypatch
             client = Client()
             for _ in range(4):
                 response = staff_sign_in(client, username, "wrong password 1", ip)
-                body = response.content.decode()
-                message = body[body.find('class="error') :][:200] if response.status_code else ""
+                found = re.search(r'class="error"[^>]*>(.*?)</p>', response.content.decode())
+                # The wait in the message is compared above, through Retry-After.
+                message = re.sub(r"\d+", "N", found.group(1)) if found else ""
                 answers.append((response.status_code, response.get("Retry-After"), message))
         return answers, hashes.count - before
 
@@ -319,13 +321,17 @@ def test_unknown_and_known_usernames_get_the_same_answers_and_limits(monkeypatch
     unknown, unknown_hashes = attack("dr.nobody")
     assert [a[0] for a in known] == [a[0] for a in unknown]
     for (_, known_wait, _), (_, unknown_wait, _) in zip(known, unknown, strict=True):
-        # The same wait, give or take the seconds the first attack took.
+        # The same wait, give or take how long the last password hash took (seconds on a
+        # loaded machine): both count from the last failure.
         assert (known_wait is None) == (unknown_wait is None)
         if known_wait is not None:
-            assert abs(int(known_wait) - int(unknown_wait)) <= 3
-    assert [a[2].replace("dr.known", "X") for a in known] == [
-        a[2].replace("dr.nobody", "X") for a in unknown
-    ]
+            assert 0 < int(known_wait) <= 30 and 0 < int(unknown_wait) <= 30
+            assert abs(int(known_wait) - int(unknown_wait)) <= 10
+    assert [a[2] for a in known] == [a[2] for a in unknown]
+    assert known[0][2] == "Wrong username or password."
+    assert (
+        known[-1][2] == "Too many wrong passwords for this account. Wait N seconds and try again."
+    )
     assert [a[0] for a in known].count(429) == 6  # 10 free, then slowed
     # The hasher runs once per try that is not refused, whether the name exists or not.
     assert known_hashes == unknown_hashes == 10

@@ -492,21 +492,6 @@ def _password_wait_message(seconds: int) -> str:
     ) % {"seconds": seconds}
 
 
-def _check_lockout(user: User, now: datetime) -> None:
-    """Refuse while the account's shared ceiling asks for a wait (counts nothing).
-
-    Kept for callers written against the old 15-minute lock; new code should call
-    ``check_staff_password``, which also counts the try.
-    """
-    with transaction.atomic():
-        ceiling = _password_ceilings(user.get_username(), None, trusted=False)[-1]
-        wait, _rows, _now = throttle.wait_needed([ceiling])
-    if wait:
-        raise SignInError(
-            _password_wait_message(wait), code="password_rate_limited", retry_after=wait
-        )
-
-
 def check_staff_password(user: User, password: str, client_ip: str | None) -> bool:
     """Check a signed-in staff member's password again (re-confirmation before a signing
     act), under the same ceilings as sign-in: counted in advance, given back when right.
