@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from sanjeevani.prescriptions.models import Prescription
-from tests.factories import PASSWORD, DoctorFactory
+from tests.factories import PASSWORD, DoctorFactory, FacilityFactory
 from tests.prescriptions.conftest import api_for, issue, line
 from tests.prescriptions.factories import ConsultationFactory, VideoConsultationFactory
 
@@ -225,6 +225,20 @@ def test_refill_by_another_doctor_is_refused_even_on_a_booked_follow_up():
     first = first_visit([line("metformin")])
     [message] = refusals(issue(follow_up(first, doctor=DoctorFactory()), [line("metformin")]))
     assert message.startswith("Metformin is a List A medicine")
+    assert "written by another doctor" in message
+
+
+def test_refill_by_another_doctor_of_the_same_hub_is_allowed():
+    """Hub and spoke: the hub's team follows the patient up (TPG follow-up by the same
+    care team), so a colleague at the same hub may refill; one at another hub may not."""
+    hub = FacilityFactory()
+    first = first_visit([line("metformin")], service_line="hub_spoke", hub=hub)
+    colleague = follow_up(first, doctor=DoctorFactory(), service_line="hub_spoke", hub=hub)
+    assert issue(colleague, [line("metformin")]).status_code == 201
+    elsewhere = follow_up(
+        first, doctor=DoctorFactory(), service_line="hub_spoke", hub=FacilityFactory()
+    )
+    [message] = refusals(issue(elsewhere, [line("metformin")]))
     assert "written by another doctor" in message
 
 
