@@ -78,6 +78,7 @@ def test_wrong_or_missing_password_is_a_clear_400_and_nothing_is_written(passwor
 def test_wrong_passwords_count_toward_the_staff_sign_in_ceilings(settings):
     """Re-confirmation is no side door for guessing: after the free failures of sign-in
     even the right password must wait, and nothing is issued."""
+    settings.SIGN_IN_BACKOFF_BASE_SECONDS = 600  # the wait must outlast a slow test run
     consultation = ConsultationFactory()
     free = min(
         settings.STAFF_PASSWORD_FREE_FAILURES, settings.STAFF_PASSWORD_FREE_FAILURES_PER_ADDRESS
