@@ -184,6 +184,23 @@ def test_ordinary_instructions_are_not_refused(audio_consultation):
     assert issue(audio_consultation, [item]).status_code == 201
 
 
+@pytest.mark.parametrize(
+    "instructions", ["avoid ibuprofen", "stop metformin for now", "not with aspirin"]
+)
+def test_a_warning_against_another_medicine_is_not_a_prescription_of_it(
+    audio_consultation, instructions
+):
+    item = line("paracetamol", instructions=instructions)
+    assert issue(audio_consultation, [item]).status_code == 201
+
+
+def test_a_warning_does_not_excuse_a_prohibited_drug(audio_consultation):
+    [message] = refusals(
+        issue(audio_consultation, [line("paracetamol", instructions="avoid alprazolam")])
+    )
+    assert "Alprazolam is a prohibited drug" in message
+
+
 # --- refills and add-ons, against the patient's own record ---------------------------------
 
 DIABETES = [{"code": "E11.9", "label": "Type 2 diabetes mellitus without complications"}]

@@ -32,6 +32,7 @@ doctor's guide, "Medicine rules", says what to do).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -39,6 +40,13 @@ from django.utils.translation import gettext as _
 
 from . import medicine_names
 from .medicine_names import PROHIBITED, STRICTNESS, Generic, Match, Resolution
+
+#: Words that turn a medicine named in the instructions into a warning, not an order.
+_CAUTION = re.compile(
+    r"\b(avoid|stop|stopped|do not|don't|dont|not|no|never|instead of|except|without|"
+    r"allerg\w*|contraindicated)\b|नहीं|मत|बंद",
+    re.IGNORECASE,
+)
 
 #: TPG 2020: a follow-up is within six months of the previous consultation.
 FOLLOW_UP_WINDOW_DAYS = 183
@@ -240,8 +248,9 @@ def _catalogue_generic(item: ProposedMedicine) -> Generic:
 def _hidden_refusals(
     item: ProposedMedicine, own: set[str], history: PatientHistory
 ) -> list[tuple[bool, str]]:
-    """Drugs named in the form, strength or instructions: a prohibited one refuses the line;
-    another one refuses it if this consultation could not prescribe it on its own line."""
+    """Drugs named in the form, strength or instructions: a prohibited one refuses the line,
+    whatever the words around it; another one refuses it if this consultation could not
+    prescribe it on its own line, unless the text warns against it ("avoid ibuprofen")."""
     refusals: list[tuple[bool, str]] = []
     fields = (
         (_("form"), item.form),
@@ -261,6 +270,9 @@ def _hidden_refusals(
             }
             if match.generic.prohibited:
                 refusals.append((True, f"{where} {_prohibited_message(match, match.matched)}"))
+                continue
+            if _CAUTION.search(text):
+                # "avoid ibuprofen", "stop metformin": a warning, not a prescription.
                 continue
             refusal = _check_generic(match.generic, history)
             if refusal:
