@@ -329,3 +329,71 @@ def test_a_patient_is_refused_a_doctors_operation_as_declared(db, client):
     assert response.status_code == 403
     assert _error(response)["code"] == "permission_denied"
     assert "403" in _responses("/api/v1/opd/doctor/queue/", "get")
+
+
+# --- a sweep of the requests generated fuzzing does not make ----------------------------------
+def _sweep_ids(world) -> dict[str, str]:
+    return {
+        "patient_id": str(world.patient.pk),
+        "id": str(world.patient.pk),
+        "ticket_id": str(world.ticket.pk),
+        "consultation_id": str(world.consultation.pk),
+        "prescription_id": str(world.prescription.pk),
+        "document_id": str(world.document.pk),
+        "message_id": str(world.message.pk),
+        "opd_id": str(world.opd.pk),
+        "code": world.state.code,
+    }
+
+
+def _requests(operation: dict) -> list[tuple[str, str | None, str]]:
+    """(content type, body, what) for one operation: none for a read, else the wrong ones."""
+    if "requestBody" not in operation:
+        return [("", None, "no body")]
+    return [
+        ("application/json", "{}", "empty object"),
+        ("application/json", "{not json", "unreadable JSON"),
+        ("application/xml", "<a/>", "unsupported type"),
+    ]
+
+
+def test_wrong_requests_to_every_operation_answer_declared_json_errors(world):
+    """Every operation, asked wrongly the ways a client does (no token, a bad token, the
+    other kind of account, ids of nothing, empty, unreadable and unsupported bodies): each
+    answer is a declared status and, for an error, the API's JSON shape. Fuzzing sends
+    well-formed requests; this sends the rest."""
+    ids = _sweep_ids(world)
+    nowhere = {name: str(uuid.uuid4()) for name in ids} | {"code": "ZZ"}
+    credentials = {
+        "anonymous": None,
+        "bad token": "Token 0000000000000000000000000000000000000000",
+        "patient": f"Token {world.token('patient')}",
+        "doctor": f"Token {world.token('doctor')}",
+    }
+    undeclared, not_json, sent = [], [], 0
+    for template, operations in _schema()["paths"].items():
+        for method, operation in operations.items():
+            declared = set(operation["responses"])
+            for who, authorization in credentials.items():
+                signed_in = who in {"patient", "doctor"}
+                # No credentials are refused before any lookup or parsing: one request each.
+                for where in (ids, nowhere) if signed_in else (ids,):
+                    address = template.format(**where)
+                    wrong = _requests(operation)
+                    for content_type, body, what in wrong if signed_in else wrong[:1]:
+                        client = Client(raise_request_exception=False)
+                        extra = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+                        response = getattr(client, method)(
+                            address, data=body, content_type=content_type, **extra
+                        )
+                        sent += 1
+                        case = f"{method.upper()} {template} as {who}, {what}"
+                        if str(response.status_code) not in declared:
+                            undeclared.append(f"{case}: {response.status_code}")
+                        if response.status_code >= 400 and not response["Content-Type"].startswith(
+                            "application/json"
+                        ):
+                            not_json.append(f"{case}: {response['Content-Type']}")
+    assert sent > 400
+    assert not undeclared, "\n".join(undeclared)
+    assert not not_json, "\n".join(not_json)
