@@ -105,3 +105,17 @@ def test_patient_without_account_but_with_address_is_fine():
     rx = issue(consultation, [line("paracetamol")]).json()
     assert rx["content"]["patient"]["address"] == "Ward 4, PHC Hunsur"
     assert rx["content"]["patient"]["mobile"] == ""
+
+
+def test_the_record_keeps_a_diagnosis_marked_provisional():
+    from sanjeevani.consultations.services import clean_diagnoses
+
+    assert clean_diagnoses(
+        [
+            {"code": "r50.9", "label": "Fever", "provisional": True},
+            {"code": "I10", "label": "Hypertension", "provisional": "yes"},
+        ]
+    ) == [
+        {"code": "R50.9", "label": "Fever", "provisional": True},
+        {"code": "I10", "label": "Hypertension"},
+    ]

@@ -530,7 +530,10 @@ def clean_diagnoses(value: Any) -> list[dict]:
                 % {"code": code}
             )
             continue
-        cleaned.append({"code": code, "label": label or icd.get_description(code)})
+        entry = {"code": code, "label": label or icd.get_description(code)}
+        if item.get("provisional") is True:
+            entry["provisional"] = True  # printed as such on the prescription
+        cleaned.append(entry)
     if errors:
         raise ValidationError({"diagnoses": errors})
     return cleaned
