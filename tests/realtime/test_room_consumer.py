@@ -43,6 +43,12 @@ async def test_participant_is_welcomed_with_ice_servers_and_the_join_is_audited(
     assert welcome["user_id"] == str(doctor_user.pk)
     assert isinstance(welcome["ice_servers"], list)
     assert {m["role"] for m in welcome["members"]} == {"doctor", "patient"}
+    assert welcome["mode"] == {
+        "observed_mode": "chat",
+        "mode": "chat",
+        "confirmed": False,
+        "confirmed_at": None,
+    }
     await room.disconnect()
     joins = await database_sync_to_async(
         lambda: list(AuditEvent.objects.filter(action="room.join").values_list("actor", flat=True))

@@ -85,6 +85,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 "status": self.admission.status,
                 "last_seq": self.admission.last_seq,
                 "members": [m.as_dict() for m in self.admission.members],
+                "mode": self.admission.mode,
                 "ice_servers": await database_sync_to_async(ice_servers_for)(
                     self.admission.user.pk
                 ),

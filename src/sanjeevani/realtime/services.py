@@ -63,6 +63,7 @@ class Admission:
     status: str
     last_seq: int
     members: list[selectors.RoomMember]
+    mode: dict[str, Any]
 
 
 def _locked_consultation(user: Any, consultation_id: Any) -> tuple[Consultation, Any]:
@@ -153,6 +154,7 @@ def admit_to_room(
         status=consultation.status,
         last_seq=selectors.last_seq(consultation),
         members=selectors.room_members(consultation),
+        mode=mode_payload(consultation),
     )
 
 

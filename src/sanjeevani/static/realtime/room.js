@@ -331,6 +331,7 @@
       panel.dataset.state = "joined";
       setStatus(gettext("Waiting for the others to join…"), "info");
       setHold(m.status === "on_hold");
+      if (m.mode) handlers["consultation-mode"](m.mode);
       send({ type: "sync", after_seq: state.lastSeq });
       shareMediaState();
     },
