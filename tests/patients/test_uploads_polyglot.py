@@ -185,3 +185,22 @@ def test_page_upload_refuses_a_png_with_html_and_says_why(client, clinic):
     page = client.get(response["Location"]).content.decode()
     assert "hidden inside" in page
     assert not PatientDocument.objects.exists()
+
+
+def test_room_file_share_refuses_a_jpeg_zip_polyglot(db, settings, tmp_path):
+    """Files shared during a call pass the same check (realtime.services.share_file)."""
+    from sanjeevani.realtime.models import ChatMessage
+    from tests.realtime.factories import ConsultationFactory
+
+    settings.MEDIA_ROOT = tmp_path / "private-media"
+    consultation = ConsultationFactory()
+    api = APIClient()
+    api.force_authenticate(consultation.patient.account)
+    response = api.post(
+        f"/api/v1/realtime/rooms/{consultation.pk}/files",
+        {"file": upload(jpeg_bytes() + zip_bytes(), "photo.jpg")},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert "hidden inside" in response.json()["error"]["message"]
+    assert not ChatMessage.objects.filter(consultation=consultation, kind="file").exists()
