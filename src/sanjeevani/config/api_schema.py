@@ -13,9 +13,10 @@ status declared when                                    the mechanism that answe
        enum, pattern, bounds)
 401    the first authenticator names a scheme           DRF: missing or bad credentials, with
        (``WWW-Authenticate``), e.g. token first         ``WWW-Authenticate``
-403    a permission other than ``AllowAny``; or an      DRF permissions, session CSRF, services'
-       authenticator without a scheme (session first:   ``PermissionDenied``
-       DRF then answers bad credentials 403, not 401)
+403    a permission beyond ``IsAuthenticated``; a       DRF permissions, session CSRF, services'
+       write a browser session may make (CSRF); no      ``PermissionDenied``
+       credentials or bad ones where the first
+       authenticator names no scheme (session first)
 404    the path has parameters; or the body names       path converters, ``get_object_or_404``,
        another object by id                             selectors scoped to the caller
 409    a state-changing method of a view that answers   ``portal.api_errors.AnswersRefusals``
