@@ -249,7 +249,9 @@ def test_prescription_and_its_sms_are_in_hindi(
         *(d["label"] for d in consultation.diagnoses),
         *(d["code"] for d in consultation.diagnoses),
         *(str(v) for m in content["medicines"] for v in m.values() if v),
+        (content.get("identity") or {}).get("method"),  # typed by the doctor: data
         prescription.key_id,
+        prescription.doctor_key_id,  # key ids are hex: data, not English
         prescription.verification_code,
         "http://testserver",
         "/rx/",
@@ -272,6 +274,8 @@ def test_public_verification_page_is_in_hindi_with_the_language_cookie(client, h
     assert_hindi(
         html,
         prescription.verification_code,
+        prescription.key_id,  # key ids are hex: data, not English
+        prescription.doctor_key_id,
         doctor.user.get_full_name(),
         doctor.registration_number,
         doctor.council,
