@@ -22,6 +22,17 @@ from sanjeevani.registry.models import (
 )
 
 PASSWORD = "correct horse battery staple 42"
+_CODE_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def state_code(n: int) -> str:
+    """A code that fits the column's four characters however many states a run makes
+    ("Z" + three base-36 digits: 46,656 codes; PostgreSQL enforces the length, SQLite not)."""
+    digits = ""
+    for _ in range(3):
+        n, digit = divmod(n, 36)
+        digits = _CODE_DIGITS[digit] + digits
+    return f"Z{digits}"
 
 
 class StateFactory(factory.django.DjangoModelFactory):
@@ -29,7 +40,7 @@ class StateFactory(factory.django.DjangoModelFactory):
         model = State
         django_get_or_create = ("code",)
 
-    code = factory.Sequence(lambda n: f"Z{n}")
+    code = factory.Sequence(state_code)
     name = factory.Sequence(lambda n: f"Test State {n}")
 
 
