@@ -7,7 +7,8 @@
                      sync API, fake camera and microphone; skips when Chromium is missing.
 ``signed_in_page``   ``signed_in_page(user)`` -> a new page in its own browser context whose
                      session cookie signs ``user`` in (a session created in the test DB with
-                     Django's test client ``force_login``; no OTP needed).
+                     Django's test client ``force_login``; no OTP needed). What the page
+                     logs is kept for ``diagnostics.page_log(page)``, to explain a failure.
 
 Example::
 
@@ -90,6 +91,10 @@ def signed_in_page(browser, live_server_url):
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(30_000)
+        # What the page logged, for a failing test to show (``page_log(page)``).
+        page.console_lines = []
+        page.on("console", lambda m: page.console_lines.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: page.console_lines.append(f"pageerror: {e}"))
         return page
 
     yield open_page

@@ -5,8 +5,10 @@ with read marks, a reload that rejoins, and the end."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from sanjeevani.consultations.models import Consultation
+from tests.e2e.diagnostics import page_log
 from tests.realtime.factories import ConsultationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,9 +19,14 @@ REMOTE_VIDEO_PLAYS = """() => {
 }"""
 
 
-def wait_for_call(page) -> None:
-    page.wait_for_selector('[data-room][data-connected-peers="1"]', timeout=45_000)
-    page.wait_for_function(REMOTE_VIDEO_PLAYS, timeout=30_000)
+def wait_for_call(page, other) -> None:
+    try:
+        page.wait_for_selector('[data-room][data-connected-peers="1"]', timeout=45_000)
+        page.wait_for_function(REMOTE_VIDEO_PLAYS, timeout=30_000)
+    except PlaywrightTimeout:
+        pytest.fail(
+            f"no call within the time:\n{page_log(page)}\n--- the other page:\n{page_log(other)}"
+        )
 
 
 def send_chat(page, text: str) -> None:
@@ -35,8 +42,8 @@ def test_doctor_and_patient_call_chat_reload_and_end(live_server_url, signed_in_
     doctor.goto(room_url)
     patient.goto(room_url)
 
-    wait_for_call(doctor)
-    wait_for_call(patient)
+    wait_for_call(doctor, patient)
+    wait_for_call(patient, doctor)
     assert patient.evaluate("document.querySelector('.remote video').videoWidth") > 0
     assert doctor.evaluate("document.querySelector('.remote video').videoWidth") > 0
     # Both pages report what they decoded (media-stats); the server observes video from
@@ -54,8 +61,8 @@ def test_doctor_and_patient_call_chat_reload_and_end(live_server_url, signed_in_
     doctor.wait_for_selector('li.mine[data-mark="read"]')  # the patient's page read it
 
     patient.reload()
-    wait_for_call(patient)
-    wait_for_call(doctor)
+    wait_for_call(patient, doctor)
+    wait_for_call(doctor, patient)
     patient.wait_for_selector('li.theirs[data-seq="1"]:has-text("Namaste")')  # chat replayed
     patient.wait_for_selector('li.mine[data-seq="2"]:has-text("Fever since two days")')
     send_chat(patient, "After reload")
@@ -72,3 +79,36 @@ def test_doctor_and_patient_call_chat_reload_and_end(live_server_url, signed_in_
     assert consultation.status == Consultation.Status.ENDED
     assert consultation.had_video is True
     assert consultation.media_observations.filter(video_frames__gte=45).count() == 2
+
+
+def test_a_lost_offer_is_negotiated_again(live_server_url, signed_in_page):
+    """The patient's first offer never reaches the server (a socket that dropped at the
+    wrong moment): the call still connects, because a call that has not connected is
+    negotiated again (room.js ``watchCalls``)."""
+    consultation = ConsultationFactory()
+    room_url = f"{live_server_url}/room/{consultation.pk}/"
+    doctor = signed_in_page(consultation.doctor.user)
+    patient = signed_in_page(consultation.patient.account)
+    dropped = []
+
+    def drop_first_offer(ws) -> None:
+        server = ws.connect_to_server()
+
+        def from_page(message) -> None:
+            if not dropped and '"type":"offer"' in str(message).replace(" ", ""):
+                dropped.append(message)
+                return
+            server.send(message)
+
+        ws.on_message(from_page)
+
+    patient.route_web_socket("**/ws/**", drop_first_offer)
+    doctor.goto(room_url)
+    doctor.wait_for_selector('[data-room][data-state="joined"]')
+    patient.goto(room_url)
+
+    wait_for_call(patient, doctor)
+    wait_for_call(doctor, patient)
+    assert len(dropped) == 1
+    logged = "\n".join(doctor.console_lines + patient.console_lines)
+    assert "negotiating again" in logged or "- offering" in logged

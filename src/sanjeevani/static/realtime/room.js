@@ -145,6 +145,7 @@
     };
     pc.oniceconnectionstatechange = function () { onIceState(peer); };
     pc.onconnectionstatechange = function () {
+      console.debug("room: call with", member.user_id, pc.connectionState);
       peer.box.dataset.state = pc.connectionState;
       if (pc.connectionState === "connected") {
         setStatus(gettext("Connected."), "ok");
@@ -171,6 +172,40 @@
     peer.pc.restartIce();
     send({ type: "ice-restart", to: peer.peerId });
   }
+  /* A call that has not connected within STALL_MS is negotiated again: an offer or answer
+     lost while a socket reconnected, or a stalled ICE check, would otherwise leave both
+     people looking at an empty tile. A member whose offer never came gets ours. */
+  var STALL_MS = 10000;
+  function watchCalls() {
+    if (!state.ws || !state.me || state.ended || state.stopped) return;
+    var now = Date.now();
+    state.present.forEach(function (member) {
+      var peer = state.peers.get(member.user_id);
+      if (!peer) {
+        member.seenAt = member.seenAt || now;
+        if (now - member.seenAt > STALL_MS) {
+          console.debug("room: no offer from", member.user_id, "- offering");
+          peerFor(member, true);
+        }
+        return;
+      }
+      if (peer.pc.connectionState === "connected") { peer.stalledSince = null; return; }
+      peer.stalledSince = peer.stalledSince || now;
+      if (now - peer.stalledSince > STALL_MS) {
+        peer.stalledSince = now;
+        console.debug("room: call with", member.user_id, "stalled in", peer.pc.connectionState,
+                      peer.pc.signalingState, "- negotiating again");
+        renegotiate(peer);
+      }
+    });
+  }
+  async function renegotiate(peer) {
+    if (peer.pc.signalingState === "have-local-offer") {
+      try { await peer.pc.setLocalDescription({ type: "rollback" }); } catch (err) { /* answered meanwhile */ }
+    }
+    restartIce(peer);
+  }
+  setInterval(watchCalls, 2000);
   function closePeer(peer) {
     clearTimeout(peer.restartTimer);
     peer.pc.close();
