@@ -1,0 +1,30 @@
+"""Who is acting on the queue: a signed-in doctor, or the account holder of a family."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+
+from sanjeevani.accounts.models import Role
+from sanjeevani.patients.models import Patient
+from sanjeevani.registry.models import DoctorProfile
+
+
+def doctor_of(user: Any) -> DoctorProfile:
+    """The doctor profile of a signed-in doctor; anyone else is refused."""
+    if getattr(user, "role", None) != Role.DOCTOR:
+        raise PermissionDenied(_("Only a doctor can do this."))
+    try:
+        return user.doctor_profile
+    except DoctorProfile.DoesNotExist:
+        raise PermissionDenied(
+            _("Your doctor profile is missing; ask your administrator.")
+        ) from None
+
+
+def check_family(actor: Any, patient: Patient) -> None:
+    """Only the account holder of a family acts for its profiles."""
+    if not getattr(actor, "is_authenticated", False) or patient.account_id != actor.pk:
+        raise PermissionDenied(_("You can act only for the profiles of your own family."))

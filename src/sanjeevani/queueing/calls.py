@@ -1,0 +1,159 @@
+"""A called ticket's way on: the 120-second call window, missed calls, joining the call,
+completing, going back to the head of the line; and tokens left from earlier days.
+
+Most steps run in the caller's transaction with the ticket row locked (the consultation
+services drive them); ``expire_unanswered_calls`` and ``expire_stale_tickets`` are
+housekeeping with transactions of their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from sanjeevani.audit.services import record_event
+from sanjeevani.live.groups import ticket_group
+from sanjeevani.registry.models import OnlineOPD
+
+from . import signals
+from .events import publish_queue_events
+from .models import Ticket
+from .sms import sms_after_commit
+
+Status = Ticket.Status
+
+
+def lock_ticket(ticket_id: Any) -> Ticket:
+    """In the caller's transaction: the ticket row, locked, with its OPD."""
+    return Ticket.objects.select_for_update(of=("self",)).select_related("opd").get(pk=ticket_id)
+
+
+def mark_missed(ticket: Ticket, now: dt.datetime, actor: Any = None) -> Ticket:
+    """In the caller's transaction, with the ticket row locked: the patient did not join
+    in time (or the doctor says so): MISSED, one more miss, SMS and ``ticket.missed``."""
+    ticket.status = Status.MISSED
+    ticket.missed_count += 1
+    ticket.save(update_fields=["status", "missed_count", "updated_at"])
+    record_event(
+        actor,
+        "ticket.missed",
+        obj=ticket,
+        patient_id=ticket.patient_id,
+        detail={"missed_count": ticket.missed_count},
+    )
+    can_rejoin = ticket.missed_count == 1
+    sms_after_commit(
+        ticket.patient,
+        lambda: (
+            (
+                _(
+                    "Sanjeevani: you missed the doctor's call for token %(token)s. Open the app to "
+                    "rejoin the queue at its head (once)."
+                )
+                if can_rejoin
+                else _("Sanjeevani: you missed the doctor's call twice; token %(token)s is closed.")
+            )
+            % {"token": ticket.token_number}
+        ),
+    )
+    publish_queue_events(
+        ticket.opd,
+        "doctors",
+        None,
+        [
+            (
+                ticket_group(ticket.pk),
+                {"type": "ticket.missed", "ticket": str(ticket.pk), "can_rejoin": can_rejoin},
+            )
+        ],
+    )
+    return ticket
+
+
+def expire_unanswered_calls(now: dt.datetime | None = None, opd: OnlineOPD | None = None) -> int:
+    """Mark calls not answered within 120 s as MISSED; the call is abandoned
+    (``signals.call_abandoned``: the consultation layer ends it as a no-show and frees the
+    doctor). Cheap when nothing has expired (one indexed EXISTS). Run on each
+    waiting-room status read, when a busy doctor calls, and by
+    ``manage.py queue_housekeeping``."""
+    now = now or timezone.now()
+    overdue = Ticket.objects.filter(status=Status.CALLED, call_expires_at__lt=now)
+    if opd is not None:
+        overdue = overdue.filter(opd=opd)
+    if not overdue.exists():
+        return 0
+    with transaction.atomic():
+        tickets = list(
+            overdue.select_for_update(skip_locked=True, of=("self",)).select_related(
+                "opd", "patient__account"
+            )
+        )
+        for ticket in tickets:
+            mark_missed(ticket, now)
+            signals.call_abandoned.send(sender=Ticket, ticket=ticket, reason="missed", now=now)
+    return len(tickets)
+
+
+def expire_stale_tickets(now: dt.datetime | None = None) -> int:
+    """Tokens still waiting from an earlier day expire (the OPD closed on them)."""
+    today = timezone.localdate(now or timezone.now())
+    with transaction.atomic():
+        stale = Ticket.objects.filter(
+            status__in=(Status.WAITING, Status.MISSED), service_date__lt=today
+        )
+        count = stale.update(status=Status.EXPIRED, updated_at=timezone.now())
+        if count:
+            record_event(None, "ticket.expire_stale", detail={"count": count})
+    return count
+
+
+def start_service(ticket: Ticket, now: dt.datetime) -> None:
+    """In the caller's transaction, ticket locked: the patient joined the call."""
+    ticket.status = Status.IN_CONSULTATION
+    ticket.service_started_at = now
+    ticket.save(update_fields=["status", "service_started_at", "updated_at"])
+
+
+def complete_ticket(ticket: Ticket, now: dt.datetime) -> None:
+    """In the caller's transaction, ticket locked: the patient has been seen. Its service
+    time feeds the OPD's mean consultation length."""
+    ticket.status = Status.COMPLETED
+    ticket.service_ended_at = now
+    ticket.save(update_fields=["status", "service_ended_at", "updated_at"])
+
+
+def return_to_head(ticket: Ticket, reason: str) -> None:
+    """In the caller's transaction, ticket locked: back to WAITING at the head of the
+    line, keeping its original ``queued_at``; ``reason`` is ``dropped`` or ``rejoined``."""
+    ticket.status = Status.WAITING
+    ticket.priority = Ticket.Priority.HEAD
+    ticket.claimed_by = None
+    ticket.called_at = None
+    ticket.call_expires_at = None
+    ticket.service_started_at = None
+    ticket.save(
+        update_fields=[
+            "status",
+            "priority",
+            "claimed_by",
+            "called_at",
+            "call_expires_at",
+            "service_started_at",
+            "updated_at",
+        ]
+    )
+    publish_queue_events(
+        ticket.opd,
+        "returned",
+        ticket,
+        [
+            (
+                ticket_group(ticket.pk),
+                {"type": "ticket.returned", "ticket": str(ticket.pk), "reason": reason},
+            )
+        ],
+    )

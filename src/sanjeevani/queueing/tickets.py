@@ -1,0 +1,219 @@
+"""Taking a token, giving it up, and rejoining after a missed call: the patient's steps.
+
+Each is one transaction that checks the family, writes an audit row and publishes its
+events after commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from sanjeevani.audit.services import record_event
+from sanjeevani.patients.models import Patient
+from sanjeevani.registry.models import DoctorProfile, OnlineOPD
+
+from . import signals
+from .actors import check_family
+from .calls import expire_unanswered_calls, lock_ticket, return_to_head
+from .errors import QueueError
+from .events import publish_queue_events
+from .models import LIVE_STATUSES, Ticket
+from .near_turn import notify_near_turn
+from .sms import local_time, sms_after_commit
+
+Status = Ticket.Status
+
+
+def join_queue(
+    actor: Any,
+    patient: Patient,
+    opd: OnlineOPD,
+    complaint: str = "",
+    preferred_doctor: DoctorProfile | None = None,
+    follow_up_of: Any = None,
+) -> Ticket:
+    """Give ``patient`` the next token of ``opd`` for today (IST).
+
+    ``follow_up_of`` is the completed consultation a follow-up token continues; the queue
+    only carries it for the consultation layer.
+
+    Refused when the OPD is inactive, closed now (the message says when it next opens),
+    full for the day, or when the patient already holds a live token. Token numbers are
+    allocated under a lock on the OPD row, so concurrent joins never share a number. The
+    token and patient ID go out by SMS after commit. Doctors with auto-assign are offered
+    the token in the same transaction (``signals.assignment_possible``). A token that is
+    already among the first ``QUEUE_NEAR_TURN_POSITION`` places gets the "your turn is
+    near" SMS at once, since no later move of the line would send it.
+    """
+    check_family(actor, patient)
+    complaint = (complaint or "").strip()[:500]
+    now = timezone.now()
+    with transaction.atomic():
+        opd = OnlineOPD.objects.select_for_update().get(pk=opd.pk)
+        if not opd.active:
+            raise QueueError("opd_inactive", _("This OPD is not taking patients at present."))
+        if not opd.is_open_at(now):
+            upcoming = opd.next_opening(now)
+            if upcoming:
+                message = _("%(opd)s is closed now. It next opens on %(when)s (IST).") % {
+                    "opd": opd.name,
+                    "when": local_time(upcoming),
+                }
+            else:
+                message = _("%(opd)s is closed now and has no opening hours this week.") % {
+                    "opd": opd.name
+                }
+            raise QueueError(
+                "opd_closed",
+                message,
+                next_opening=upcoming.isoformat() if upcoming else None,
+            )
+        if preferred_doctor is not None and not opd.doctors.filter(pk=preferred_doctor.pk).exists():
+            raise QueueError(
+                "doctor_not_on_opd",
+                _("%(doctor)s does not serve %(opd)s now; take a token to see any doctor there.")
+                % {"doctor": preferred_doctor, "opd": opd.name},
+            )
+        _refuse_second_live_ticket(patient)
+        service_date = timezone.localdate(now)
+        today = Ticket.objects.filter(opd=opd, service_date=service_date)
+        if today.exclude(status=Status.CANCELLED).count() >= opd.daily_capacity:
+            raise QueueError(
+                "opd_full",
+                _(
+                    "All %(n)s tokens of %(opd)s for today are taken. Please try again "
+                    "tomorrow, or choose another OPD."
+                )
+                % {"n": opd.daily_capacity, "opd": opd.name},
+            )
+        number = (today.aggregate(m=Max("token_number"))["m"] or 0) + 1
+        try:
+            with transaction.atomic():
+                ticket = Ticket.objects.create(
+                    patient=patient,
+                    opd=opd,
+                    specialty=opd.specialty,
+                    service_date=service_date,
+                    token_number=number,
+                    priority=Ticket.Priority.FOLLOW_UP
+                    if preferred_doctor
+                    else Ticket.Priority.NORMAL,
+                    queued_at=now,
+                    complaint=complaint,
+                    language=patient.preferred_language,
+                    preferred_doctor=preferred_doctor,
+                    follow_up_of=follow_up_of,
+                    created_by=actor,
+                )
+        except IntegrityError:
+            _refuse_second_live_ticket(patient)
+            raise
+        record_event(
+            actor,
+            "ticket.create",
+            obj=ticket,
+            patient_id=patient.pk,
+            detail={"opd": str(opd.pk), "token": number, "follow_up": bool(preferred_doctor)},
+        )
+        sms_after_commit(
+            patient,
+            lambda: (
+                _(
+                    "Sanjeevani: token %(token)s for %(opd)s on %(date)s. Patient ID %(pid)s. "
+                    "We will send an SMS when your turn is near."
+                )
+                % {
+                    "token": number,
+                    "opd": opd.name,
+                    "date": date_format(service_date, "j M Y"),
+                    "pid": patient.patient_number,
+                }
+            ),
+        )
+        publish_queue_events(opd, "joined", ticket)
+        signals.assignment_possible.send(sender=Ticket, opd=opd, doctor=None, actor=actor, now=now)
+        notify_near_turn(opd)
+    ticket.refresh_from_db()
+    return ticket
+
+
+def _refuse_second_live_ticket(patient: Patient) -> None:
+    live = Ticket.objects.filter(patient=patient, status__in=LIVE_STATUSES).select_related("opd")
+    held = live.first()
+    if held is not None:
+        raise QueueError(
+            "already_in_queue",
+            _(
+                "%(name)s already holds token %(token)s at %(place)s. Wait for that "
+                "consultation, or cancel that token before taking another."
+            )
+            % {
+                "name": patient.name,
+                "token": held.token_number,
+                "place": held.opd.name if held.opd else _("a hub"),
+            },
+            ticket=str(held.pk),
+        )
+
+
+def cancel_ticket(actor: Any, ticket: Ticket) -> Ticket:
+    """The patient gives up the token (waiting, called or missed); a consultation that has
+    started cannot be cancelled from the queue. A call in progress is abandoned
+    (``signals.call_abandoned``)."""
+    check_family(actor, ticket.patient)
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if ticket.status == Status.CANCELLED:
+            return ticket
+        if ticket.status not in (Status.WAITING, Status.CALLED, Status.MISSED):
+            raise QueueError(
+                "cannot_cancel",
+                _("This token is %(status)s and can no longer be cancelled.")
+                % {"status": ticket.get_status_display().lower()},
+            )
+        was = ticket.status
+        ticket.status = Status.CANCELLED
+        ticket.save(update_fields=["status", "updated_at"])
+        now = timezone.now()
+        if was == Status.CALLED:
+            signals.call_abandoned.send(sender=Ticket, ticket=ticket, reason="cancelled", now=now)
+        record_event(actor, "ticket.cancel", obj=ticket, patient_id=ticket.patient_id)
+        if was == Status.WAITING:
+            notify_near_turn(ticket.opd_id)
+            publish_queue_events(ticket.opd, "left", ticket)
+        else:
+            publish_queue_events(ticket.opd, "doctors")
+    return ticket
+
+
+def rejoin_after_missed(actor: Any, ticket: Ticket) -> Ticket:
+    """Once: a missed token goes back to WAITING at the head of the queue, keeping its
+    original queued_at. A second miss is final."""
+    check_family(actor, ticket.patient)
+    expire_unanswered_calls(opd=ticket.opd)
+    with transaction.atomic():
+        ticket = lock_ticket(ticket.pk)
+        if ticket.status != Status.MISSED:
+            raise QueueError("not_missed", _("Only a missed token can rejoin the queue."))
+        if ticket.missed_count >= 2:
+            raise QueueError(
+                "missed_twice",
+                _(
+                    "You missed the call twice, so this token is closed. Take a new token if "
+                    "the OPD is still open."
+                ),
+            )
+        _refuse_second_live_ticket(ticket.patient)
+        return_to_head(ticket, "rejoined")
+        record_event(actor, "ticket.rejoin", obj=ticket, patient_id=ticket.patient_id)
+        signals.assignment_possible.send(
+            sender=Ticket, opd=ticket.opd, doctor=None, actor=actor, now=timezone.now()
+        )
+    ticket.refresh_from_db()
+    return ticket
