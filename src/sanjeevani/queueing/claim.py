@@ -81,9 +81,9 @@ def claim_next_ticket(
     """
     actor = actor or doctor.user
     if connection.vendor == "postgresql":
-        claim = _claim_in_function(doctor, opd, now, actor, detail or {})
+        claim = claim_in_function(doctor, opd, now, actor, detail or {})
     else:
-        claim = _claim_with_orm(doctor, opd, now)
+        claim = claim_with_orm(doctor, opd, now)
         if claim is not None:
             record_event(
                 actor,
@@ -99,10 +99,11 @@ def claim_next_ticket(
     return claim
 
 
-def _claim_in_function(
+def claim_in_function(
     doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime, actor: Any, detail: dict
 ) -> Claim | None:
-    """One round trip: the claim, its audit row and, when due, the near-turn marks."""
+    """PostgreSQL, one round trip: the claim, its audit row and, when due, the near-turn
+    marks."""
     actor_id, actor_label, actor_role = actor_fields(actor)
     opd_id = getattr(opd, "pk", None)
     expected = opd_id or pace.last_opd.get(doctor.pk)
@@ -138,8 +139,9 @@ def _run_prepared(sql: str, params: list) -> tuple | None:
         return cursor.fetchone()
 
 
-def _claim_with_orm(doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime) -> Claim | None:
-    """SQLite: the IMMEDIATE transaction already holds the write lock."""
+def claim_with_orm(doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime) -> Claim | None:
+    """SQLite (and the parity test on PostgreSQL): the same rule through the ORM; on SQLite
+    the IMMEDIATE transaction already holds the write lock."""
     expires = now + CALL_WINDOW
     presence = DoctorPresence.objects.select_for_update().filter(
         doctor=doctor, status__in=CAN_CLAIM, opd__isnull=False
