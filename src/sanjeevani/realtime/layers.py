@@ -10,6 +10,11 @@ scan runs at most once a second, so expired messages may linger a second longer;
 Its queues are asyncio queues of the loop the consumers run on, which are not thread-safe;
 the layer remembers that loop as ``loop`` so that ``sanjeevani.live.publisher`` can hand
 events from service threads over to it.
+
+Both classes lean on private parts of channels and channels-redis (the in-memory layer's
+``channels``/``groups``/``_clean_expired``, channels_redis's ``_group_key``, ``connection``
+and ``consistent_hash``); pyproject.toml pins both packages to the series tested, and
+tests/realtime/test_layer_contract.py names each part so that an upgrade fails there.
 """
 
 from __future__ import annotations
