@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+HOUSEKEEPING_SECONDS ?= 5
 
 .PHONY: run test install install-test lint browser-deps serve clean
 
@@ -27,6 +28,9 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --once
 	@echo "Serving Sanjeevani at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
+	@# Timed transitions (unanswered calls, old tokens, near-turn texts) run beside the server.
+	$(BIN)/python manage.py queue_housekeeping --loop $(HOUSEKEEPING_SECONDS) & housekeeping=$$!; \
+	trap 'kill $$housekeeping 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/uvicorn sanjeevani.config.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio --no-proxy-headers
 
 # Debian's chromium for browser tests and coturn for the TURN relay test, when we may install them.

@@ -77,9 +77,11 @@ def mark_missed(ticket: Ticket, now: dt.datetime, actor: Any = None) -> Ticket:
 def expire_unanswered_calls(now: dt.datetime | None = None, opd: OnlineOPD | None = None) -> int:
     """Mark calls not answered within 120 s as MISSED; the call is abandoned
     (``signals.call_abandoned``: the consultation layer ends it as a no-show and frees the
-    doctor). Cheap when nothing has expired (one indexed EXISTS). Run on each
-    waiting-room status read, when a busy doctor calls, and by
-    ``manage.py queue_housekeeping``."""
+    doctor). Cheap when nothing has expired (one indexed EXISTS). Run by housekeeping
+    (``manage.py queue_housekeeping --loop``, which ``make run`` starts beside the server)
+    and by the writes that need it now (a busy doctor calling, a patient joining late or
+    rejoining); never by a read, which shows a passed window as missed instead
+    (``selectors.waiting_status``)."""
     now = now or timezone.now()
     overdue = Ticket.objects.filter(status=Status.CALLED, call_expires_at__lt=now)
     if opd is not None:

@@ -249,27 +249,40 @@ def opds_of_state(state_code: str | None):
     return qs.order_by("scope", "name")
 
 
+def call_window_passed(ticket: Ticket, now: dt.datetime | None = None) -> bool:
+    """A call nobody answered in time, which housekeeping has yet to mark missed."""
+    return (
+        ticket.status == Ticket.Status.CALLED
+        and ticket.call_expires_at is not None
+        and ticket.call_expires_at < (now or timezone.now())
+    )
+
+
 def waiting_status(ticket: Ticket, now: dt.datetime | None = None) -> WaitingStatus:
-    """Position, expected wait, status and the call window left for one token. Callers
-    run ``expire_unanswered_calls`` first so that a passed window shows as missed."""
+    """Position, expected wait, status and the call window left for one token. Reading
+    never writes: a call whose window passed reads as the miss that housekeeping
+    (``expire_unanswered_calls``) records within seconds."""
     now = now or timezone.now()
     as_of = timezone.now()
     counts = presence_counts([ticket.opd_id]).get(ticket.opd_id, {"online": 0, "busy": 0})
     position = wait = seconds_left = None
-    if ticket.status == Ticket.Status.WAITING:
+    status, missed_count = ticket.status, ticket.missed_count
+    if call_window_passed(ticket, now):
+        status, missed_count = Ticket.Status.MISSED, missed_count + 1
+    if status == Ticket.Status.WAITING:
         position = tickets_ahead(ticket) + 1
         wait = expected_wait_minutes(
             position, mean_consultation_seconds(ticket.opd), counts["online"]
         )
-    elif ticket.status == Ticket.Status.CALLED and ticket.call_expires_at:
+    elif status == Ticket.Status.CALLED and ticket.call_expires_at:
         seconds_left = max(0, int((ticket.call_expires_at - now).total_seconds()))
     return WaitingStatus(
         ticket=ticket,
-        status=ticket.status,
+        status=status,
         position=position,
         expected_wait_minutes=wait,
         call_seconds_left=seconds_left,
-        can_rejoin=ticket.status == Ticket.Status.MISSED and ticket.missed_count == 1,
+        can_rejoin=status == Ticket.Status.MISSED and missed_count == 1,
         doctors_online=counts["online"],
         doctors_busy=counts["busy"],
         queue_key=queue_key(ticket),

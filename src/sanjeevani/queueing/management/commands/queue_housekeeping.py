@@ -1,9 +1,10 @@
 """Mark unanswered calls missed, expire tokens left from earlier days, and text the
 tokens that came near the front of the line.
 
-Claims and waiting-room reads already expire calls as they go, and claims mark near-turn
-tokens at most once a second per OPD and process; this keeps the queue right when nobody
-is looking. Run once (cron) or with ``--loop SECONDS``.
+Reads never write: a waiting room shows a passed call window as missed, and this records
+it (ends the consultation as a no-show and frees the doctor). Claims mark near-turn tokens
+at most once a second per OPD and process; this catches up the rest. Run once (cron) or
+with ``--loop SECONDS``; ``make run`` starts it with ``--loop 5`` beside the server.
 """
 
 from __future__ import annotations
