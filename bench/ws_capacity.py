@@ -5,8 +5,9 @@ delay between two peers of a consultation room.
     .venv/bin/python bench/ws_capacity.py --connections 5000
 
 Starts its own uvicorn process (DEBUG on, a scratch SQLite database under a temporary
-folder, in-process channel layer unless --redis URL). The idle connections use the bench
-feed (``ws/bench/feed/``, routed only under DEBUG): each joins one broadcast group through
+folder, in-process channel layer unless --redis URL) serving ``bench/ws_feed.py``: the
+project's application plus a bench feed (``ws/bench/feed/``) that production does not
+route. The idle connections use that feed: each joins one broadcast group through
 the same local fan-out and forwarding code as a waiting room joining its OPD's group
 (``sanjeevani.realtime.fanout``); one client publishes through the channel layer and the
 server fans the event out.
@@ -292,7 +293,7 @@ def main() -> None:
             *profiler,
             "-m",
             "uvicorn",
-            "sanjeevani.config.asgi:application",
+            "bench.ws_feed:application",
             "--host",
             "127.0.0.1",
             "--port",

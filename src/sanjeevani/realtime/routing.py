@@ -1,6 +1,6 @@
-"""WebSocket routes served by the realtime app."""
+"""WebSocket routes served by the realtime app. Benchmark feeds are not routed here: a
+benchmark mounts them on its own application (bench/ws_feed.py)."""
 
-from django.conf import settings
 from django.urls import path
 
 from .consumers import RoomConsumer
@@ -18,9 +18,3 @@ websocket_urlpatterns += [
     path("ws/opd/<uuid:opd_id>/waiting/", WaitingRoomConsumer.as_asgi()),
     path("ws/doctor/queue/", DoctorQueueConsumer.as_asgi()),
 ]
-
-# A bare fan-out feed for bench/ws_capacity.py; only when DEBUG is on.
-if settings.DEBUG:
-    from .bench_feed import BenchFeedConsumer
-
-    websocket_urlpatterns += [path("ws/bench/feed/", BenchFeedConsumer.as_asgi())]

@@ -1,18 +1,25 @@
-"""A waiting-room-like feed for bench/ws_capacity.py, routed only when DEBUG is on.
+"""The ASGI application bench/ws_capacity.py serves: the project's own, plus a
+waiting-room-like feed at ``ws/bench/feed/`` that production never routes.
 
-Every connection joins one broadcast group before it accepts and then stays idle, as a
-waiting room joins its OPD's group; a client that sends ``{"publish": t}`` makes the server
-fan a ``queue.advanced`` event of the usual size out to the whole group, stamped with ``t``,
-through the same fan-out and forwarding code as the waiting rooms.
+    uvicorn bench.ws_feed:application      (from the repository's root)
+
+Every connection to the feed joins one broadcast group before it accepts and then stays
+idle, as a waiting room joins its OPD's group; a client that sends ``{"publish": t}`` makes
+the server fan a ``queue.advanced`` event of the usual size out to the whole group, stamped
+with ``t``, through the same fan-out and forwarding code as the waiting rooms.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .queue_consumers import _ForwardingConsumer
+from django.urls import path
+
+from sanjeevani.config.asgi import build_application
+from sanjeevani.realtime.queue_consumers import _ForwardingConsumer
 
 GROUP = "bench.feed"
+FEED_PATH = "ws/bench/feed/"
 
 
 class BenchFeedConsumer(_ForwardingConsumer):
@@ -37,3 +44,6 @@ class BenchFeedConsumer(_ForwardingConsumer):
                     "t": content["publish"],
                 },
             )
+
+
+application = build_application([path(FEED_PATH, BenchFeedConsumer.as_asgi())])
