@@ -21,7 +21,7 @@ from sanjeevani.accounts.models import Role
 from sanjeevani.consultations import api as diagnosis_api
 from sanjeevani.consultations import diagnoses
 from sanjeevani.consultations.diagnoses import search
-from sanjeevani.opd.selectors import search_icd10
+from sanjeevani.consultations.workspace.selectors import search_icd10
 from tests.factories import PatientAccountFactory, StaffUserFactory
 
 URL = "/api/v1/diagnoses/"

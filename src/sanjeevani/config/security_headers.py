@@ -57,6 +57,7 @@ MEDIA_ROUTES = frozenset(
         "opd:waiting_room",
         "opd:consultation",
         "opd:doctor_consultation",
+        "workspace:consultation",
     }
 )
 

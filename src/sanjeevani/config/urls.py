@@ -1,10 +1,17 @@
-"""Top-level routes. Each app owns its page routes (``urls.py``) and API routes (``api.py``)."""
+"""Top-level routes. Each app owns its page routes (``urls.py``) and API routes (``api.py``).
+
+The clinician's workspace is mounted by a service line with its ``Mount``: the Online OPD's
+at /consultations/ and /api/v1/consultations/ (the old /opd/doctor/… and /api/v1/opd/…
+paths are aliases in ``opd.urls`` and ``opd.api``)."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from sanjeevani.config.security_headers import csp_report
+from sanjeevani.consultations.workspace.api import api_routes as workspace_api_routes
+from sanjeevani.consultations.workspace.urls import page_routes as workspace_page_routes
+from sanjeevani.opd.workspace import OPD_WORKSPACE
 
 api_v1 = [
     path("accounts/", include("sanjeevani.accounts.api")),
@@ -12,6 +19,7 @@ api_v1 = [
     path("patients/", include("sanjeevani.patients.api")),
     path("registry/", include("sanjeevani.registry.api")),
     path("opd/", include("sanjeevani.opd.api")),
+    path("consultations/", include((workspace_api_routes(OPD_WORKSPACE), "workspace-api"))),
     path("prescriptions/", include("sanjeevani.prescriptions.api")),
     path("realtime/", include("sanjeevani.realtime.api")),
     path("diagnoses/", include("sanjeevani.consultations.api")),
@@ -22,6 +30,7 @@ urlpatterns = [
     path("accounts/", include("sanjeevani.accounts.urls")),
     path("patients/", include("sanjeevani.patients.urls")),
     path("opd/", include("sanjeevani.opd.urls")),
+    path("consultations/", include((workspace_page_routes(OPD_WORKSPACE), "workspace"))),
     path("rx/", include("sanjeevani.prescriptions.urls")),
     path("room/", include("sanjeevani.realtime.urls")),
     path("admin/", admin.site.urls),

@@ -86,7 +86,7 @@ class DiagnosisQuerySerializer(serializers.Serializer):
         return value.strip()
 
 
-# Named apart from the record's "Diagnosis" (opd.serializers): one schema name, one shape.
+# Named apart from the record's "Diagnosis" (workspace.serializers): one schema name, one shape.
 @extend_schema_serializer(component_name="DiagnosisMatch")
 class DiagnosisSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="ICD-10 code (WHO edition the record accepts).")

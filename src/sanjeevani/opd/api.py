@@ -1,4 +1,7 @@
-"""The Online OPD under /api/v1/opd/: everything the patient's and the doctor's pages do.
+"""The Online OPD under /api/v1/opd/: everything the patient's pages do, and the OPDs' queues.
+
+The doctor's endpoints are the workspace API (/api/v1/consultations/); their old paths here
+answer for one more release (``WORKSPACE_ALIASES``).
 
 Thin: each view parses input, calls one service or selector, and renders the result.
 A refusal of the queue or the consultation (``DomainError``) answers 409 (or its own
@@ -19,10 +22,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sanjeevani.accounts.models import Role
-from sanjeevani.consultations import modes as consultation_modes
 from sanjeevani.consultations import selectors as consultation_selectors
 from sanjeevani.consultations import services as consultation_services
 from sanjeevani.consultations.models import Consultation
+from sanjeevani.consultations.workspace import api as workspace_api
+from sanjeevani.consultations.workspace.api import IsDoctor
+from sanjeevani.consultations.workspace.serializers import (
+    ConsultationSerializer,
+    DoctorQueueSerializer,
+)
 from sanjeevani.patients.models import Patient
 from sanjeevani.portal.api_errors import AnswersRefusals
 from sanjeevani.queueing import selectors as queue_selectors
@@ -32,6 +40,8 @@ from sanjeevani.registry.models import OnlineOPD
 
 from . import selectors as opd_selectors
 from . import serializers as s
+from .aliases import alias
+from .workspace import OPD_WORKSPACE
 
 app_name = "opd-api"
 
@@ -42,15 +52,6 @@ class IsPatient(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated) and (
             request.user.role == Role.PATIENT
-        )
-
-
-class IsDoctor(permissions.BasePermission):
-    message = gettext_lazy("This is for doctors.")
-
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated) and (
-            request.user.role == Role.DOCTOR
         )
 
 
@@ -79,7 +80,7 @@ class OPDView(AnswersRefusals, APIView):
 
 
 def _consultation_data(consultation: Consultation) -> dict:
-    return s.ConsultationSerializer(consultation).data
+    return ConsultationSerializer(consultation).data
 
 
 # --- OPDs -----------------------------------------------------------------------------------
@@ -125,11 +126,11 @@ class OPDQueueView(OPDView):
     permission_classes = [IsDoctor]
 
     @extend_schema(summary="The waiting patients of an OPD you are online for",
-                   responses=s.DoctorQueueSerializer)  # fmt: skip
+                   responses=DoctorQueueSerializer)  # fmt: skip
     def get(self, request, opd_id):
         opd = get_object_or_404(OnlineOPD, pk=opd_id)
         doctor = queue_services.doctor_of(request.user)
-        return Response(s.DoctorQueueSerializer(queue_selectors.doctor_queue(doctor, opd)).data)
+        return Response(DoctorQueueSerializer(queue_selectors.doctor_queue(doctor, opd)).data)
 
 
 # --- tickets (patients) -------------------------------------------------------------------------
@@ -190,7 +191,7 @@ class JoinCallView(OPDView):
     @extend_schema(
         summary="Join now: accept the doctor's call within its 120-second window",
         request=None,
-        responses=s.ConsultationSerializer,
+        responses=ConsultationSerializer,
     )
     def post(self, request, ticket_id):
         ticket = self.family_ticket(ticket_id)
@@ -203,18 +204,11 @@ class PatientHistoryView(OPDView):
     permission_classes = [IsPatient]
 
     @extend_schema(summary="A family profile's past consultations",
-                   responses=s.ConsultationSerializer(many=True))  # fmt: skip
+                   responses=ConsultationSerializer(many=True))  # fmt: skip
     def get(self, request, patient_id):
         patient = get_object_or_404(Patient, pk=patient_id, account=request.user)
         history = consultation_selectors.patient_history(patient, request.user, request=request)
-        return Response(s.ConsultationSerializer(history, many=True).data)
-
-
-class ConsultationDetailView(OPDView):
-    @extend_schema(summary="Consultation summary and record (its patient's family or doctor)",
-                   responses=s.ConsultationSerializer)  # fmt: skip
-    def get(self, request, consultation_id):
-        return Response(_consultation_data(self.consultation(consultation_id)))
+        return Response(ConsultationSerializer(history, many=True).data)
 
 
 class FeedbackView(OPDView):
@@ -247,231 +241,32 @@ class FollowUpView(OPDView):
         return Response(self.ticket_status(ticket), status=status.HTTP_201_CREATED)
 
 
-class EarlierConsultationsView(OPDView):
-    permission_classes = [IsDoctor]
-
-    @extend_schema(summary="The patient's earlier consultations, for this consultation's doctor",
-                   responses=s.ConsultationSerializer(many=True))  # fmt: skip
-    def get(self, request, consultation_id):
-        consultation = self.consultation(consultation_id)
-        earlier = consultation_selectors.earlier_consultations_for_doctor(
-            consultation, request.user, request=request
-        )
-        return Response(s.ConsultationSerializer(earlier, many=True).data)
-
-
-class IdentityView(OPDView):
-    permission_classes = [IsDoctor]
-
-    @extend_schema(summary="Record the patient's identity and age as confirmed",
-                   request=s.IdentitySerializer, responses=s.ConsultationSerializer)  # fmt: skip
-    def post(self, request, consultation_id):
-        consultation = self.consultation(consultation_id)
-        data = _valid(s.IdentitySerializer, request)
-        consultation = consultation_services.confirm_identity(
-            request.user, consultation, data["method"], data["age_years"]
-        )
-        return Response(_consultation_data(consultation))
-
-
-class RecordView(OPDView):
-    permission_classes = [IsDoctor]
-    limit_scope = "consultation.record"
-
-    @extend_schema(
-        summary="Autosave the clinical record (send the parts that changed)",
-        description="A stale `base_revision` answers 409 `stale_record` and writes nothing.",
-        request=s.RecordPatchSerializer,
-        responses=s.ConsultationSerializer,
-    )
-    def patch(self, request, consultation_id):
-        consultation = self.consultation(consultation_id)
-        data = dict(_valid(s.RecordPatchSerializer, request))
-        base_revision = data.pop("base_revision")
-        if "vitals" in data:
-            data["vitals"] = dict(data["vitals"])
-        if "diagnoses" in data:
-            data["diagnoses"] = [dict(d) for d in data["diagnoses"]]
-        consultation = consultation_services.save_clinical_record(
-            request.user, consultation, data, base_revision
-        )
-        return Response(_consultation_data(consultation))
-
-
-class ConsultationModeView(OPDView):
-    """The mode is observed by the room (both ends' received media), confirmed by the doctor."""
-
-    permission_classes = [IsDoctor]
-
-    @extend_schema(summary="How the consultation was held: observed from both ends",
-                   responses=s.ConsultationModeSerializer)  # fmt: skip
-    def get(self, request, consultation_id):
-        return Response(_mode_data(self.consultation(consultation_id)))
-
-    @extend_schema(
-        summary="Confirm the mode before signing: the observed one or a lower one",
-        description="Confirming a mode above the observed one answers 400 `not_observed`. "
-        "A prescription cannot be issued until the mode is confirmed.",
-        request=s.ModeConfirmSerializer,
-        responses=s.ConsultationModeSerializer,
-    )
-    def post(self, request, consultation_id):
-        consultation = self.consultation(consultation_id)
-        data = _valid(s.ModeConfirmSerializer, request)
-        consultation = consultation_services.confirm_consultation_mode(
-            request.user, consultation, data["mode"]
-        )
-        return Response(_mode_data(consultation))
-
-
-def _mode_data(consultation: Consultation) -> dict:
-    payload = {
-        **consultation_modes.mode_payload(consultation),
-        "confirmed_at": consultation.mode_confirmed_at,
-        "observations": consultation_modes.observations_of(consultation),
-    }
-    return s.ConsultationModeSerializer(payload).data
-
-
-class ConsultationStepView(OPDView):
-    """Hold, resume, drop (return the patient to the head of the queue)."""
-
-    permission_classes = [IsDoctor]
-    step = ""
-
-    @extend_schema(request=None, responses=s.ConsultationSerializer)
-    def post(self, request, consultation_id):
-        consultation = self.consultation(consultation_id)
-        if self.step == "hold":
-            consultation = consultation_services.put_on_hold(request.user, consultation)
-        elif self.step == "resume":
-            consultation = consultation_services.resume(request.user, consultation)
-        else:
-            consultation_services.return_dropped_ticket(request.user, consultation)
-            consultation.refresh_from_db()
-        return Response(_consultation_data(consultation))
-
-
-class HoldView(ConsultationStepView):
-    step = "hold"
-
-
-class ResumeView(ConsultationStepView):
-    step = "resume"
-
-
-class DropView(ConsultationStepView):
-    step = "drop"
-
-
-class EndView(OPDView):
-    permission_classes = [IsDoctor]
-
-    @extend_schema(summary="End the consultation with an outcome",
-                   request=s.EndSerializer, responses=s.ConsultationSerializer)  # fmt: skip
-    def post(self, request, consultation_id):
-        consultation = self.consultation(consultation_id)
-        data = _valid(s.EndSerializer, request)
-        consultation = consultation_services.end_consultation(
-            request.user, consultation, data["outcome"]
-        )
-        return Response(_consultation_data(consultation))
-
-
-# --- doctors ---------------------------------------------------------------------------------
-class PresenceView(OPDView):
-    permission_classes = [IsDoctor]
-
-    @extend_schema(summary="Your presence: online, busy, on a break or offline",
-                   responses=s.PresenceSerializer)  # fmt: skip
-    def get(self, request):
-        doctor = queue_services.doctor_of(request.user)
-        presence = queue_selectors.presence_of(doctor)
-        if presence is None:
-            return Response({"status": "offline", "opd": None, "opd_name": None,
-                             "auto_assign": False, "since": None})  # fmt: skip
-        return Response(s.PresenceSerializer(presence).data)
-
-
-class GoOnlineView(OPDView):
-    permission_classes = [IsDoctor]
-
-    @extend_schema(summary="Go online for an OPD you are rostered on",
-                   request=s.GoOnlineSerializer, responses=s.PresenceSerializer)  # fmt: skip
-    def post(self, request):
-        data = _valid(s.GoOnlineSerializer, request)
-        opd = get_object_or_404(OnlineOPD, pk=data["opd"])
-        presence = queue_services.go_online(request.user, opd, data["auto_assign"])
-        return Response(s.PresenceSerializer(presence).data)
-
-
-class GoOfflineView(OPDView):
-    permission_classes = [IsDoctor]
-
-    @extend_schema(summary="Go offline", request=None, responses=s.PresenceSerializer)
-    def post(self, request):
-        return Response(s.PresenceSerializer(queue_services.go_offline(request.user)).data)
-
-
-class TakeBreakView(OPDView):
-    permission_classes = [IsDoctor]
-
-    @extend_schema(summary="Take a break", request=None, responses=s.PresenceSerializer)
-    def post(self, request):
-        return Response(s.PresenceSerializer(queue_services.take_break(request.user)).data)
-
-
-class DoctorQueueView(OPDView):
-    permission_classes = [IsDoctor]
-
-    @extend_schema(summary="The queue of the OPD you are online for",
-                   responses=s.DoctorQueueSerializer)  # fmt: skip
-    def get(self, request):
-        doctor = queue_services.doctor_of(request.user)
-        return Response(s.DoctorQueueSerializer(queue_selectors.doctor_queue(doctor)).data)
-
-
-class DoctorConsultationsView(OPDView):
-    permission_classes = [IsDoctor]
-
-    @extend_schema(summary="Your consultations not yet ended",
-                   responses=s.ConsultationSerializer(many=True))  # fmt: skip
-    def get(self, request):
-        doctor = queue_services.doctor_of(request.user)
-        open_ones = consultation_selectors.open_consultations_of_doctor(doctor)
-        return Response(s.ConsultationSerializer(open_ones, many=True).data)
-
-
-class CallNextView(OPDView):
-    permission_classes = [IsDoctor]
-
-    @extend_schema(
-        summary="Call the next patient (atomic: two doctors never get the same one)",
-        request=None,
-        responses={201: s.CallNextSerializer, 200: s.CallNextSerializer},
-    )
-    def post(self, request):
-        ticket = consultation_services.call_next_patient(request.user)
-        if ticket is None:
-            return Response({"ticket": None, "token_number": None, "consultation": None,
-                             "call_expires_at": None,
-                             "message": _("Nobody is waiting now.")})  # fmt: skip
-        body = {
-            "ticket": ticket.pk,
-            "token_number": ticket.token_number,
-            "consultation": ticket.consultation.pk,
-            "call_expires_at": ticket.call_expires_at,
-            "message": _("Token %(n)s is being called; the patient has 2 minutes to join.")
-            % {"n": ticket.token_number},
-        }
-        return Response(s.CallNextSerializer(body).data, status=status.HTTP_201_CREATED)
-
-
 def _valid(serializer_class, request) -> dict:
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
+
+#: (old route, new name) of the workspace API under its old OPD paths (``aliases``).
+WORKSPACE_ALIASES = [
+    ("consultations/<uuid:consultation_id>/", "consultation-detail"),
+    ("consultations/<uuid:consultation_id>/earlier/", "consultation-earlier"),
+    ("consultations/<uuid:consultation_id>/identity/", "consultation-identity"),
+    ("consultations/<uuid:consultation_id>/record/", "consultation-record"),
+    ("consultations/<uuid:consultation_id>/mode/", "consultation-mode"),
+    ("consultations/<uuid:consultation_id>/hold/", "consultation-hold"),
+    ("consultations/<uuid:consultation_id>/resume/", "consultation-resume"),
+    ("consultations/<uuid:consultation_id>/end/", "consultation-end"),
+    ("consultations/<uuid:consultation_id>/drop/", "consultation-drop"),
+    ("doctor/presence/", "doctor-presence"),
+    ("doctor/online/", "doctor-online"),
+    ("doctor/offline/", "doctor-offline"),
+    ("doctor/break/", "doctor-break"),
+    ("doctor/queue/", "doctor-queue"),
+    ("doctor/consultations/", "doctor-consultations"),
+    ("doctor/call-next/", "doctor-call-next"),
+]
+WORKSPACE_VIEWS = {name: view for _route, view, name in workspace_api.ROUTES}
 
 urlpatterns = [
     path("opds/", OPDListView.as_view(), name="opd-list"),
@@ -487,61 +282,23 @@ urlpatterns = [
         "patients/<uuid:patient_id>/consultations/",
         PatientHistoryView.as_view(),
         name="patient-history",
-    ),  # fmt: skip
-    path(
-        "consultations/<uuid:consultation_id>/",
-        ConsultationDetailView.as_view(),
-        name="consultation-detail",
-    ),  # fmt: skip
+    ),
     path(
         "consultations/<uuid:consultation_id>/feedback/",
         FeedbackView.as_view(),
         name="consultation-feedback",
-    ),  # fmt: skip
+    ),
     path(
         "consultations/<uuid:consultation_id>/follow-up/",
         FollowUpView.as_view(),
         name="consultation-follow-up",
-    ),  # fmt: skip
-    path(
-        "consultations/<uuid:consultation_id>/earlier/",
-        EarlierConsultationsView.as_view(),
-        name="consultation-earlier",
-    ),  # fmt: skip
-    path(
-        "consultations/<uuid:consultation_id>/identity/",
-        IdentityView.as_view(),
-        name="consultation-identity",
-    ),  # fmt: skip
-    path(
-        "consultations/<uuid:consultation_id>/record/",
-        RecordView.as_view(),
-        name="consultation-record",
-    ),  # fmt: skip
-    path(
-        "consultations/<uuid:consultation_id>/mode/",
-        ConsultationModeView.as_view(),
-        name="consultation-mode",
-    ),  # fmt: skip
-    path(
-        "consultations/<uuid:consultation_id>/hold/", HoldView.as_view(), name="consultation-hold"
-    ),  # fmt: skip
-    path(
-        "consultations/<uuid:consultation_id>/resume/",
-        ResumeView.as_view(),
-        name="consultation-resume",
-    ),  # fmt: skip
-    path(
-        "consultations/<uuid:consultation_id>/end/", EndView.as_view(), name="consultation-end"
-    ),  # fmt: skip
-    path(
-        "consultations/<uuid:consultation_id>/drop/", DropView.as_view(), name="consultation-drop"
-    ),  # fmt: skip
-    path("doctor/presence/", PresenceView.as_view(), name="doctor-presence"),
-    path("doctor/online/", GoOnlineView.as_view(), name="doctor-online"),
-    path("doctor/offline/", GoOfflineView.as_view(), name="doctor-offline"),
-    path("doctor/break/", TakeBreakView.as_view(), name="doctor-break"),
-    path("doctor/queue/", DoctorQueueView.as_view(), name="doctor-queue"),
-    path("doctor/consultations/", DoctorConsultationsView.as_view(), name="doctor-consultations"),
-    path("doctor/call-next/", CallNextView.as_view(), name="doctor-call-next"),
+    ),
+    *[
+        path(
+            route,
+            alias(WORKSPACE_VIEWS[name].as_view(mount=OPD_WORKSPACE), f"workspace-api:{name}"),
+            name=name,
+        )
+        for route, name in WORKSPACE_ALIASES
+    ],
 ]

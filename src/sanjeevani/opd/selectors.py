@@ -1,4 +1,4 @@
-"""Read queries of the OPD pages: who may see which ticket or consultation, and ICD-10 search.
+"""Read queries of the OPD's patient pages: the family, the OPD boards, tokens, history.
 
 Every lookup is scoped to the asking user, so that a URL naming someone else's ticket or
 consultation finds nothing (the view answers 404).
@@ -14,15 +14,15 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
-from sanjeevani.consultations import diagnoses
 from sanjeevani.consultations import selectors as consultation_selectors
-from sanjeevani.consultations import services as consultation_services
-from sanjeevani.consultations.models import Consultation
+from sanjeevani.consultations.models import Consultation, Feedback
 from sanjeevani.patients.models import Patient
 from sanjeevani.queueing import selectors as queue_selectors
-from sanjeevani.queueing.models import Ticket
-from sanjeevani.registry.models import DoctorProfile, OnlineOPD, State
+from sanjeevani.queueing.models import LIVE_STATUSES, Ticket
+from sanjeevani.registry.models import OnlineOPD, State
 
 
 def family_patients(user) -> QuerySet[Patient]:
@@ -38,32 +38,14 @@ def family_patient(user, patient_id) -> Patient:
     return get_object_or_404(family_patients(user), pk=patient_id)
 
 
-def doctor_profile_of(user) -> DoctorProfile | None:
-    return DoctorProfile.objects.filter(user=user).first() if user.is_authenticated else None
-
-
-def doctor_opds(doctor: DoctorProfile) -> QuerySet[OnlineOPD]:
-    return doctor.opds.filter(active=True).select_related("state", "specialty")
-
-
-def search_icd10(query: str, limit: int = diagnoses.DEFAULT_LIMIT) -> list[dict[str, str]]:
-    """ICD-10 codes for the diagnosis field, most relevant first (code, title, then lay and
-    Hindi terms: see ``consultations.diagnoses``); the page needs only code and label."""
-    return [{"code": d.code, "label": d.label} for d in diagnoses.search(query, limit)]
-
-
 # --- figures from the queue and consultation layers, shaped for the pages ---------------------
 
 
 def live_ticket_of(patient: Patient) -> Ticket | None:
-    from sanjeevani.queueing.models import LIVE_STATUSES
-
     return patient.tickets.filter(status__in=LIVE_STATUSES).select_related("opd").first()
 
 
 def live_tickets_of(patients) -> QuerySet[Ticket]:
-    from sanjeevani.queueing.models import LIVE_STATUSES
-
     return Ticket.objects.filter(
         patient__in=patients, status__in=LIVE_STATUSES, opd__isnull=False
     ).select_related("opd", "patient")
@@ -87,11 +69,6 @@ def opd_row(opd: OnlineOPD) -> dict:
     return {"board": board, "opd": opd, "languages": language_names(opd.languages)}
 
 
-def prescriptions_of(consultation: Consultation) -> list:
-    related = getattr(consultation, "prescriptions", None)
-    return list(related.order_by("-issued_at") if related is not None else [])
-
-
 def waiting_status(ticket: Ticket) -> dict:
     """The queue's figures for a token (``queueing.selectors.WaitingStatus`` as a dict)
     with ``consultation_id``: the consultation it is being called to or is in."""
@@ -107,9 +84,6 @@ def waiting_status(ticket: Ticket) -> dict:
 def ticket_status(ticket: Ticket) -> dict:
     """The waiting room's figures as JSON-safe values (page and polling fallback alike).
     Callers run ``expire_unanswered_calls`` first, so a passed call window reads as missed."""
-    from django.urls import reverse
-    from django.utils.translation import gettext as _
-
     status = SimpleNamespace(**waiting_status(ticket))
     consultation_url = ""
     if status.consultation_id and ticket.status == Ticket.Status.IN_CONSULTATION:
@@ -142,64 +116,7 @@ def ticket_status(ticket: Ticket) -> dict:
     }
 
 
-def presence_of(doctor: DoctorProfile):
-    return queue_selectors.presence_of(doctor)
-
-
-def doctor_queue_view(doctor: DoctorProfile) -> dict | None:
-    """The queue of the OPD the doctor serves now, or None when they are not online."""
-    from django.core.exceptions import PermissionDenied
-
-    try:
-        queue = queue_selectors.doctor_queue(doctor)
-    except PermissionDenied:
-        return None
-    return {
-        "opd": {"id": str(queue.opd.pk), "name": queue.opd.name},
-        "waiting": queue.waiting,
-        "longest_wait_minutes": queue.longest_wait_seconds // 60,
-        "entries": [
-            {
-                "token_number": e.token_number,
-                "age": e.age,
-                "sex": e.sex,
-                "language": e.language,
-                "complaint": e.complaint,
-                "waited_minutes": e.waited_seconds // 60,
-                "follow_up_for_me": e.follow_up_for_me,
-            }
-            for e in queue.entries
-        ],
-    }
-
-
-def record_of(consultation: Consultation) -> dict:
-    """The record as the editor loads it, with the revision it was read at."""
-    return {
-        "revision": consultation.record_revision,
-        "complaints": consultation.complaints,
-        "history": consultation.history,
-        "findings": consultation.findings,
-        "vitals": vitals_for_editor(consultation.vitals or {}),
-        "diagnoses": consultation.diagnoses or [],
-        "investigations": consultation.investigations,
-        "advice": consultation.advice,
-        "follow_up_on": consultation.follow_up_on.isoformat() if consultation.follow_up_on else "",
-        "referral": consultation.referral,
-    }
-
-
-def vitals_for_editor(vitals: dict) -> dict:
-    """The stored vitals plus the temperature in °F, the unit the editor asks for."""
-    shown = dict(vitals)
-    if shown.get("temperature_c") is not None:
-        shown["temperature_f"] = consultation_services.fahrenheit(shown["temperature_c"])
-    return shown
-
-
 def feedback_given(consultation: Consultation) -> bool:
-    from sanjeevani.consultations.models import Feedback
-
     return Feedback.objects.filter(consultation=consultation).exists()
 
 

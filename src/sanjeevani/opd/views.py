@@ -1,5 +1,7 @@
-"""Pages of the Online OPD: the patient's way (profile → state → OPD → token → waiting room →
-consultation → prescription and feedback) and the doctor's console.
+"""Pages of the Online OPD, the patient's way: profile → state → OPD → token → waiting room
+→ consultation → prescription and feedback. The doctor's pages are the clinician's
+workspace (``consultations.workspace``), mounted in ``config.urls``; ``urls`` keeps their
+old paths as aliases.
 
 Views stay thin: they find the object through a scoped selector (404 for anyone else's),
 parse one form, call one service, and render or redirect. Service errors are shown as the
@@ -8,7 +10,6 @@ plain message the service gave.
 
 from __future__ import annotations
 
-import json
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -17,16 +18,17 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import select_template
-from django.urls import NoReverseMatch, reverse
-from django.utils import timezone, translation
+from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from sanjeevani.accounts.models import Role
 from sanjeevani.consultations import selectors as consultation_selectors
 from sanjeevani.consultations import services as consultations
 from sanjeevani.consultations.models import Consultation
+from sanjeevani.consultations.workspace import selectors as workspace_selectors
+from sanjeevani.consultations.workspace.pages import SERVICE_ERRORS, error_text, sign_in_url
 from sanjeevani.limits.pages import rate_limited
 from sanjeevani.patients.documents import (
     document_response,
@@ -35,41 +37,15 @@ from sanjeevani.patients.documents import (
     upload_document,
 )
 from sanjeevani.patients.models import PatientDocument
-from sanjeevani.prescriptions.services import issue_prescription
 from sanjeevani.queueing import selectors as queue_selectors
 from sanjeevani.queueing import services as queue
-from sanjeevani.queueing.errors import DomainError
 from sanjeevani.queueing.models import Ticket
 from sanjeevani.registry.models import OnlineOPD, State
 
 from . import selectors
-from .forms import (
-    DocumentUploadForm,
-    EndConsultationForm,
-    FeedbackForm,
-    IdentityForm,
-    PresenceForm,
-    RecordForm,
-    TakeTokenForm,
-    prescription_items,
-)
-
-SERVICE_ERRORS = (DomainError, ValidationError, PermissionDenied)
-SIGN_IN_FALLBACK = {
-    "accounts:otp_sign_in": "/accounts/otp/",
-    "accounts:staff_login": "/accounts/staff/",
-}
-
+from .forms import DocumentUploadForm, FeedbackForm, TakeTokenForm
 
 # --- access ------------------------------------------------------------------------------
-
-
-def _sign_in_url(name: str, next_url: str) -> str:
-    try:
-        base = reverse(name)
-    except NoReverseMatch:
-        base = SIGN_IN_FALLBACK[name]
-    return f"{base}?{urlencode({'next': next_url})}"
 
 
 def patient_required(view):
@@ -78,25 +54,9 @@ def patient_required(view):
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs):
         if not request.user.is_authenticated:
-            return redirect(_sign_in_url("accounts:otp_sign_in", request.get_full_path()))
+            return redirect(sign_in_url("accounts:otp_sign_in", request.get_full_path()))
         if request.user.role != Role.PATIENT:
             raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def doctor_required(view):
-    """Doctors' pages: anonymous people go to the staff sign-in; other roles find nothing."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect(_sign_in_url("accounts:staff_login", request.get_full_path()))
-        doctor = selectors.doctor_profile_of(request.user)
-        if doctor is None:
-            raise Http404
-        request.doctor = doctor
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -137,23 +97,6 @@ def _family_ticket(request: HttpRequest, ticket_id, audited: bool = False) -> Ti
         return queue_selectors.ticket_for_family(request.user, ticket_id)
     except Ticket.DoesNotExist:
         raise Http404(_("No such token.")) from None
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, DomainError):
-        return exc.message
-    if isinstance(exc, ValidationError):
-        return " ".join(str(m) for m in exc.messages)
-    text = str(exc)
-    return text or _("That could not be done. Reload the page and try again.")
-
-
-def _optional_template(name: str) -> str | None:
-    try:
-        select_template([name])
-    except Exception:
-        return None
-    return name
 
 
 # --- the patient's way -----------------------------------------------------------------------
@@ -244,7 +187,7 @@ def take_token(request: HttpRequest, opd_id) -> HttpResponse:
             request.user, patient, opd, complaint=form.cleaned_data["complaint"]
         )
     except SERVICE_ERRORS as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect(back)
     return redirect("opd:waiting_room", ticket_id=ticket.pk)
 
@@ -272,7 +215,7 @@ def upload(request: HttpRequest, patient_id) -> HttpResponse:
             request=request,
         )
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(
             request, _("“%(title)s” is shared with your doctor.") % {"title": document.title}
@@ -308,7 +251,6 @@ def waiting_room(request: HttpRequest, ticket_id) -> HttpResponse:
             "ticket": ticket,
             "status": selectors.ticket_status(ticket),
             "ws_path": f"/ws/opd/{ticket.opd_id}/waiting/",
-            "device_check": _optional_template("realtime/_device_check.html"),
         },
     )
 
@@ -332,7 +274,7 @@ def cancel(request: HttpRequest, ticket_id) -> HttpResponse:
     try:
         queue.cancel_ticket(request.user, ticket)
     except SERVICE_ERRORS as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect("opd:waiting_room", ticket_id=ticket.pk)
     messages.success(request, _("Your token is cancelled."))
     return redirect("opd:start")
@@ -349,7 +291,7 @@ def join(request: HttpRequest, ticket_id) -> HttpResponse:
     try:
         consultation = consultations.accept_call(request.user, ticket)
     except SERVICE_ERRORS as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect("opd:waiting_room", ticket_id=ticket.pk)
     if not isinstance(consultation, Consultation):
         consultation = consultation_selectors.latest_consultation_of_ticket(ticket)
@@ -366,7 +308,7 @@ def rejoin(request: HttpRequest, ticket_id) -> HttpResponse:
     try:
         queue.rejoin_after_missed(request.user, ticket)
     except SERVICE_ERRORS as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, _("You are back in the queue, at the front."))
     return redirect("opd:waiting_room", ticket_id=ticket.pk)
@@ -386,8 +328,7 @@ def consultation(request: HttpRequest, consultation_id) -> HttpResponse:
         "opd/consultation.html",
         {
             "consultation": consultation,
-            "prescriptions": selectors.prescriptions_of(consultation),
-            "room_panel": _optional_template("realtime/_room_panel.html"),
+            "prescriptions": workspace_selectors.prescriptions_of(consultation),
             "feedback_form": FeedbackForm(),
             "feedback_given": selectors.feedback_given(consultation),
             "can_follow_up": selectors.can_book_follow_up(consultation),
@@ -425,7 +366,7 @@ def feedback(request: HttpRequest, consultation_id) -> HttpResponse:
                 comment=form.cleaned_data["comment"],
             )
         except SERVICE_ERRORS as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Thank you for your feedback."))
     return redirect("opd:consultation", consultation_id=consultation.pk)
@@ -443,7 +384,7 @@ def follow_up(request: HttpRequest, consultation_id) -> HttpResponse:
     try:
         ticket = consultations.book_follow_up(request.user, consultation)
     except SERVICE_ERRORS as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect("opd:consultation", consultation_id=consultation.pk)
     return redirect("opd:waiting_room", ticket_id=ticket.pk)
 
@@ -467,302 +408,3 @@ def history(request: HttpRequest) -> HttpResponse:
             "upload_form": DocumentUploadForm(),
         },
     )
-
-
-# --- the doctor's way ---------------------------------------------------------------------
-
-
-@doctor_required
-@require_GET
-def doctor_console(request: HttpRequest) -> HttpResponse:
-    doctor = request.doctor
-    return render(
-        request,
-        "opd/doctor_console.html",
-        {
-            "doctor": doctor,
-            "opds": selectors.doctor_opds(doctor),
-            "presence": selectors.presence_of(doctor),
-            "queue": selectors.doctor_queue_view(doctor),
-            "open_consultations": consultation_selectors.open_consultations_of_doctor(doctor),
-            "presence_form": PresenceForm(),
-        },
-    )
-
-
-@doctor_required
-@require_GET
-def doctor_queue_json(request: HttpRequest) -> JsonResponse:
-    """The polling fallback of the doctor's live queue."""
-    data = selectors.doctor_queue_view(request.doctor) or {}
-    data["online"] = bool(data)
-    data["empty_text"] = _("Nobody is waiting.")
-    presence = selectors.presence_of(request.doctor)
-    if presence is not None and presence.auto_assign:
-        calling = consultation_selectors.open_consultations_of_doctor(request.doctor).filter(
-            status=Consultation.Status.CALLING
-        )
-        first = calling.first()
-        if first is not None:
-            data["auto_assign"] = True
-            data["open_consultation_url"] = reverse("opd:doctor_consultation", args=[first.pk])
-    return JsonResponse(data)
-
-
-@doctor_required
-@require_POST
-@rate_limited("write")
-def doctor_presence(request: HttpRequest) -> HttpResponse:
-
-    form = PresenceForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Choose an OPD to go online for."))
-        return redirect("opd:doctor_console")
-    action = form.cleaned_data["action"]
-    try:
-        if action == "online":
-            opd = get_object_or_404(
-                selectors.doctor_opds(request.doctor), pk=form.cleaned_data["opd"] or _bad_id()
-            )
-            queue.go_online(request.user, opd, auto_assign=form.cleaned_data["auto_assign"])
-            messages.success(request, _("You are online for %(opd)s.") % {"opd": opd.name})
-        elif action == "break":
-            queue.take_break(request.user)
-            messages.success(request, _("You are on a break. No patient will be sent to you."))
-        else:
-            queue.go_offline(request.user)
-            messages.success(request, _("You are offline."))
-    except SERVICE_ERRORS as exc:
-        messages.error(request, _error_text(exc))
-    return redirect("opd:doctor_console")
-
-
-@doctor_required
-@require_POST
-@rate_limited("write")
-def call_next(request: HttpRequest) -> HttpResponse:
-
-    try:
-        claimed = consultations.call_next_patient(request.user)
-    except SERVICE_ERRORS as exc:
-        messages.error(request, _error_text(exc))
-        return redirect("opd:doctor_console")
-    if claimed is None:
-        messages.info(request, _("Nobody is waiting right now."))
-        return redirect("opd:doctor_console")
-    return redirect("opd:doctor_consultation", consultation_id=claimed.consultation.pk)
-
-
-@doctor_required
-@require_GET
-def doctor_consultation(request: HttpRequest, consultation_id) -> HttpResponse:
-    consultation = consultation_selectors.visible_consultation(
-        request.user, consultation_id, Consultation.ServiceLine.OPD
-    )
-    patient = consultation.patient
-    return render(
-        request,
-        "opd/doctor_consultation.html",
-        {
-            "consultation": consultation,
-            "patient": patient,
-            "documents": documents_of(patient),
-            "earlier": consultation_selectors.earlier_consultations_for_doctor(
-                consultation, request.user, request=request
-            ),
-            "identity_form": IdentityForm(initial={"age_years": patient.age}),
-            "end_form": EndConsultationForm(),
-            "prescriptions": selectors.prescriptions_of(consultation),
-            "room_panel": _optional_template("realtime/_room_panel.html"),
-            "record_json": selectors.record_of(consultation),
-            "routes": ["oral", "topical", "inhaled", "injection", "drops", "other"],
-        },
-    )
-
-
-@doctor_required
-@require_POST
-@rate_limited("write")
-def confirm_identity_view(request: HttpRequest, consultation_id) -> HttpResponse:
-
-    consultation = consultation_selectors.visible_consultation(
-        request.user, consultation_id, Consultation.ServiceLine.OPD
-    )
-    form = IdentityForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Enter how the identity was confirmed and the age in years."))
-    else:
-        try:
-            consultations.confirm_identity(
-                request.user,
-                consultation,
-                method=form.cleaned_data["method"],
-                age_years=form.cleaned_data["age_years"],
-            )
-        except SERVICE_ERRORS as exc:
-            messages.error(request, _error_text(exc))
-        else:
-            messages.success(request, _("Identity and age confirmed."))
-    return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
-
-
-@doctor_required
-@require_http_methods(["POST"])
-@rate_limited("consultation.record")
-def save_record(request: HttpRequest, consultation_id) -> JsonResponse:
-    """Autosave from the record editor; a stale base revision answers 409 with the latest.
-    The parts that pass are saved; the others come back under ``rejected`` (by field, or
-    ``vitals.<name>``) so the editor marks them and keeps the doctor's text."""
-
-    consultation = consultation_selectors.visible_consultation(
-        request.user, consultation_id, Consultation.ServiceLine.OPD
-    )
-    try:
-        payload = json.loads(request.body or b"{}")
-    except ValueError:
-        return JsonResponse(
-            {"error": _("The record could not be read. Reload the page.")}, status=400
-        )
-    payload = payload if isinstance(payload, dict) else {}
-    form = RecordForm(payload)
-    form.is_valid()
-    if "base_revision" in form.errors:
-        return JsonResponse(
-            {"error": _("The record could not be read. Reload the page.")}, status=400
-        )
-    rejected = {name: [str(m) for m in errors] for name, errors in form.errors.items()}
-    data = {k: v for k, v in form.cleaned_data.items() if k in payload and k != "base_revision"}
-    try:
-        saved, rejected = consultations.autosave_clinical_record(
-            request.user,
-            consultation,
-            data,
-            base_revision=form.cleaned_data["base_revision"],
-            rejected=rejected,
-        )
-    except (DomainError, ValidationError) as exc:
-        consultation.refresh_from_db()
-        return JsonResponse(
-            {
-                "error": _error_text(exc),
-                "code": getattr(exc, "code", "invalid"),
-                "record": selectors.record_of(consultation),
-            },
-            status=getattr(exc, "status", 400),
-        )
-    except PermissionDenied as exc:
-        return JsonResponse({"error": _error_text(exc)}, status=403)
-    body = {"revision": saved.record_revision, "saved_at": timezone.now().isoformat()}
-    if rejected:
-        body["rejected"] = rejected
-        body["error"] = _("Saved, except the fields marked: correct them and they save too.")
-    return JsonResponse(body)
-
-
-@doctor_required
-@require_POST
-@rate_limited("prescription.issue")
-def prescribe(request: HttpRequest, consultation_id) -> HttpResponse:
-    """The prescription form posts here; the prescriptions service checks the guidelines."""
-
-    consultation = consultation_selectors.visible_consultation(
-        request.user, consultation_id, Consultation.ServiceLine.OPD
-    )
-    items = prescription_items(request.POST)
-    if not items:
-        messages.error(request, _("Add at least one medicine with its dose and frequency."))
-        return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
-    try:
-        issue_prescription(
-            request.user,
-            consultation,
-            items=items,
-            password=request.POST.get("password", ""),
-            totp=request.POST.get("totp", ""),
-            provisional_diagnosis=bool(request.POST.get("provisional_diagnosis")),
-            request=request,
-        )
-    except SERVICE_ERRORS as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(request, _("Prescription issued and signed."))
-    return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
-
-
-@doctor_required
-@require_POST
-@rate_limited("write")
-def end(request: HttpRequest, consultation_id) -> HttpResponse:
-
-    consultation = consultation_selectors.visible_consultation(
-        request.user, consultation_id, Consultation.ServiceLine.OPD
-    )
-    form = EndConsultationForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Choose how the consultation ended."))
-        return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
-    try:
-        consultations.end_consultation(
-            request.user, consultation, outcome=form.cleaned_data["outcome"]
-        )
-    except SERVICE_ERRORS as exc:
-        messages.error(request, _error_text(exc))
-        return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
-    messages.success(request, _("Consultation ended."))
-    return redirect("opd:doctor_console")
-
-
-@doctor_required
-@require_POST
-@rate_limited("write")
-def dropped(request: HttpRequest, consultation_id) -> HttpResponse:
-    """The connection dropped: the patient goes back to the head of the queue."""
-
-    consultation = consultation_selectors.visible_consultation(
-        request.user, consultation_id, Consultation.ServiceLine.OPD
-    )
-    try:
-        requeued = consultations.return_dropped_ticket(request.user, consultation)
-    except SERVICE_ERRORS as exc:
-        messages.error(request, _error_text(exc))
-        return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
-    if requeued is None:
-        messages.info(
-            request,
-            _(
-                "The consultation ended as dropped. The patient already holds another token, "
-                "so they keep that place instead of returning to this queue."
-            ),
-        )
-    else:
-        messages.success(request, _("The patient is back at the head of the queue."))
-    return redirect("opd:doctor_console")
-
-
-@doctor_required
-@require_POST
-@rate_limited("write")
-def hold(request: HttpRequest, consultation_id) -> HttpResponse:
-
-    consultation = consultation_selectors.visible_consultation(
-        request.user, consultation_id, Consultation.ServiceLine.OPD
-    )
-    action = (
-        consultations.resume
-        if request.POST.get("action") == "resume"
-        else consultations.put_on_hold
-    )
-    try:
-        action(request.user, consultation)
-    except SERVICE_ERRORS as exc:
-        messages.error(request, _error_text(exc))
-    return redirect("opd:doctor_consultation", consultation_id=consultation.pk)
-
-
-@require_GET
-def icd10(request: HttpRequest) -> JsonResponse:
-    """ICD-10 search for the diagnosis field; staff only."""
-    if not request.user.is_authenticated or request.user.role == Role.PATIENT:
-        raise Http404
-    query = request.GET.get("q", "")[:100]
-    return JsonResponse({"results": selectors.search_icd10(query)})

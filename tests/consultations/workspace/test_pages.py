@@ -1,4 +1,5 @@
-"""The doctor's way through the OPD pages, and the end of the patient's way after it."""
+"""The doctor's way through the workspace pages (the OPD's mount), and the end of the patient's
+way after it."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from sanjeevani.prescriptions.models import Medicine, Prescription
 from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.models import DoctorPresence, Ticket
 from tests.factories import PASSWORD, DoctorFactory, OnlineOPDFactory, PatientFactory
-
-from .pages_support import make_clinic
+from tests.opd.pages_support import make_clinic
 
 pytestmark = pytest.mark.django_db
 
@@ -43,10 +43,10 @@ def waiting_ticket(clinic, complaint="Cough and fever") -> Ticket:
 
 def called_consultation(doctor_client, clinic) -> Consultation:
     waiting_ticket(clinic)
-    doctor_client.post(reverse("opd:doctor_presence"), {"action": "online", "opd": clinic.opd.pk})
-    response = doctor_client.post(reverse("opd:call_next"))
+    doctor_client.post(reverse("workspace:presence"), {"action": "online", "opd": clinic.opd.pk})
+    response = doctor_client.post(reverse("workspace:call_next"))
     consultation = Consultation.objects.get(doctor=clinic.doctor)
-    assert response["Location"] == reverse("opd:doctor_consultation", args=[consultation.pk])
+    assert response["Location"] == reverse("workspace:consultation", args=[consultation.pk])
     return consultation
 
 
@@ -59,31 +59,31 @@ def joined_consultation(doctor_client, clinic) -> Consultation:
 
 def save(client, consultation, **fields):
     return client.post(
-        reverse("opd:save_record", args=[consultation.pk]),
+        reverse("workspace:save_record", args=[consultation.pk]),
         data=json.dumps(fields),
         content_type="application/json",
     )
 
 
 def test_anonymous_doctor_pages_lead_to_staff_sign_in(client):
-    response = client.get(reverse("opd:doctor_console"))
+    response = client.get(reverse("workspace:console"))
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/staff/")
-    assert "next=%2Fopd%2Fdoctor%2F" in response["Location"]
+    assert "next=%2Fconsultations%2F" in response["Location"]
 
 
 def test_patient_cannot_open_doctor_pages(client, clinic):
     client.force_login(clinic.patient.account)
-    assert client.get(reverse("opd:doctor_console")).status_code == 404
-    assert client.get(reverse("opd:icd10"), {"q": "fever"}).status_code == 404
+    assert client.get(reverse("workspace:console")).status_code == 404
+    assert client.get(reverse("workspace:icd10"), {"q": "fever"}).status_code == 404
 
 
 def test_console_goes_online_and_shows_the_queue(doctor_client, clinic):
     waiting_ticket(clinic)
-    page = doctor_client.get(reverse("opd:doctor_console")).content.decode()
+    page = doctor_client.get(reverse("workspace:console")).content.decode()
     assert "Go online for an OPD to see its queue." in page
     response = doctor_client.post(
-        reverse("opd:doctor_presence"),
+        reverse("workspace:presence"),
         {"action": "online", "opd": clinic.opd.pk, "auto_assign": ""},
     )
     page = doctor_client.get(response["Location"]).content.decode()
@@ -91,17 +91,17 @@ def test_console_goes_online_and_shows_the_queue(doctor_client, clinic):
     assert "Cough and fever" in page
     assert f"<td>{clinic.patient.age}</td><td>F</td>" in page
     assert 'id="queue-count">1<' in page
-    data = doctor_client.get(reverse("opd:doctor_queue")).json()
+    data = doctor_client.get(reverse("workspace:queue")).json()
     assert data["online"] is True and data["waiting"] == 1
     assert data["entries"][0]["complaint"] == "Cough and fever"
 
 
 def test_break_and_offline(doctor_client, clinic):
-    doctor_client.post(reverse("opd:doctor_presence"), {"action": "online", "opd": clinic.opd.pk})
-    doctor_client.post(reverse("opd:doctor_presence"), {"action": "break"})
+    doctor_client.post(reverse("workspace:presence"), {"action": "online", "opd": clinic.opd.pk})
+    doctor_client.post(reverse("workspace:presence"), {"action": "break"})
     presence = DoctorPresence.objects.get(doctor=clinic.doctor)
     assert presence.status == DoctorPresence.Status.ON_BREAK
-    doctor_client.post(reverse("opd:doctor_presence"), {"action": "offline"})
+    doctor_client.post(reverse("workspace:presence"), {"action": "offline"})
     presence.refresh_from_db()
     assert presence.status == DoctorPresence.Status.OFFLINE
 
@@ -109,22 +109,22 @@ def test_break_and_offline(doctor_client, clinic):
 def test_doctor_cannot_go_online_for_an_opd_they_are_not_on(doctor_client, clinic):
     other = OnlineOPDFactory(state=clinic.state)
     response = doctor_client.post(
-        reverse("opd:doctor_presence"), {"action": "online", "opd": other.pk}
+        reverse("workspace:presence"), {"action": "online", "opd": other.pk}
     )
     assert response.status_code == 404
     assert not DoctorPresence.objects.filter(opd=other).exists()
 
 
 def test_call_next_with_nobody_waiting_says_so(doctor_client, clinic):
-    doctor_client.post(reverse("opd:doctor_presence"), {"action": "online", "opd": clinic.opd.pk})
-    response = doctor_client.post(reverse("opd:call_next"))
+    doctor_client.post(reverse("workspace:presence"), {"action": "online", "opd": clinic.opd.pk})
+    response = doctor_client.post(reverse("workspace:call_next"))
     page = doctor_client.get(response["Location"]).content.decode()
     assert "Nobody is waiting" in page
 
 
 def test_call_next_offline_is_refused_with_a_reason(doctor_client, clinic):
     waiting_ticket(clinic)
-    response = doctor_client.post(reverse("opd:call_next"))
+    response = doctor_client.post(reverse("workspace:call_next"))
     page = doctor_client.get(response["Location"]).content.decode()
     assert "Go online for an OPD before calling a patient." in page
 
@@ -132,7 +132,7 @@ def test_call_next_offline_is_refused_with_a_reason(doctor_client, clinic):
 def test_consultation_page_shows_patient_documents_and_earlier_consultations(doctor_client, clinic):
     consultation = called_consultation(doctor_client, clinic)
     page = doctor_client.get(
-        reverse("opd:doctor_consultation", args=[consultation.pk])
+        reverse("workspace:consultation", args=[consultation.pk])
     ).content.decode()
     assert "Asha Devi" in page and clinic.patient.patient_number in page
     assert "Documents the patient shared" in page
@@ -142,7 +142,7 @@ def test_consultation_page_shows_patient_documents_and_earlier_consultations(doc
 
 def test_confirm_identity_form(doctor_client, clinic):
     consultation = joined_consultation(doctor_client, clinic)
-    url = reverse("opd:confirm_identity", args=[consultation.pk])
+    url = reverse("workspace:confirm_identity", args=[consultation.pk])
     bad = doctor_client.post(url, {"method": "Asked name", "age_years": "-3"})
     assert (
         "Enter how the identity was confirmed"
@@ -177,11 +177,11 @@ def test_record_autosave_and_stale_revision(doctor_client, clinic):
 
 
 def test_icd10_search(doctor_client):
-    results = doctor_client.get(reverse("opd:icd10"), {"q": "cholera"}).json()["results"]
+    results = doctor_client.get(reverse("workspace:icd10"), {"q": "cholera"}).json()["results"]
     assert {"code": "A00", "label": "Cholera"} in results
-    by_code = doctor_client.get(reverse("opd:icd10"), {"q": "J06.9"}).json()["results"]
+    by_code = doctor_client.get(reverse("workspace:icd10"), {"q": "J06.9"}).json()["results"]
     assert by_code[0]["code"] == "J06.9"
-    assert doctor_client.get(reverse("opd:icd10"), {"q": ""}).json()["results"] == []
+    assert doctor_client.get(reverse("workspace:icd10"), {"q": ""}).json()["results"] == []
 
 
 def confirm_mode(doctor_client, consultation) -> None:
@@ -199,7 +199,7 @@ def test_prescribe_end_and_patient_sees_prescription_feedback_and_follow_up(
 ):
     consultation = joined_consultation(doctor_client, clinic)
     doctor_client.post(
-        reverse("opd:confirm_identity", args=[consultation.pk]),
+        reverse("workspace:confirm_identity", args=[consultation.pk]),
         {"method": "Asked name and age on video", "age_years": str(clinic.patient.age)},
     )
     confirm_mode(doctor_client, consultation)
@@ -214,7 +214,7 @@ def test_prescribe_end_and_patient_sees_prescription_feedback_and_follow_up(
     medicine = Medicine.objects.filter(generic_name="paracetamol", tpg_list="O").first()
     cetirizine = Medicine.objects.filter(generic_name="cetirizine", strength="10 mg").first()
     response = doctor_client.post(
-        reverse("opd:prescribe", args=[consultation.pk]),
+        reverse("workspace:prescribe", args=[consultation.pk]),
         {
             "item-0-medicine_id": str(medicine.pk),
             "item-0-name": "paracetamol tablet 500 mg",
@@ -239,9 +239,9 @@ def test_prescribe_end_and_patient_sees_prescription_feedback_and_follow_up(
     prescription = Prescription.objects.get(consultation=consultation)
     assert prescription.items.count() == 2
     response = doctor_client.post(
-        reverse("opd:end", args=[consultation.pk]), {"outcome": "prescription"}
+        reverse("workspace:end", args=[consultation.pk]), {"outcome": "prescription"}
     )
-    assert response["Location"] == reverse("opd:doctor_console")
+    assert response["Location"] == reverse("workspace:console")
     consultation.refresh_from_db()
     assert consultation.status == Consultation.Status.ENDED
 
@@ -266,7 +266,7 @@ def test_prescribe_end_and_patient_sees_prescription_feedback_and_follow_up(
 def test_free_entry_medicine_without_video_is_refused_with_the_rule(doctor_client, clinic):
     consultation = joined_consultation(doctor_client, clinic)
     doctor_client.post(
-        reverse("opd:confirm_identity", args=[consultation.pk]),
+        reverse("workspace:confirm_identity", args=[consultation.pk]),
         {"method": "Asked name and age", "age_years": str(clinic.patient.age)},
     )
     confirm_mode(doctor_client, consultation)
@@ -277,7 +277,7 @@ def test_free_entry_medicine_without_video_is_refused_with_the_rule(doctor_clien
         diagnoses=[{"code": "R50.9", "label": "Fever, unspecified"}],
     )
     response = doctor_client.post(
-        reverse("opd:prescribe", args=[consultation.pk]),
+        reverse("workspace:prescribe", args=[consultation.pk]),
         {
             "item-0-name": "Unlisted tonic",
             "item-0-form": "syrup",
@@ -294,13 +294,13 @@ def test_free_entry_medicine_without_video_is_refused_with_the_rule(doctor_clien
     assert "the platform does not recognise" in page
     assert "Unlisted tonic" in page
     assert not Prescription.objects.exists()
-    empty = doctor_client.post(reverse("opd:prescribe", args=[consultation.pk]), {})
+    empty = doctor_client.post(reverse("workspace:prescribe", args=[consultation.pk]), {})
     assert "Add at least one medicine" in doctor_client.get(empty["Location"]).content.decode()
 
 
 def test_feedback_without_rating_is_refused_plainly(client, doctor_client, clinic):
     consultation = joined_consultation(doctor_client, clinic)
-    doctor_client.post(reverse("opd:end", args=[consultation.pk]), {"outcome": "advice_only"})
+    doctor_client.post(reverse("workspace:end", args=[consultation.pk]), {"outcome": "advice_only"})
     client.force_login(clinic.patient.account)
     response = client.post(reverse("opd:feedback", args=[consultation.pk]), {"rating": "9"})
     assert "Choose a rating from 1 to 5." in client.get(response["Location"]).content.decode()
@@ -309,7 +309,7 @@ def test_feedback_without_rating_is_refused_plainly(client, doctor_client, clini
 
 def test_end_without_outcome_is_refused(doctor_client, clinic):
     consultation = joined_consultation(doctor_client, clinic)
-    response = doctor_client.post(reverse("opd:end", args=[consultation.pk]), {"outcome": ""})
+    response = doctor_client.post(reverse("workspace:end", args=[consultation.pk]), {"outcome": ""})
     assert (
         "Choose how the consultation ended."
         in doctor_client.get(response["Location"]).content.decode()
@@ -322,7 +322,7 @@ def test_dropped_connection_returns_patient_to_the_head(doctor_client, clinic):
     consultation = joined_consultation(doctor_client, clinic)
     later = PatientFactory(state=clinic.state)
     queue.join_queue(later.account, later, clinic.opd)
-    doctor_client.post(reverse("opd:dropped", args=[consultation.pk]))
+    doctor_client.post(reverse("workspace:dropped", args=[consultation.pk]))
     ticket = Ticket.objects.get(pk=consultation.ticket_id)
     assert ticket.status == Ticket.Status.WAITING
     assert ticket.priority == Ticket.Priority.HEAD
@@ -333,11 +333,11 @@ def test_doctor_sees_only_own_consultations(client, doctor_client, clinic):
     stranger = DoctorFactory()
     stranger.opds.add(clinic.opd)
     client.force_login(stranger.user)
-    for name in ("opd:doctor_consultation",):
+    for name in ("workspace:consultation", "opd:doctor_consultation"):
         assert client.get(reverse(name, args=[consultation.pk])).status_code == 404
     assert save(client, consultation, base_revision=0, complaints="x").status_code == 404
     assert (
-        client.post(reverse("opd:end", args=[consultation.pk]), {"outcome": "advice_only"})
+        client.post(reverse("workspace:end", args=[consultation.pk]), {"outcome": "advice_only"})
     ).status_code == 404
     consultation.refresh_from_db()
     assert consultation.is_open and consultation.complaints == "Cough and fever"
@@ -355,7 +355,7 @@ def test_patient_of_another_family_cannot_open_the_consultation(client, doctor_c
 
 def test_hold_and_resume(doctor_client, clinic):
     consultation = joined_consultation(doctor_client, clinic)
-    url = reverse("opd:hold", args=[consultation.pk])
+    url = reverse("workspace:hold", args=[consultation.pk])
     doctor_client.post(url, {"action": "hold"})
     consultation.refresh_from_db()
     assert consultation.status == Consultation.Status.ON_HOLD
@@ -365,5 +365,5 @@ def test_hold_and_resume(doctor_client, clinic):
 
 
 def test_queue_json_says_offline_when_not_serving(doctor_client):
-    data = doctor_client.get(reverse("opd:doctor_queue")).json()
+    data = doctor_client.get(reverse("workspace:queue")).json()
     assert data["online"] is False and "entries" not in data

@@ -1,4 +1,5 @@
-"""The doctor's consultation and the patient's view of it, through the HTTP API."""
+"""The doctor's consultation and the patient's view of it, through the HTTP API (the workspace
+API under /api/v1/consultations/, the patient's steps under /api/v1/opd/)."""
 
 from __future__ import annotations
 
@@ -35,8 +36,15 @@ def consultation(opd, doctor, patient) -> Consultation:
     return Consultation.objects.get(ticket_id=ticket_id)
 
 
+WORKSPACE_API = "/api/v1/consultations"
+#: The patient's steps on a consultation stay in the OPD's API.
+PATIENT_STEPS = ("feedback", "follow-up")
+
+
 def url(consultation, step: str = "") -> str:
-    return f"{API}/consultations/{consultation.pk}/{step + '/' if step else ''}"
+    if step in PATIENT_STEPS:
+        return f"{API}/consultations/{consultation.pk}/{step}/"
+    return f"{WORKSPACE_API}/{consultation.pk}/{step + '/' if step else ''}"
 
 
 def save(doctor, consultation, base_revision, **fields):
@@ -189,7 +197,10 @@ def test_end_with_advice_only_needs_advice(doctor, consultation):
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["outcome"]) == ("ended", "advice_only")
     assert Ticket.objects.get(pk=consultation.ticket_id).status == "completed"
-    assert api_for(doctor.user).get(f"{API}/doctor/presence/").json()["status"] == "available"
+    assert (
+        api_for(doctor.user).get(f"{WORKSPACE_API}/doctor/presence/").json()["status"]
+        == "available"
+    )
 
 
 def test_end_referred_needs_referral(doctor, consultation):
@@ -273,16 +284,15 @@ def test_doctor_sees_earlier_consultations(opd, doctor, patient, consultation):
     save(doctor, consultation, 0, advice="rest")
     _end(doctor, consultation, "advice_only")
     second_doctor = member_doctor(opd)
-    api_for(doctor.user).post(f"{API}/doctor/offline/")
+    api_for(doctor.user).post(f"{WORKSPACE_API}/doctor/offline/")
     go_online(second_doctor, opd)
     ticket_id = take_token(patient, opd).json()["id"]
     new_id = call_next(second_doctor).json()["consultation"]
     assert Ticket.objects.get(pk=ticket_id).status == "called"
-    response = api_for(second_doctor.user).get(f"{API}/consultations/{new_id}/earlier/")
+    response = api_for(second_doctor.user).get(f"{WORKSPACE_API}/{new_id}/earlier/")
     assert response.status_code == 200
     assert [r["id"] for r in response.json()] == [str(consultation.pk)]
     assert AuditEvent.objects.filter(action="patient.earlier_consultations_view").exists()
     assert (
-        api_for(DoctorFactory().user).get(f"{API}/consultations/{new_id}/earlier/").status_code
-        == 404
+        api_for(DoctorFactory().user).get(f"{WORKSPACE_API}/{new_id}/earlier/").status_code == 404
     )

@@ -5,6 +5,7 @@
   var root = document.getElementById("doctor-queue");
   if (!root) return;
   var url = root.dataset.queueUrl, wsPath = root.dataset.wsPath;
+  var consultationUrl = root.dataset.consultationUrl, PLACEHOLDER = "00000000-0000-0000-0000-000000000000";
   var pollTimer = null, tries = 0, pending = false;
 
   function cell(row, value) { var td = document.createElement("td"); td.textContent = value; row.appendChild(td); }
@@ -50,7 +51,7 @@
     socket.onmessage = function (msg) {
       var ev; try { ev = JSON.parse(msg.data); } catch (e) { return; }
       if (ev.type === "consultation.assigned" && ev.consultation) {
-        window.location.assign("/opd/doctor/consultations/" + ev.consultation + "/");
+        window.location.assign(consultationUrl.replace(PLACEHOLDER, ev.consultation));
         return;
       }
       setTimeout(refresh, Math.random() * 500);
