@@ -12,8 +12,11 @@ One ``Rule`` per named route. ``serves`` says whose route it is:
 Everyone else is refused: 404 when they are of the right kind but not on the case (so an
 identifier reveals nothing), ``wrong_role`` (404 on pages, often 403 in the API) when the
 route is not for their role at all. Anonymous people are sent to sign in on pages and get
-401/403 from the API. ``audited`` routes show the patient's record: the right party's read
-must leave an ``AuditEvent`` naming the patient.
+401/403 from the API. ``audited`` routes show or change the patient's record: the right
+party's read, and every write they get done, must leave an ``AuditEvent`` naming the
+patient. The CHOs, the hub coordinator and the operator have no part in the case, so every
+``care`` route refuses them (``consultations.care_team``; a hub-and-spoke case, where the
+centre does have a part, is walked by ``test_care_team_routes.py``).
 
 A route added without a row here fails ``test_every_route_has_access_rules``.
 """
@@ -24,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .world import DOCTOR_ROLES, PATIENT_ROLES, ROLES, World, pdf_upload
+from .world import DOCTOR_ROLES, OPD_OUTSIDERS, PATIENT_ROLES, ROLES, World, pdf_upload
 
 Args = Callable[[World], dict[str, Any]]
 
@@ -40,6 +43,9 @@ class Rule:
     wrong_role: int = 404
     anonymous: str = ""
     multipart: bool = False
+    #: The answer to a doctor who serves none of the case's OPDs, on a ``doctors`` route
+    #: about the OPD's queue (None: served like any doctor).
+    outsider: int | None = None
 
     @property
     def is_api(self) -> bool:
@@ -58,7 +64,7 @@ class Rule:
             "public": frozenset(ROLES),
             "signed_in": frozenset(ROLES) - {"anonymous"},
             "patients": PATIENT_ROLES,
-            "doctors": DOCTOR_ROLES,
+            "doctors": DOCTOR_ROLES if self.outsider is None else DOCTOR_ROLES - OPD_OUTSIDERS,
             "patient": frozenset({"patient"}),
             "doctor": frozenset({"doctor"}),
             "care": frozenset({"patient", "doctor"}),
@@ -69,6 +75,8 @@ class Rule:
         """404 for the wrong party of the right kind, ``wrong_role`` for the wrong kind."""
         if self.serves in {"patient", "patients"} and role in PATIENT_ROLES:
             return 404
+        if self.outsider is not None and role in OPD_OUTSIDERS:
+            return self.outsider
         if self.serves in {"doctor", "doctors"} and role in DOCTOR_ROLES:
             return 404
         if self.serves == "care":
@@ -149,19 +157,26 @@ RULES: list[Rule] = [
     Rule("opd:start", "patients"),
     Rule("opd:opd_list", P, data=lambda w: {"patient": w.patient.pk, "state": w.state.code}),
     Rule("opd:opd_detail", P, args=opd, data=for_patient),
-    Rule("opd:take_token", P, method="post", args=opd, data=for_patient),
+    Rule("opd:take_token", P, method="post", audited=True, args=opd, data=for_patient),
     Rule("opd:history", "patients"),
-    Rule("opd:upload", P, method="post", args=patient),
+    Rule("opd:upload", P, method="post", audited=True, args=patient),
     Rule("opd:document", "care", args=document, audited=True, anonymous="not_found"),
     Rule("opd:waiting_room", P, args=ticket, audited=True),
     Rule("opd:ticket_status", P, args=ticket),
-    Rule("opd:cancel", P, method="post", args=ticket),
-    Rule("opd:join", P, method="post", args=ticket),
-    Rule("opd:rejoin", P, method="post", args=ticket),
+    Rule("opd:cancel", P, method="post", audited=True, args=ticket),
+    Rule("opd:join", P, method="post", audited=True, args=ticket),
+    Rule("opd:rejoin", P, method="post", audited=True, args=ticket),
     Rule("opd:consultation", P, args=consultation, audited=True),
     Rule("opd:consultation_status", P, args=consultation),
-    Rule("opd:feedback", P, method="post", args=consultation, data=lambda w: {"rating": 5}),
-    Rule("opd:follow_up", P, method="post", args=consultation),
+    Rule(
+        "opd:feedback",
+        P,
+        method="post",
+        audited=True,
+        args=consultation,
+        data=lambda w: {"rating": 5},
+    ),
+    Rule("opd:follow_up", P, method="post", audited=True, args=consultation),
     # --- OPD pages, the doctor's way
     # ICD-10 terms are reference data for any clinician; no patient's data
     Rule("opd:icd10", "staff", data=lambda w: {"q": "fever"}, anonymous="not_found"),
@@ -171,12 +186,12 @@ RULES: list[Rule] = [
     Rule("opd:doctor_presence", "doctors", method="post", data=lambda w: {"action": "offline"}),
     Rule("opd:call_next", "doctors", method="post"),
     Rule("opd:doctor_consultation", D, args=consultation, audited=True),
-    Rule("opd:confirm_identity", D, method="post", args=consultation),
-    Rule("opd:save_record", D, method="post", args=consultation),
-    Rule("opd:prescribe", D, method="post", args=consultation),
-    Rule("opd:end", D, method="post", args=consultation),
-    Rule("opd:dropped", D, method="post", args=consultation),
-    Rule("opd:hold", D, method="post", args=consultation),
+    Rule("opd:confirm_identity", D, method="post", audited=True, args=consultation),
+    Rule("opd:save_record", D, method="post", audited=True, args=consultation),
+    Rule("opd:prescribe", D, method="post", audited=True, args=consultation),
+    Rule("opd:end", D, method="post", audited=True, args=consultation),
+    Rule("opd:dropped", D, method="post", audited=True, args=consultation),
+    Rule("opd:hold", D, method="post", audited=True, args=consultation),
     # --- OPD API
     Rule("opd-api:opd-list", "signed_in"),
     Rule("opd-api:opd-detail", "signed_in", args=opd),
@@ -184,11 +199,12 @@ RULES: list[Rule] = [
         "opd-api:take-token",
         P,
         method="post",
+        audited=True,
         args=opd,
         data=for_patient,
         **PATIENT_API,
     ),
-    Rule("opd-api:opd-queue", "doctors", args=opd, **DOCTOR_API),
+    Rule("opd-api:opd-queue", "doctors", args=opd, outsider=403, **DOCTOR_API),
     Rule("opd-api:my-tickets", "patients", **PATIENT_API),
     Rule(
         "opd-api:ticket-detail",
@@ -197,38 +213,66 @@ RULES: list[Rule] = [
         audited=True,
         **PATIENT_API,
     ),
-    Rule("opd-api:ticket-cancel", P, method="post", args=ticket, **PATIENT_API),
-    Rule("opd-api:ticket-join", P, method="post", args=ticket, **PATIENT_API),
-    Rule("opd-api:ticket-rejoin", P, method="post", args=ticket, **PATIENT_API),
+    Rule("opd-api:ticket-cancel", P, method="post", audited=True, args=ticket, **PATIENT_API),
+    Rule("opd-api:ticket-join", P, method="post", audited=True, args=ticket, **PATIENT_API),
+    Rule("opd-api:ticket-rejoin", P, method="post", audited=True, args=ticket, **PATIENT_API),
     Rule("opd-api:patient-history", P, args=patient, audited=True, **PATIENT_API),
     Rule("opd-api:consultation-detail", "care", args=consultation, audited=True),
     Rule(
         "opd-api:consultation-feedback",
         P,
         method="post",
+        audited=True,
         args=consultation,
         data=lambda w: {"rating": 4},
         **PATIENT_API,
     ),
-    Rule("opd-api:consultation-follow-up", P, method="post", args=consultation, **PATIENT_API),
+    Rule(
+        "opd-api:consultation-follow-up",
+        P,
+        method="post",
+        audited=True,
+        args=consultation,
+        **PATIENT_API,
+    ),
     Rule("opd-api:consultation-earlier", D, args=consultation, audited=True, **DOCTOR_API),
-    Rule("opd-api:consultation-identity", D, method="post", args=consultation, **DOCTOR_API),
+    Rule(
+        "opd-api:consultation-identity",
+        D,
+        method="post",
+        audited=True,
+        args=consultation,
+        **DOCTOR_API,
+    ),
     Rule(
         "opd-api:consultation-record",
         D,
         method="patch",
+        audited=True,
         args=consultation,
         data=lambda w: {"advice": "Rest"},
         **DOCTOR_API,
     ),
     Rule("opd-api:consultation-mode", D, args=consultation, audited=True, **DOCTOR_API),
-    Rule("opd-api:consultation-hold", D, method="post", args=consultation, **DOCTOR_API),
-    Rule("opd-api:consultation-resume", D, method="post", args=consultation, **DOCTOR_API),
-    Rule("opd-api:consultation-end", D, method="post", args=consultation, **DOCTOR_API),
+    Rule(
+        "opd-api:consultation-hold", D, method="post", audited=True, args=consultation, **DOCTOR_API
+    ),
+    Rule(
+        "opd-api:consultation-resume",
+        D,
+        method="post",
+        audited=True,
+        args=consultation,
+        **DOCTOR_API,
+    ),
+    Rule(
+        "opd-api:consultation-end", D, method="post", audited=True, args=consultation, **DOCTOR_API
+    ),
     Rule(
         "opd-api:consultation-drop",
         D,
         method="post",
+        audited=True,
         args=consultation,
         **DOCTOR_API,
     ),
@@ -238,11 +282,12 @@ RULES: list[Rule] = [
         "doctors",
         method="post",
         data=lambda w: {"opd": str(w.opd.pk)},
+        outsider=403,
         **DOCTOR_API,
     ),
     Rule("opd-api:doctor-offline", "doctors", method="post", **DOCTOR_API),
     Rule("opd-api:doctor-break", "doctors", method="post", **DOCTOR_API),
-    Rule("opd-api:doctor-queue", "doctors", **DOCTOR_API),
+    Rule("opd-api:doctor-queue", "doctors", outsider=403, **DOCTOR_API),
     Rule("opd-api:doctor-consultations", "doctors", **DOCTOR_API),
     Rule("opd-api:doctor-call-next", "doctors", method="post", **DOCTOR_API),
     # --- prescriptions
@@ -267,7 +312,7 @@ RULES: list[Rule] = [
     ),
     Rule("prescriptions-api:detail", "care", args=prescription, audited=True),
     Rule("prescriptions-api:pdf", "care", args=prescription, audited=True),
-    Rule("prescriptions-api:correct", D, method="post", args=prescription),
+    Rule("prescriptions-api:correct", D, method="post", audited=True, args=prescription),
     # --- the consultation room
     Rule("realtime:room", "care", args=consultation, audited=True),
     Rule("realtime-api:join-token", "care", args=consultation),
@@ -276,6 +321,7 @@ RULES: list[Rule] = [
         "realtime-api:room-files",
         "care",
         method="post",
+        audited=True,
         args=consultation,
         multipart=True,
         data=lambda w: {"file": pdf_upload()},

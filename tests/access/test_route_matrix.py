@@ -1,4 +1,4 @@
-"""Every route, as each of nine people: the answer, the audit row, and nothing leaked.
+"""Every route, as each of thirteen people: the answer, the audit row, and nothing leaked.
 
 The table in ``table.py`` declares who each route serves; this module only walks it. Each
 person's request runs in a savepoint that is rolled back, so a write by one person does not
@@ -8,6 +8,7 @@ change what the next one sees.
 from __future__ import annotations
 
 import pytest
+from django.contrib import messages
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from rest_framework.test import APIClient
@@ -22,6 +23,8 @@ from .world import PATIENT_NAME, ROLES, World
 ADMIN_NAMESPACE = "admin:"
 #: Answers that show a write was let through (a bare request may still be invalid).
 WRITE_LET_THROUGH = {200, 201, 202, 204, 302, 400, 409}
+#: Answers that show a write was done (a page redirects after it; 400 and 409 changed nothing).
+WRITE_DONE = {200, 201, 202, 204, 302}
 SIGN_IN_PATHS = ("/accounts/otp/", "/accounts/staff/", "/admin/login/")
 ID_KWARGS = (
     "patient_id",
@@ -81,6 +84,17 @@ def _send(client: APIClient, rule: Rule, url: str, data: dict | None):
     return send(url, data or {})
 
 
+def _write_done(rule: Rule, response) -> bool:
+    """A page answers a write with a redirect whether it was done or refused; a refused one
+    leaves an error message for the next page."""
+    if response.status_code not in WRITE_DONE:
+        return False
+    if rule.is_api:
+        return True
+    queued = getattr(getattr(response.wsgi_request, "_messages", None), "_queued_messages", [])
+    return not any(m.level >= messages.ERROR for m in queued)
+
+
 def _audit_count(world: World, role: str) -> int:
     return AuditEvent.objects.filter(patient_id=world.patient.pk, actor=world.users[role]).count()
 
@@ -105,7 +119,8 @@ def _check(world: World, rule: Rule, role: str) -> str | None:
         wanted = {200} if rule.method == "get" else WRITE_LET_THROUGH
         if status not in wanted:
             return f"{said}, expected {sorted(wanted)}"
-        audited = rule.audited and rule.method == "get" and world.users[role] is not None
+        done = status == 200 if rule.method == "get" else _write_done(rule, response)
+        audited = rule.audited and done and world.users[role] is not None
         if audited and _audit_count(world, role) <= before:
             return f"{said} but wrote no AuditEvent for the patient"
         return None

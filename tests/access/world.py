@@ -1,8 +1,11 @@
-"""The sample data every access check runs against: one patient's case seen by nine people.
+"""The sample data every access check runs against: one patient's case seen by thirteen
+people.
 
 Built from the apps' own factories. ``ROLES`` are the people the route table speaks of:
 ``patient`` is the family account of the case's patient, ``doctor`` the case's doctor;
-every ``other_*`` is the same kind of person with no part in the case.
+every ``other_*`` is the same kind of person with no part in the case (``other_cho`` a CHO
+of another centre, ``other_hub_doctor`` a doctor serving another hub). The hub coordinator
+and the operator have no clinical part in any case (``consultations.care_team``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from sanjeevani.registry.models import Facility, OnlineOPD, State
 from tests.factories import (
     PASSWORD,
     DistrictFactory,
+    DoctorFactory,
     FacilityFactory,
+    HubFactory,
     OnlineOPDFactory,
     PatientFactory,
     PostingFactory,
@@ -42,14 +47,20 @@ ROLES = (
     "other_patient",
     "patient",
     "other_doctor",
+    "other_hub_doctor",
     "doctor",
     "cho",
+    "other_cho",
+    "hub_coordinator",
+    "operator",
     "other_state_admin",
     "state_admin",
     "national_admin",
 )
 PATIENT_ROLES = frozenset({"patient", "other_patient"})
-DOCTOR_ROLES = frozenset({"doctor", "other_doctor"})
+DOCTOR_ROLES = frozenset({"doctor", "other_doctor", "other_hub_doctor"})
+#: Doctors who serve none of the case's OPDs.
+OPD_OUTSIDERS = frozenset({"other_hub_doctor"})
 
 #: A name no page would show unless it showed this patient.
 PATIENT_NAME = "Kamala Venkataraghavan"
@@ -136,6 +147,13 @@ def build_world() -> World:
     PostingFactory(user=state_admin, state=state)
     other_state_admin = StaffUserFactory(role=Role.STATE_ADMIN)
     PostingFactory(user=other_state_admin, state=other_state)
+    other_cho = StaffUserFactory(role=Role.CHO)
+    PostingFactory(user=other_cho, state=state, facility=FacilityFactory(state=state))
+    hub, other_hub = HubFactory(state=state), HubFactory(state=state)
+    hub_coordinator = StaffUserFactory(role=Role.HUB_COORDINATOR)
+    PostingFactory(user=hub_coordinator, state=state, facility=hub)
+    other_hub_doctor = DoctorFactory()
+    other_hub_doctor.hubs.add(other_hub)
     return World(
         state=state,
         other_state=other_state,
@@ -155,6 +173,10 @@ def build_world() -> World:
             "other_doctor": other_doctor.user,
             "doctor": doctor.user,
             "cho": cho,
+            "other_cho": other_cho,
+            "hub_coordinator": hub_coordinator,
+            "operator": StaffUserFactory(role=Role.OPERATOR),
+            "other_hub_doctor": other_hub_doctor.user,
             "other_state_admin": other_state_admin,
             "state_admin": state_admin,
             "national_admin": StaffUserFactory(role=Role.NATIONAL_ADMIN),

@@ -1,7 +1,7 @@
 """Read queries of consultations. Each read of a consultation or a patient's record writes
-an audit row (patient set), and each is scoped to who may see it: the patient's family
-(the account holder) and the consultation's doctor. Anyone else gets 404, not 403, so an
-identifier in a URL reveals nothing."""
+an audit row (patient set), and each is scoped by the care-team policy (``care_team``):
+the patient's family, the consultation's doctor, the centre that asked for it. Anyone else
+gets 404, not 403, so an identifier in a URL reveals nothing."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 
-from sanjeevani.accounts.models import Role
 from sanjeevani.audit.services import record_event
 from sanjeevani.patients.models import Patient
 from sanjeevani.queueing.models import Ticket
 
+from . import care_team
+from .care_team import Action
 from .models import Consultation
 
 
@@ -27,21 +28,18 @@ def _with_prescriptions(qs: QuerySet[Consultation]) -> QuerySet[Consultation]:
     return qs
 
 
-def consultations_visible_to(user: Any) -> QuerySet[Consultation]:
-    base = Consultation.objects.select_related("patient", "doctor__user", "opd", "ticket")
-    if not getattr(user, "is_authenticated", False):
-        return base.none()
-    if user.role == Role.DOCTOR:
-        return base.filter(doctor__user=user)
-    if user.role == Role.PATIENT:
-        return base.filter(patient__account=user)
-    return base.none()
+def consultations_visible_to(
+    user: Any, action: Action = Action.VIEW_RECORD
+) -> QuerySet[Consultation]:
+    return care_team.cases_visible_to(user, action).select_related(
+        "patient", "doctor__user", "opd", "ticket"
+    )
 
 
 def visible_consultation(
     user: Any, consultation_id: Any, service_line: str | None = None
 ) -> Consultation:
-    """One consultation, for its patient's family or its doctor; 404 for anyone else.
+    """One consultation, for those the care-team policy lets read it; 404 for anyone else.
     Not audited: for the steps that act on it (a page or endpoint that shows the record
     uses ``consultation_for_user``)."""
     found = consultations_visible_to(user).select_related("patient__state")
@@ -59,7 +57,7 @@ def consultation_for_user(
     request: HttpRequest | None = None,
     service_line: str | None = None,
 ) -> Consultation:
-    """One consultation, for its patient's family or its doctor; 404 for anyone else.
+    """One consultation, for those the care-team policy lets read it; 404 for anyone else.
     The read is audited."""
     consultation = visible_consultation(user, consultation_id, service_line)
     record_event(
@@ -76,8 +74,8 @@ def patient_history(
     patient: Patient, viewer: Any, request: HttpRequest | None = None
 ) -> list[Consultation]:
     """The patient's past consultations on this platform, newest first, with their
-    prescriptions. For the family's account holder; audited."""
-    if patient.account_id != getattr(viewer, "pk", None):
+    prescriptions. For those the policy lets see the patient's history; audited."""
+    if not care_team.may(viewer, Action.VIEW_HISTORY, patient):
         raise Http404(_("No such patient."))
     history = list(
         _with_prescriptions(
@@ -101,9 +99,13 @@ def earlier_consultations_for_doctor(
     consultation: Consultation, viewer: Any, request: HttpRequest | None = None
 ) -> list[Consultation]:
     """The patient's other ended consultations, for the doctor of this (open or recent)
-    consultation; audited."""
+    consultation; audited. Past the doctor's aftercare window the list is empty (the
+    consultation's own page still opens)."""
     if consultation.doctor.user_id != getattr(viewer, "pk", None):
         raise PermissionDenied(_("Only the doctor of this consultation can see these."))
+    if care_team.lapsed(viewer, Action.VIEW_HISTORY, consultation):
+        return []
+    care_team.require(viewer, Action.VIEW_HISTORY, consultation)
     earlier = list(
         _with_prescriptions(
             Consultation.objects.filter(

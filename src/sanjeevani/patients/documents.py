@@ -1,7 +1,8 @@
 """Earlier prescriptions and reports a patient shares before a consultation.
 
-Uploading is a state change (one transaction, audited); who may read a document is decided
-here too, so the page view and the API ask the same question.
+Uploading is a state change (one transaction, audited), by the family only. Who else may
+read a document is the care-team policy's answer (``consultations.care_team``), a layer
+above this one: callers ask it and pass the answer in as ``permitted``.
 """
 
 from __future__ import annotations
@@ -23,17 +24,13 @@ def _is_family_account(user, patient: Patient) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and patient.account_id == user.pk
 
 
-def _doctor_of(user, patient: Patient) -> bool:
-    """A doctor sees a patient's documents while the patient is in their care: any
-    consultation of this doctor with this patient, open or ended."""
+def _legacy_reader(user, patient: Patient) -> bool:
+    """The answer before the care-team policy, for a caller that does not pass one yet
+    (``opd.views.document_file``): the family, or any doctor who ever consulted them."""
     profile = getattr(user, "doctor_profile", None) if user.is_authenticated else None
-    if profile is None:
-        return False
-    return patient.consultations.filter(doctor=profile).exists()
-
-
-def can_read_documents(user, patient: Patient) -> bool:
-    return _is_family_account(user, patient) or _doctor_of(user, patient)
+    if profile is not None and patient.consultations.filter(doctor=profile).exists():
+        return True
+    return _is_family_account(user, patient)
 
 
 def documents_of(patient: Patient) -> QuerySet[PatientDocument]:
@@ -80,13 +77,16 @@ def upload_document(
     return document
 
 
-def open_document_for(user, document: PatientDocument, *, request=None):
+def open_document_for(user, document: PatientDocument, *, request=None, permitted=None):
     """The stored file, opened for reading, after the access check and an audit row.
 
-    Raises ``PermissionDenied`` for anyone who is not the patient's account or their doctor;
-    views turn that into 404 so a document's existence is not revealed.
+    ``permitted`` is the care-team policy's answer (``may(user, VIEW_DOCUMENTS, patient)``).
+    Raises ``PermissionDenied`` when it is no; views turn that into 404 so a document's
+    existence is not revealed.
     """
-    if not can_read_documents(user, document.patient):
+    if permitted is None:
+        permitted = _legacy_reader(user, document.patient)
+    if not permitted:
         raise PermissionDenied
     record_event(
         user,

@@ -23,6 +23,8 @@ from rest_framework.views import APIView
 
 from sanjeevani.accounts.models import Role
 from sanjeevani.audit.services import record_event
+from sanjeevani.consultations import care_team
+from sanjeevani.consultations.care_team import Action
 from sanjeevani.consultations.models import Consultation
 
 from . import selectors, services
@@ -332,9 +334,10 @@ class PrescriptionCorrect(APIView):
     def post(self, request: Request, prescription_id: uuid.UUID) -> Response:
         """Issue a correction: a new prescription that supersedes this one."""
         old = selectors.viewable_prescription(request.user, prescription_id)
-        if old.doctor.user_id != request.user.pk:
-            # Only the issuing doctor may correct; anyone else learns nothing, not even
-            # which field of their request was wrong.
+        if not care_team.tied(request.user, Action.WRITE_RECORD, old.consultation):
+            # Only the consultation's doctor may correct; anyone else learns nothing, not
+            # even which field of their request was wrong. Past the window, the service
+            # says so.
             raise NotFound
         serializer = PrescriptionWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -11,7 +11,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from sanjeevani.accounts.models import Role
+from sanjeevani.consultations import care_team
+from sanjeevani.consultations.care_team import Action
 from sanjeevani.consultations.models import Consultation
 
 from .doctor_keys import doctor_signature_status
@@ -21,50 +22,39 @@ from .models import Medicine, Prescription, PrescriptionItem
 from .signing import verify
 
 
-def can_view_prescription(user: Any, prescription: Prescription) -> bool:
-    """The patient's family account, the doctor who issued it, and a CHO posted at the spoke
-    the consultation was held from (hub and spoke, where the CHO dispenses from it)."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.role == Role.PATIENT:
-        return prescription.patient.account_id == user.pk
-    if user.role == Role.DOCTOR:
-        return prescription.doctor.user_id == user.pk
-    if user.role == Role.CHO:
-        spoke_id = prescription.consultation.spoke_id
-        posting = getattr(user, "posting", None)
-        return bool(spoke_id and posting and posting.facility_id == spoke_id)
-    return False
-
-
 def viewable_prescription(user: Any, prescription_id: uuid.UUID | str) -> Prescription:
-    """The prescription if ``user`` may see it; otherwise 404, so that a stranger cannot tell
-    whether the id exists."""
+    """The prescription if the care-team policy lets ``user`` see it (the family, the
+    consultation's doctor, the centre it was requested from); otherwise 404, so that a
+    stranger cannot tell whether the id exists."""
     try:
         prescription = (
             Prescription.objects.select_related(
-                "patient", "doctor__user", "consultation", "supersedes", "superseded_by"
+                "patient",
+                "doctor__user",
+                "consultation__patient",
+                "consultation__doctor",
+                "supersedes",
+                "superseded_by",
             )
             .prefetch_related("items")
             .get(pk=prescription_id)
         )
     except (Prescription.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
-    if not can_view_prescription(user, prescription):
+    if not care_team.may(user, Action.VIEW_PRESCRIPTION, prescription.consultation):
         raise Http404
     return prescription
 
 
 def prescriptions_for(user: Any) -> QuerySet[Prescription]:
-    """The prescriptions a user may list: their family's, or the ones they issued."""
-    qs = Prescription.objects.select_related("patient", "doctor__user").order_by("-issued_at")
-    if not getattr(user, "is_authenticated", False):
-        return qs.none()
-    if user.role == Role.PATIENT:
-        return qs.filter(patient__account=user)
-    if user.role == Role.DOCTOR:
-        return qs.filter(doctor__user=user)
-    return qs.none()
+    """The prescriptions a user may list: those of the consultations the care-team policy
+    lets them see prescriptions of (their family's, the ones they issued, their centre's)."""
+    visible = care_team.cases_visible_to(user, Action.VIEW_PRESCRIPTION)
+    return (
+        Prescription.objects.filter(consultation__in=visible.values("pk"))
+        .select_related("patient", "doctor__user")
+        .order_by("-issued_at")
+    )
 
 
 def prescription_by_code(code: str) -> Prescription | None:

@@ -1,4 +1,5 @@
-"""Read queries for rooms: who may be in a consultation's room, and its chat."""
+"""Read queries for rooms: who is in a consultation's room (admission asks the care-team
+policy), and its chat."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from django.http import Http404, HttpRequest
 from django.urls import reverse
 
 from sanjeevani.audit.services import record_event
+from sanjeevani.consultations import care_team
+from sanjeevani.consultations.care_team import Action
 from sanjeevani.consultations.models import Consultation
 
 from .models import ChatMessage, MessageReceipt, RoomParticipant, RoomRole
@@ -55,7 +58,8 @@ def room_members(consultation: Consultation) -> list[RoomMember]:
 
 
 def member_of(user: Any, consultation: Consultation) -> RoomMember | None:
-    if not getattr(user, "is_authenticated", False):
+    """The user's place in the room, if the care-team policy lets them join it."""
+    if not care_team.may(user, Action.JOIN_ROOM, consultation):
         return None
     return next((m for m in room_members(consultation) if m.user_id == user.pk), None)
 

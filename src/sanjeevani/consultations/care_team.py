@@ -1,0 +1,271 @@
+"""Who may act on a patient's case: one answer for pages, API views, consumers and selectors.
+
+A person's *tie* to a consultation is how they come to it: the patient's own mobile account
+(``family``), its doctor (``attending``), someone the doctor added to the room
+(``participant``), the CHO who asked for it (``requester``), a CHO posted at the spoke it was
+held from (``centre``), a coordinator posted at its hub (``hub``). ``RULES`` declares, as data,
+which role with which tie may do which ``Action``, and for how long after the consultation
+ends. Anything not declared is refused. Like ``registry.scoping``, ties are lookup paths, so
+one table answers both a single question (``may``) and a list (``cases_visible_to``).
+
+Decisions where the seven earlier answers disagreed (the safer, realistic reading):
+
+- A doctor's own consultation record and the prescription they issued stay readable to them
+  (the Telemedicine Practice Guidelines make the doctor keep them); the patient's *other*
+  data (shared documents, earlier consultations) only while the consultation runs and for
+  ``DOCTOR_AFTERCARE`` after it ends, no longer "any doctor who ever saw the patient, for ever".
+- The centre (CHOs posted at the spoke) reads the consultations held from it and their
+  prescriptions, so a CHO who can open a prescription can open the consultation it came from.
+  The requesting CHO keeps that for ``REQUESTER_FOLLOW_UP`` even after leaving the centre.
+- Participants added to a room join the room only; they read no record beyond it.
+- Hub coordinators, state and national administrators and operators have no clinical tie:
+  they see places, queues and figures (``registry.scoping``); an operator keeps family
+  profiles for an account (``patients.services``), which is profile work, not the case.
+- Only the family uploads documents (``patients.documents.upload_document`` enforces that
+  tie itself: it is the one the patients layer can see without asking upwards).
+- Joining a room is not time-limited here: the room refuses an ended consultation itself,
+  with its own close code.
+
+Room participants live in ``realtime``, which imports this app; they are reached through the
+reverse relation ``room_participants`` so that imports keep pointing down.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from sanjeevani.accounts.models import Role
+from sanjeevani.patients.models import Patient, PatientDocument
+from sanjeevani.registry.scoping import scope_of
+
+from .models import Consultation
+
+
+class Action(StrEnum):
+    VIEW_RECORD = "view_record"
+    VIEW_HISTORY = "view_history"
+    VIEW_DOCUMENTS = "view_documents"
+    UPLOAD_DOCUMENT = "upload_document"
+    VIEW_PRESCRIPTION = "view_prescription"
+    WRITE_RECORD = "write_record"
+    JOIN_ROOM = "join_room"
+
+
+class Tie(StrEnum):
+    FAMILY = "family"
+    ATTENDING = "attending"
+    PARTICIPANT = "participant"
+    REQUESTER = "requester"
+    CENTRE = "centre"
+    HUB = "hub"
+
+
+#: Lookups from a consultation to the user a tie names.
+USER_PATHS: dict[Tie, str] = {
+    Tie.FAMILY: "patient__account",
+    Tie.ATTENDING: "doctor__user",
+    Tie.PARTICIPANT: "room_participants__user",
+    Tie.REQUESTER: "requested_by",
+}
+#: Lookups from a consultation to the facility a tie's posting must be at.
+FACILITY_PATHS: dict[Tie, str] = {Tie.CENTRE: "spoke", Tie.HUB: "hub"}
+
+#: A rule that holds whatever the consultation's state.
+FOR_GOOD = None
+#: A rule that holds only while the consultation is open.
+WHILE_OPEN = dt.timedelta(0)
+#: How long the doctor keeps the patient's wider case (documents, earlier consultations).
+DOCTOR_AFTERCARE = dt.timedelta(days=7)
+#: How long the doctor may still amend what the consultation wrote (a prescription's
+#: correction; ``prescriptions.services.CORRECTION_WINDOW`` is the same hour).
+RECORD_CORRECTION = dt.timedelta(hours=1)
+#: How long the requesting CHO keeps the consultation if no longer posted at its centre.
+REQUESTER_FOLLOW_UP = dt.timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``role`` with ``tie`` may do ``action``; ``after_end`` is how long that lasts once the
+    consultation has ended (``FOR_GOOD``: always). ``role`` None means any role."""
+
+    tie: Tie
+    role: Role | None
+    action: Action
+    after_end: dt.timedelta | None = FOR_GOOD
+
+    def holds(self, status: str, ended_at: dt.datetime | None, now: dt.datetime) -> bool:
+        if self.after_end is FOR_GOOD or status != Consultation.Status.ENDED:
+            return True
+        return ended_at is not None and now - ended_at <= self.after_end
+
+    def window(self, now: dt.datetime) -> Q:
+        if self.after_end is FOR_GOOD:
+            return Q()
+        return ~Q(status=Consultation.Status.ENDED) | Q(ended_at__gte=now - self.after_end)
+
+
+def _rules(tie: Tie, role: Role | None, *grants: tuple[Action, dt.timedelta | None]) -> list[Rule]:
+    return [Rule(tie, role, action, after_end) for action, after_end in grants]
+
+
+A = Action
+RULES: tuple[Rule, ...] = (
+    *_rules(
+        Tie.FAMILY,
+        Role.PATIENT,
+        (A.VIEW_RECORD, FOR_GOOD),
+        (A.VIEW_HISTORY, FOR_GOOD),
+        (A.VIEW_DOCUMENTS, FOR_GOOD),
+        (A.UPLOAD_DOCUMENT, FOR_GOOD),
+        (A.VIEW_PRESCRIPTION, FOR_GOOD),
+        (A.JOIN_ROOM, FOR_GOOD),
+    ),
+    *_rules(
+        Tie.ATTENDING,
+        Role.DOCTOR,
+        (A.VIEW_RECORD, FOR_GOOD),
+        (A.VIEW_PRESCRIPTION, FOR_GOOD),
+        (A.VIEW_HISTORY, DOCTOR_AFTERCARE),
+        (A.VIEW_DOCUMENTS, DOCTOR_AFTERCARE),
+        (A.WRITE_RECORD, RECORD_CORRECTION),
+        (A.JOIN_ROOM, FOR_GOOD),
+    ),
+    *_rules(Tie.PARTICIPANT, None, (A.JOIN_ROOM, FOR_GOOD)),
+    *_rules(
+        Tie.REQUESTER,
+        Role.CHO,
+        (A.JOIN_ROOM, FOR_GOOD),
+        (A.VIEW_RECORD, REQUESTER_FOLLOW_UP),
+        (A.VIEW_PRESCRIPTION, REQUESTER_FOLLOW_UP),
+    ),
+    *_rules(Tie.CENTRE, Role.CHO, (A.VIEW_RECORD, FOR_GOOD), (A.VIEW_PRESCRIPTION, FOR_GOOD)),
+)
+
+#: Actions about the patient as a whole rather than one consultation: the family holds them
+#: through the patient itself, anyone else through one of the patient's consultations.
+PATIENT_ACTIONS = frozenset({A.VIEW_HISTORY, A.VIEW_DOCUMENTS, A.UPLOAD_DOCUMENT})
+
+
+def rules_for(role: str, action: Action) -> list[Rule]:
+    return [r for r in RULES if r.action == action and r.role in (None, role)]
+
+
+def _signed_in(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_active", False))
+
+
+def _facility_of(user: Any) -> Any:
+    return scope_of(user).facility_id
+
+
+def _tied(user: Any, tie: Tie, consultation: Consultation) -> bool:
+    """Whether ``user`` has ``tie`` to a loaded consultation; only a participant costs a query."""
+    if tie == Tie.FAMILY:
+        return consultation.patient.account_id == user.pk
+    if tie == Tie.ATTENDING:
+        return consultation.doctor.user_id == user.pk
+    if tie == Tie.REQUESTER:
+        return consultation.requested_by_id == user.pk
+    if tie == Tie.PARTICIPANT:
+        return consultation.room_participants.filter(user=user).exists()
+    facility = _facility_of(user)
+    return facility is not None and getattr(consultation, f"{FACILITY_PATHS[tie]}_id") == facility
+
+
+def _consultation_of(target: Any) -> Consultation:
+    if isinstance(target, Consultation):
+        return target
+    consultation = getattr(target, "consultation", None)
+    if isinstance(consultation, Consultation):
+        return consultation
+    raise TypeError(f"no consultation in {type(target).__name__}")
+
+
+def may(user: Any, action: Action, target: Any, now: dt.datetime | None = None) -> bool:
+    """Whether ``user`` may do ``action`` to ``target``: a consultation (or something of one,
+    such as a prescription or a chat message), a patient, or a patient's document."""
+    if not _signed_in(user):
+        return False
+    now = now or timezone.now()
+    if isinstance(target, PatientDocument):
+        target = target.patient
+    rules = rules_for(user.role, action)
+    if isinstance(target, Patient):
+        if any(r.tie == Tie.FAMILY for r in rules) and target.account_id == user.pk:
+            return True
+        others = [r for r in rules if r.tie != Tie.FAMILY]
+        return bool(others) and _filter(others, user, now).filter(patient=target).exists()
+    consultation = _consultation_of(target)
+    return any(
+        rule.holds(consultation.status, consultation.ended_at, now)
+        and _tied(user, rule.tie, consultation)
+        for rule in rules
+    )
+
+
+def tied(user: Any, action: Action, target: Any) -> bool:
+    """Whether a rule for ``action`` ties ``user`` to the consultation, whatever the time."""
+    if not _signed_in(user):
+        return False
+    consultation = _consultation_of(target)
+    return any(_tied(user, r.tie, consultation) for r in rules_for(user.role, action))
+
+
+def lapsed(user: Any, action: Action, target: Any, now: dt.datetime | None = None) -> bool:
+    """Whether ``user`` is tied for ``action`` but the rule's time is over (a page may then
+    show less, or a service say why, rather than refuse outright)."""
+    return tied(user, action, target) and not may(user, action, target, now)
+
+
+def require(user: Any, action: Action, target: Any, now: dt.datetime | None = None) -> None:
+    """``may`` or ``PermissionDenied`` (which views answer with 404, revealing nothing)."""
+    if not may(user, action, target, now):
+        raise PermissionDenied(_("You are not part of this patient's care."))
+
+
+def _tie_condition(user: Any, tie: Tie) -> Q | None:
+    if tie in USER_PATHS:
+        return Q(**{USER_PATHS[tie]: user})
+    facility = _facility_of(user)
+    return None if facility is None else Q(**{f"{FACILITY_PATHS[tie]}_id": facility})
+
+
+def _filter(rules: Iterable[Rule], user: Any, now: dt.datetime) -> QuerySet[Consultation]:
+    condition, crosses_many = None, False
+    for rule in rules:
+        tied = _tie_condition(user, rule.tie)
+        if tied is not None:
+            condition = (
+                tied & rule.window(now)
+                if condition is None
+                else condition | (tied & rule.window(now))
+            )
+            crosses_many |= rule.tie == Tie.PARTICIPANT
+    if condition is None:
+        return Consultation.objects.none()
+    if crosses_many:
+        return Consultation.objects.filter(
+            pk__in=Consultation.objects.filter(condition).values("pk")
+        )
+    return Consultation.objects.filter(condition)
+
+
+def cases_visible_to(
+    user: Any, action: Action = Action.VIEW_RECORD, now: dt.datetime | None = None
+) -> QuerySet[Consultation]:
+    """The consultations ``user`` may do ``action`` to, as a queryset to narrow further."""
+    if not _signed_in(user):
+        return Consultation.objects.none()
+    rules = rules_for(user.role, action)
+    if not rules:
+        return Consultation.objects.none()
+    return _filter(rules, user, now or timezone.now())
