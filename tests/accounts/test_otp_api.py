@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from sanjeevani.accounts.models import OTPChallenge, Role, User
+from sanjeevani.accounts.otp import _code_hash
 from sanjeevani.audit.models import AuditEvent
 from tests.factories import PatientAccountFactory, StaffUserFactory
 
@@ -92,8 +93,6 @@ def test_code_is_stored_only_as_a_salted_hash(api, outbox):
     assert code not in stored
     assert len(row.code_hash) == 64
     # The same code for another challenge hashes differently (salted by challenge id).
-    from sanjeevani.accounts.services import _code_hash
-
     assert _code_hash(row.id, code) == row.code_hash
     assert _code_hash("another-challenge", code) != row.code_hash
 

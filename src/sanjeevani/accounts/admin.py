@@ -20,7 +20,10 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from .errors import SignInError
+from .mobile_numbers import normalise_mobile
 from .models import Role, User
+from .passwords import set_password_path
 from .policies import admin_site_allows
 
 
@@ -63,8 +66,6 @@ class NationalAdminOnly:
 
 
 def _clean_mobile(value: str) -> str:
-    from .services import SignInError, normalise_mobile
-
     if not value:
         return value
     try:
@@ -126,8 +127,6 @@ class SanjeevaniUserAdmin(NationalAdminOnly, UserAdmin):
 
     def response_add(self, request: HttpRequest, obj: User, post_url_continue=None):
         """Show the one-time link the new staff member sets their first password with."""
-        from .services import set_password_path
-
         if obj.role != Role.PATIENT:
             messages.warning(
                 request,

@@ -16,6 +16,8 @@ from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError, connection
 from django.db.models import Q
 
+from .models import ADMIN_ROLES, Role, User
+
 #: The password ``seed_demo`` gives its staff accounts, printed in the README and by the
 #: command itself: public, so never acceptable on a deployment.
 DEMO_PASSWORD = "sanjeevani-demo"
@@ -23,8 +25,6 @@ DEMO_PASSWORD = "sanjeevani-demo"
 
 def accounts_with_demo_password() -> list[str]:
     """Usernames of active staff accounts whose password is the demo password."""
-    from .models import ADMIN_ROLES, Role, User
-
     suspects = (
         User.objects.filter(is_active=True)
         .exclude(role=Role.PATIENT, is_staff=False, is_superuser=False)

@@ -20,7 +20,9 @@ from django.utils.translation import gettext as _
 
 from sanjeevani.audit.services import record_event
 
-from .services import SignInError, _verify_totp, check_staff_password, confirmed_device
+from .errors import SignInError
+from .passwords import check_staff_password
+from .staff_sign_in import confirmed_device, verify_totp
 
 
 class ReauthenticationError(SignInError):
@@ -62,7 +64,7 @@ def confirm_identity(
                 field="totp",
             )
         try:
-            _verify_totp(device, totp)
+            verify_totp(device, totp)
         except SignInError as exc:
             _record_failure(user, "auth.staff_totp_failed", client_ip)
             raise ReauthenticationError(

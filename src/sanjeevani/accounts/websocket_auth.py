@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
+from rest_framework.authtoken.models import Token
 
 
 @database_sync_to_async
 def _user_for_token(key: str):
-    from rest_framework.authtoken.models import Token
-
     token = Token.objects.select_related("user").filter(key=key).first()
     if token is None or not token.user.is_active:
         return None

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.apps import apps as current_apps
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
@@ -33,8 +35,6 @@ def read_data_file(name: str) -> list[dict[str, str]]:
 def load_reference_data(apps: Any = None) -> ReferenceCounts:
     """Upsert the data files; ``apps`` is the migration's app registry (None: current models)."""
     if apps is None:
-        from django.apps import apps as current_apps
-
         apps = current_apps
     state_model = apps.get_model("registry", "State")
     district_model = apps.get_model("registry", "District")
