@@ -10,7 +10,7 @@ near turn, missed call, prescription ready) stop at ``SMS_DAILY_CEILING_PER_NUMB
 per number: the gateway's quota is shared with the sign-in codes, and actions that send
 them could otherwise be repeated to run up the bill or flood one phone. The action itself
 goes ahead; the SMS is logged and audited as suppressed. Sign-in codes are never held back
-by that ceiling: they have their own limits per number and address (``accounts.services``).
+by that ceiling: they have their own limits per number and address (``accounts.otp``).
 """
 
 from __future__ import annotations
