@@ -5,7 +5,7 @@
 N concurrent callers (``--doctors``, default 8; one process each, as app server workers
 run; ``--threads`` runs them as threads of one process, where Python's interpreter lock,
 not the database, sets the pace) drain a queue of 20,000 tickets in the same run:
-- the bare claim on the queue (the baseline of the target): ``SELECT id … WHERE opd_id = …
+- the bare claim on the queue (the baseline of the target): ``SELECT id … WHERE queue_id = …
   AND status = 'waiting' ORDER BY priority, queued_at LIMIT 1 FOR UPDATE SKIP LOCKED`` then
   ``UPDATE`` in one transaction, on the queue's 20,000 tickets (a fresh copy of
   ``queueing_ticket``: its columns, indexes and constraints, without foreign keys), before
@@ -216,18 +216,18 @@ def baseline_on_ticket_table(args) -> tuple[float, int, int]:
         cursor.execute("SELECT count(*) FROM bench_ticket_copy")
         total = cursor.fetchone()[0]
         cursor.execute("ANALYZE bench_ticket_copy")
-        cursor.execute(f"SELECT opd_id FROM {table} LIMIT 1")
-        opd_id = cursor.fetchone()[0]
+        cursor.execute(f"SELECT queue_id FROM {table} LIMIT 1")
+        queue_id = cursor.fetchone()[0]
     try:
         return drain_bare(
             args,
             "bench_ticket_copy",
             total,
-            "SELECT id FROM bench_ticket_copy WHERE opd_id = %(opd)s AND status = 'waiting' "
+            "SELECT id FROM bench_ticket_copy WHERE queue_id = %(queue)s AND status = 'waiting' "
             "ORDER BY priority, queued_at LIMIT 1 FOR UPDATE SKIP LOCKED",
             "UPDATE bench_ticket_copy SET status = 'called', called_at = now(), "
             "updated_at = now() WHERE id = %(id)s",
-            {"opd": opd_id},
+            {"queue": queue_id},
         )
     finally:
         with connection.cursor() as cursor:
@@ -240,7 +240,7 @@ def build_queue(args):
     from sanjeevani.accounts.models import Role, User
     from sanjeevani.patients.models import Patient
     from sanjeevani.queueing import services
-    from sanjeevani.queueing.models import Ticket
+    from sanjeevani.queueing.models import Queue, Ticket
     from sanjeevani.registry.models import DoctorProfile, OnlineOPD, OpeningWindow, State
 
     state = State.objects.create(code="BQ", name="Bench State")
@@ -263,10 +263,12 @@ def build_queue(args):
         for i in range(args.tickets)
     )
     start = timezone.now() - dt.timedelta(hours=2)
+    queue = Queue.objects.for_opd(opd)
     Ticket.objects.bulk_create(
         (
             Ticket(
                 patient=p,
+                queue=queue,
                 opd=opd,
                 service_date=timezone.localdate(),
                 token_number=i + 1,
@@ -355,7 +357,7 @@ def full_cycles(args, opd, doctors) -> float:
 
     from sanjeevani.consultations.services import call_next_patient, end_consultation
     from sanjeevani.patients.models import Patient
-    from sanjeevani.queueing.models import DoctorPresence, Ticket
+    from sanjeevani.queueing.models import DoctorPresence, Queue, Ticket
 
     DoctorPresence.objects.update(status="available")
     from sanjeevani.consultations.models import Consultation
@@ -367,6 +369,7 @@ def full_cycles(args, opd, doctors) -> float:
     Ticket.objects.bulk_create(
         Ticket(
             patient=p,
+            queue=Queue.objects.for_opd(opd),
             opd=opd,
             service_date=timezone.localdate() + dt.timedelta(days=1),
             token_number=i + 1,

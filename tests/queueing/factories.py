@@ -8,7 +8,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from sanjeevani.accounts.sms import FileOutboxBackend
-from sanjeevani.queueing.models import Ticket
+from sanjeevani.queueing.models import Queue, Ticket
 from tests.factories import DoctorFactory, OnlineOPDFactory, PatientFactory
 
 API = "/api/v1/opd"
@@ -20,6 +20,7 @@ class TicketFactory(factory.django.DjangoModelFactory):
 
     patient = factory.SubFactory(PatientFactory)
     opd = factory.SubFactory(OnlineOPDFactory)
+    queue = factory.LazyAttribute(lambda ticket: Queue.objects.for_opd(ticket.opd))
     service_date = factory.LazyFunction(timezone.localdate)
     token_number = factory.Sequence(lambda n: n + 1)
     queued_at = factory.LazyFunction(timezone.now)

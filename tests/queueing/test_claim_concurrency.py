@@ -16,7 +16,7 @@ from sanjeevani.consultations.models import Consultation
 from sanjeevani.consultations.services import end_consultation
 from sanjeevani.patients.models import Patient
 from sanjeevani.queueing import services
-from sanjeevani.queueing.models import Ticket
+from sanjeevani.queueing.models import Queue, Ticket
 from tests.factories import OnlineOPDFactory, StateFactory
 from tests.queueing.factories import member_doctor
 
@@ -43,9 +43,11 @@ def test_twenty_doctors_claim_five_hundred_tickets_each_exactly_once():
         for i in range(TICKETS)
     )
     start = timezone.now() - dt.timedelta(hours=1)
+    queue = Queue.objects.for_opd(opd)
     Ticket.objects.bulk_create(
         Ticket(
             patient=p,
+            queue=queue,
             opd=opd,
             service_date=timezone.localdate(),
             token_number=i + 1,

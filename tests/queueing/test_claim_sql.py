@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from sanjeevani.queueing import claim as claiming
 from sanjeevani.queueing import services
-from sanjeevani.queueing.models import DoctorPresence, Ticket
+from sanjeevani.queueing.models import DoctorPresence, Queue, Ticket
 from sanjeevani.queueing.sql import latest_version, load_sql
 from tests.factories import OnlineOPDFactory
 from tests.queueing.factories import TicketFactory, member_doctor
@@ -68,13 +68,14 @@ def test_installed_claim_function_is_the_latest_version():
 
 
 def _claim_with(path: str):
-    def claim(doctor, opd=None):
+    def claim(doctor, *queues):
         now = timezone.now()
+        ids = [q.pk for q in queues] or None
         with transaction.atomic():
             if path == "function":
-                result = claiming.claim_in_function(doctor, opd, now, doctor.user, {})
+                result = claiming.claim_in_function(doctor, ids, now, doctor.user, {})
             else:
-                result = claiming.claim_with_orm(doctor, opd, now)
+                result = claiming.claim_with_orm(doctor, ids, now)
         return None if result is None else result.ticket.token_number
 
     return claim
@@ -108,7 +109,10 @@ def line_fixture():
 
 
 def _online(doctor, opd, status=Presence.AVAILABLE) -> None:
-    DoctorPresence.objects.update_or_create(doctor=doctor, defaults={"opd": opd, "status": status})
+    DoctorPresence.objects.update_or_create(
+        doctor=doctor,
+        defaults={"opd": opd, "queue": Queue.objects.for_opd(opd), "status": status},
+    )
 
 
 def _status(doctor) -> str:
@@ -187,7 +191,7 @@ def test_no_presence_and_another_opd_claim_nothing(claim, line):
     assert claim(stranger) is None
     elsewhere = OnlineOPDFactory(state=opd.state)
     _online(stranger, elsewhere)
-    assert claim(stranger, opd) is None
+    assert claim(stranger, Queue.objects.for_opd(opd)) is None
     assert claim(stranger) is None
     assert _status(stranger) == Presence.AVAILABLE
 
@@ -201,6 +205,22 @@ def test_two_doctors_take_different_tickets(claim, line):
     _online(second, opd)
     assert (claim(first), claim(second)) == (1, 2)
     assert set(Ticket.objects.values_list("claimed_by", flat=True)) == {first.pk, second.pk}
+
+
+def test_a_list_of_queues_is_taken_in_its_order(claim, line):
+    opd, add = line
+    other = OnlineOPDFactory(state=opd.state)
+    first_queue, second_queue = Queue.objects.for_opd(opd), Queue.objects.for_opd(other)
+    add(1)
+    TicketFactory(opd=other, token_number=7, priority=Priority.HEAD)
+    doctor = member_doctor(opd)
+    _online(doctor, opd)
+    assert claim(doctor, first_queue, second_queue) == 1
+    _online(doctor, opd)
+    assert claim(doctor, first_queue, second_queue) == 7
+    _online(doctor, opd)
+    assert claim(doctor, first_queue, second_queue) is None
+    assert claim(doctor, second_queue) is None, "not online for any queue of the list"
 
 
 def test_empty_queue_claims_nothing_and_leaves_the_doctor_as_they_were(claim, line):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +24,8 @@ from sanjeevani.registry.models import DoctorProfile, OnlineOPD
 
 from . import selectors
 from .events import DoctorFigures, publish_queue_events
-from .models import DoctorPresence, Ticket
-from .near_turn import near_limit, notify_near_turn, pace
+from .models import DoctorPresence, Queue, Ticket
+from .near_turn import mark_near_turn, near_limit, pace
 from .sms import sms_near_turn_after_commit
 
 CALL_WINDOW = dt.timedelta(seconds=getattr(settings, "QUEUE_CALL_WINDOW_SECONDS", 120))
@@ -50,7 +51,7 @@ _TICKET_ATTNAMES = [f.attname for f in Ticket._meta.concrete_fields]
 #: The claim on PostgreSQL: one call of the function in ``sql/claim_next_ticket/`` (latest).
 _CLAIM_CALL = """
 SELECT {columns}, c.near_turn, c.doctors_online, c.doctors_busy
-FROM queueing_claim_next_ticket(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb) c
+FROM queueing_claim_next_ticket(%s, %s::uuid[], %s, %s, %s, %s, %s, %s, %s::jsonb) c
 """.format(columns=", ".join(f"(c.ticket).{column}" for column in _TICKET_COLUMNS))
 
 
@@ -61,36 +62,61 @@ def claim_next_ticket(
     now: dt.datetime,
     detail: dict | None = None,
 ) -> Claim | None:
-    """In the caller's transaction: take the first waiting ticket this doctor may take
-    (of ``opd``, or of the OPD they are online for), mark it CALLED and the doctor BUSY,
-    write the ``ticket.claim`` audit row (with ``detail``, e.g. the consultation the
-    caller opens for it) and publish the OPD's ``queue.advanced`` after commit. None when
-    the doctor is not free to call there (``claim_refusal`` says why) or nobody waits.
-    The caller opens the consultation and sends the personal events in the same
-    transaction (``consultations.services.call_next_patient``).
+    """``claim_from_queues`` for the Online OPD line: the queue of ``opd``, or the queue
+    the doctor is online for."""
+    if opd is None:
+        return claim_from_queues(doctor, None, actor, now, detail)
+    queue_id = Queue.objects.filter(opd=opd).values_list("pk", flat=True).first()
+    if queue_id is None:
+        return None
+    return claim_from_queues(doctor, [queue_id], actor, now, detail)
 
-    PostgreSQL: one prepared call of ``queueing_claim_next_ticket`` (``sql/claim_next_ticket/``,
-    the latest version), which marks the doctor busy (the update locks their presence row, so one
-    doctor's two clicks never claim two tickets), takes the ticket with ``FOR UPDATE SKIP
-    LOCKED`` (concurrent doctors skip the rows others hold instead of waiting for them),
-    writes the audit row through ``audit_record_event``, marks the tokens now near the
-    front when ``_NearTurnPace`` says it is due, counts the OPD's doctors for the queue
-    event and returns the ticket. SQLite: the IMMEDIATE transaction holds the write lock,
-    which serialises claims. A follow-up that prefers another doctor waits for them while
-    they are online there.
+
+def claim_from_queues(
+    doctor: DoctorProfile,
+    queues: Sequence[Queue | Any] | None,
+    actor: Any,
+    now: dt.datetime,
+    detail: dict | None = None,
+) -> Claim | None:
+    """In the caller's transaction: take the first waiting ticket this doctor may take
+    from ``queues`` (queues or ids, in the doctor's order of preference; None: the queue
+    they are online for), by the list's order, then priority, then arrival; mark it CALLED
+    and the doctor BUSY, write the ``ticket.claim`` audit row (with ``detail``, e.g. the
+    consultation the caller opens for it) and publish the OPD's ``queue.advanced`` after
+    commit. None when the doctor is not free, not online for one of ``queues`` (
+    ``claim_refusal`` says why) or nobody waits. The caller opens the consultation and
+    sends the personal events in the same transaction
+    (``consultations.services.call_next_patient``).
+
+    PostgreSQL: one prepared call of ``queueing_claim_next_ticket`` (the latest version in
+    ``sql/claim_next_ticket/``), which marks the doctor busy (the update locks their
+    presence row, so one doctor's two clicks never claim two tickets), takes the ticket
+    with ``FOR UPDATE SKIP LOCKED`` (concurrent doctors skip the rows others hold instead
+    of waiting for them), writes the audit row through ``audit_record_event``, marks the
+    tokens now near the front when ``NearTurnPace`` says it is due, counts the queue's
+    doctors for the queue event and returns the ticket. SQLite: the IMMEDIATE transaction
+    holds the write lock, which serialises claims. A follow-up that prefers another doctor
+    waits for them while they are online for its queue.
     """
     actor = actor or doctor.user
+    queue_ids = None if queues is None else [getattr(q, "pk", q) for q in queues]
     if connection.vendor == "postgresql":
-        claim = claim_in_function(doctor, opd, now, actor, detail or {})
+        claim = claim_in_function(doctor, queue_ids, now, actor, detail or {})
     else:
-        claim = claim_with_orm(doctor, opd, now)
+        claim = claim_with_orm(doctor, queue_ids, now)
         if claim is not None:
+            ticket = claim.ticket
             record_event(
                 actor,
                 "ticket.claim",
-                obj=claim.ticket,
-                patient_id=claim.ticket.patient_id,
-                detail={"opd": str(claim.ticket.opd_id), **(detail or {})},
+                obj=ticket,
+                patient_id=ticket.patient_id,
+                detail={
+                    "opd": str(ticket.opd_id) if ticket.opd_id else None,
+                    "queue": str(ticket.queue_id),
+                    **(detail or {}),
+                },
             )
     if claim is None:
         return None
@@ -100,16 +126,15 @@ def claim_next_ticket(
 
 
 def claim_in_function(
-    doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime, actor: Any, detail: dict
+    doctor: DoctorProfile, queue_ids: list | None, now: dt.datetime, actor: Any, detail: dict
 ) -> Claim | None:
     """PostgreSQL, one round trip: the claim, its audit row and, when due, the near-turn
     marks."""
     actor_id, actor_label, actor_role = actor_fields(actor)
-    opd_id = getattr(opd, "pk", None)
-    expected = opd_id or pace.last_opd.get(doctor.pk)
+    expected = queue_ids[0] if queue_ids else pace.last_queue.get(doctor.pk)
     near = near_limit() if expected is None or pace.due(expected) else 0
     params = [
-        doctor.pk, opd_id, now, now + CALL_WINDOW, near,
+        doctor.pk, queue_ids, now, now + CALL_WINDOW, near,
         actor_id, actor_label, actor_role, json.dumps(detail, cls=DjangoJSONEncoder),
     ]  # fmt: skip
     row = _run_prepared(_CLAIM_CALL, params)
@@ -117,12 +142,12 @@ def claim_in_function(
         return None
     *columns, near_turn, online, busy = row
     ticket = Ticket.from_db(connection.alias, _TICKET_ATTNAMES, columns)
-    pace.last_opd[doctor.pk] = ticket.opd_id
+    pace.last_queue[doctor.pk] = ticket.queue_id
     if near:
-        pace.record(ticket.opd_id)
+        pace.record(ticket.queue_id)
         sms_near_turn_after_commit(near_turn or [])
-    elif expected != ticket.opd_id and pace.due(ticket.opd_id):
-        notify_near_turn(ticket.opd_id)
+    elif expected != ticket.queue_id and pace.due(ticket.queue_id):
+        mark_near_turn(ticket.queue_id)
     return Claim(ticket, DoctorFigures(online=online, busy=busy))
 
 
@@ -139,33 +164,38 @@ def _run_prepared(sql: str, params: list) -> tuple | None:
         return cursor.fetchone()
 
 
-def claim_with_orm(doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetime) -> Claim | None:
-    """SQLite (and the parity test on PostgreSQL): the same rule through the ORM; on SQLite
-    the IMMEDIATE transaction already holds the write lock."""
+def claim_with_orm(doctor: DoctorProfile, queue_ids: list | None, now: dt.datetime) -> Claim | None:
+    """SQLite (and the parity test on PostgreSQL): the same rule through the ORM, one
+    query per queue in the list's order; on SQLite the IMMEDIATE transaction already
+    holds the write lock."""
     expires = now + CALL_WINDOW
     presence = DoctorPresence.objects.select_for_update().filter(
-        doctor=doctor, status__in=CAN_CLAIM, opd__isnull=False
+        doctor=doctor, status__in=CAN_CLAIM, queue__isnull=False
     )
-    if opd is not None:
-        presence = presence.filter(opd=opd)
+    if queue_ids is not None:
+        presence = presence.filter(queue_id__in=queue_ids)
     presence = presence.first()
     if presence is None:
         return None
     holds_follow_up = DoctorPresence.objects.filter(
         doctor=OuterRef("preferred_doctor"),
-        opd_id=presence.opd_id,
+        queue_id=OuterRef("queue_id"),
         status__in=selectors.ONLINE_STATUSES,
     )
-    ticket = (
-        Ticket.objects.filter(opd_id=presence.opd_id, status=Status.WAITING)
-        .filter(
-            Q(preferred_doctor__isnull=True) | Q(preferred_doctor=doctor) | ~Exists(holds_follow_up)
-        )
-        .order_by("priority", "queued_at")
-        .select_for_update(skip_locked=True)
-        .first()
+    may_take = (
+        Q(preferred_doctor__isnull=True) | Q(preferred_doctor=doctor) | ~Exists(holds_follow_up)
     )
-    if ticket is None:
+    for queue_id in queue_ids if queue_ids is not None else [presence.queue_id]:
+        ticket = (
+            Ticket.objects.filter(queue_id=queue_id, status=Status.WAITING)
+            .filter(may_take)
+            .order_by("priority", "queued_at")
+            .select_for_update(skip_locked=True)
+            .first()
+        )
+        if ticket is not None:
+            break
+    else:
         return None
     ticket.status = Status.CALLED
     ticket.claimed_by = doctor
@@ -177,6 +207,6 @@ def claim_with_orm(doctor: DoctorProfile, opd: OnlineOPD | None, now: dt.datetim
     presence.status = Presence.BUSY
     presence.last_seen = now
     presence.save(update_fields=["status", "last_seen", "since"])
-    if pace.due(ticket.opd_id):
-        notify_near_turn(ticket.opd_id)
+    if pace.due(ticket.queue_id):
+        mark_near_turn(ticket.queue_id)
     return Claim(ticket, None)

@@ -1,7 +1,8 @@
-"""Tickets waiting in a queue, and which doctors are serving which queue right now.
+"""Queues, the tickets waiting in them, and which doctors are serving which queue now.
 
-A queue is not a table: it is the waiting tickets of one online OPD (Online OPD line), or
-of one hub for one specialty (hub-and-spoke line). No HTTP here.
+A queue is one line of patients: an online OPD's (Online OPD line), one hub's for one
+specialty (hub-and-spoke line), or a state's overflow for one specialty. The claim, the
+near-turn marks and the doctor figures are keyed on it. No HTTP here.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from sanjeevani.patients.models import Patient
-from sanjeevani.registry.models import DoctorProfile, Facility, OnlineOPD, Specialty
+from sanjeevani.registry.models import DoctorProfile, Facility, OnlineOPD, Specialty, State
 
 #: Ticket states in which the patient holds a place (at most one per patient).
 LIVE_STATUSES = ("waiting", "called", "in_consultation")
@@ -21,6 +22,85 @@ LIVE_STATUSES = ("waiting", "called", "in_consultation")
 NULLABLE_REFERENCES = (
     "hub", "spoke", "specialty", "preferred_doctor", "follow_up_of", "claimed_by", "created_by",
 )  # fmt: skip
+
+
+class QueueManager(models.Manager):
+    def for_opd(self, opd: OnlineOPD) -> Queue:
+        """The OPD's queue, made on first use: OPDs are created in the registry, which
+        knows nothing of queues."""
+        queue, _created = self.get_or_create(
+            opd=opd,
+            defaults={
+                "kind": Queue.Kind.OPD,
+                "state_id": opd.state_id,
+                "specialty_id": opd.specialty_id,
+                "label": opd.name[:200],
+            },
+        )
+        return queue
+
+
+class Queue(models.Model):
+    """One line of patients. Which references a queue has depends on its kind (the
+    constraints say so): an OPD's queue names its OPD; a hub's names the hub and the
+    specialty; a state's overflow names the state and the specialty."""
+
+    class Kind(models.TextChoices):
+        OPD = "opd", _("Online OPD")
+        HUB_SPECIALTY = "hub_specialty", _("Hub, one specialty")
+        STATE_OVERFLOW = "state_overflow", _("State-wide overflow, one specialty")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    label = models.CharField(_("label"), max_length=200)
+    opd = models.OneToOneField(
+        OnlineOPD, on_delete=models.CASCADE, null=True, blank=True, related_name="queue"
+    )
+    hub = models.ForeignKey(
+        Facility, on_delete=models.PROTECT, null=True, blank=True, related_name="queues"
+    )
+    specialty = models.ForeignKey(
+        Specialty, on_delete=models.PROTECT, null=True, blank=True, related_name="queues"
+    )
+    state = models.ForeignKey(
+        State, on_delete=models.PROTECT, null=True, blank=True, related_name="queues"
+    )
+
+    objects = QueueManager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="opd", opd__isnull=False, hub__isnull=True)
+                | Q(
+                    kind="hub_specialty",
+                    opd__isnull=True,
+                    hub__isnull=False,
+                    specialty__isnull=False,
+                )
+                | Q(
+                    kind="state_overflow",
+                    opd__isnull=True,
+                    hub__isnull=True,
+                    specialty__isnull=False,
+                    state__isnull=False,
+                ),
+                name="queue_kind_has_its_references",
+            ),
+            models.UniqueConstraint(
+                fields=["hub", "specialty"],
+                condition=Q(kind="hub_specialty"),
+                name="one_queue_per_hub_specialty",
+            ),
+            models.UniqueConstraint(
+                fields=["state", "specialty"],
+                condition=Q(kind="state_overflow"),
+                name="one_overflow_queue_per_state_specialty",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
 
 
 class Ticket(models.Model):
@@ -40,6 +120,11 @@ class Ticket(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="tickets")
+    #: The line the ticket waits in. ``opd`` (and ``hub``, ``specialty``) stay as the
+    #: service line's own references, which pages and records read.
+    queue = models.ForeignKey(
+        Queue, on_delete=models.PROTECT, db_index=False, related_name="tickets"
+    )
     opd = models.ForeignKey(
         OnlineOPD,
         on_delete=models.PROTECT,
@@ -140,6 +225,11 @@ class Ticket(models.Model):
                 name="ticket_opd_waiting_idx",
             ),
             models.Index(
+                fields=["queue", "priority", "queued_at"],
+                condition=Q(status="waiting"),
+                name="ticket_queue_waiting_idx",
+            ),
+            models.Index(
                 fields=["hub", "specialty", "priority", "queued_at"],
                 condition=Q(status="waiting"),
                 name="ticket_hub_waiting_idx",
@@ -196,6 +286,10 @@ class DoctorPresence(models.Model):
         OFFLINE = "offline", _("Offline")
 
     doctor = models.OneToOneField(DoctorProfile, on_delete=models.CASCADE, related_name="presence")
+    #: The queue the doctor serves (set with ``opd`` or ``hub`` when going online).
+    queue = models.ForeignKey(
+        Queue, on_delete=models.SET_NULL, null=True, blank=True, related_name="presences"
+    )
     opd = models.ForeignKey(
         OnlineOPD, on_delete=models.CASCADE, null=True, blank=True, related_name="presences"
     )

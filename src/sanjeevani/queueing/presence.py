@@ -21,7 +21,7 @@ from . import signals
 from .actors import doctor_of
 from .errors import QueueError
 from .events import presence_event, publish_queue_events
-from .models import DoctorPresence
+from .models import DoctorPresence, Queue
 
 Presence = DoctorPresence.Status
 
@@ -62,6 +62,7 @@ def go_online(doctor_user: Any, opd: OnlineOPD, auto_assign: bool = False) -> Do
                 % {"opd": previous_opd.name},
             )
         presence.opd = opd
+        presence.queue = Queue.objects.for_opd(opd)
         presence.hub = None
         presence.status = Presence.BUSY if busy else Presence.AVAILABLE
         presence.auto_assign = bool(auto_assign)

@@ -1,7 +1,10 @@
 """The queue's state machine: taking a token, doctors going online, claiming the next
 ticket, the 120-second call window, missed calls, returning to the head, completing.
 
-It knows tickets and doctors' presence only. Opening a consultation for a claimed ticket,
+Tickets and doctors' presence belong to a ``Queue`` (an OPD's, a hub's for one specialty,
+a state's overflow); ``claim_from_queues`` takes the best ticket across a doctor's ordered
+list of queues in one statement, and ``claim_next_ticket`` is that for one OPD. The queue
+knows tickets and doctors' presence only. Opening a consultation for a claimed ticket,
 and ending it when the call is abandoned, belong to ``sanjeevani.consultations.services``,
 which calls the in-transaction steps here (``claim_next_ticket``, ``start_service``,
 ``return_to_head``, ``complete_ticket``, ``mark_missed``) and listens to ``signals``.
@@ -61,10 +64,10 @@ from .calls import (
     return_to_head,
     start_service,
 )
-from .claim import CALL_WINDOW, CAN_CLAIM, Claim, claim_next_ticket
+from .claim import CALL_WINDOW, CAN_CLAIM, Claim, claim_from_queues, claim_next_ticket
 from .events import DoctorFigures, publish_queue_events, queue_advanced_event
 from .models import DoctorPresence, Ticket
-from .near_turn import catch_up_near_turn, notify_near_turn
+from .near_turn import catch_up_near_turn, mark_near_turn, notify_near_turn
 from .presence import (
     auto_assign_doctors,
     claim_refusal,
@@ -91,6 +94,7 @@ __all__ = [
     "cancel_ticket",
     "catch_up_near_turn",
     "check_family",
+    "claim_from_queues",
     "claim_next_ticket",
     "claim_refusal",
     "complete_ticket",
@@ -101,6 +105,7 @@ __all__ = [
     "go_online",
     "join_queue",
     "lock_ticket",
+    "mark_near_turn",
     "mark_doctor_busy",
     "mark_doctor_free",
     "mark_missed",

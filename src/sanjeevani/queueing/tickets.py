@@ -23,8 +23,8 @@ from .actors import check_family
 from .calls import expire_unanswered_calls, lock_ticket, return_to_head
 from .errors import QueueError
 from .events import publish_queue_events
-from .models import LIVE_STATUSES, Ticket
-from .near_turn import notify_near_turn
+from .models import LIVE_STATUSES, Queue, Ticket
+from .near_turn import mark_near_turn
 from .sms import local_time, sms_after_commit
 
 Status = Ticket.Status
@@ -93,10 +93,12 @@ def join_queue(
                 % {"n": opd.daily_capacity, "opd": opd.name},
             )
         number = (today.aggregate(m=Max("token_number"))["m"] or 0) + 1
+        queue = Queue.objects.for_opd(opd)
         try:
             with transaction.atomic():
                 ticket = Ticket.objects.create(
                     patient=patient,
+                    queue=queue,
                     opd=opd,
                     specialty=opd.specialty,
                     service_date=service_date,
@@ -138,7 +140,7 @@ def join_queue(
         )
         publish_queue_events(opd, "joined", ticket)
         signals.assignment_possible.send(sender=Ticket, opd=opd, doctor=None, actor=actor, now=now)
-        notify_near_turn(opd)
+        mark_near_turn(queue)
     ticket.refresh_from_db()
     return ticket
 
@@ -185,7 +187,7 @@ def cancel_ticket(actor: Any, ticket: Ticket) -> Ticket:
             signals.call_abandoned.send(sender=Ticket, ticket=ticket, reason="cancelled", now=now)
         record_event(actor, "ticket.cancel", obj=ticket, patient_id=ticket.patient_id)
         if was == Status.WAITING:
-            notify_near_turn(ticket.opd_id)
+            mark_near_turn(ticket.queue_id)
             publish_queue_events(ticket.opd, "left", ticket)
         else:
             publish_queue_events(ticket.opd, "doctors")
