@@ -14,7 +14,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -22,6 +21,8 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 from django.db import connection
+
+from tests.polling import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,6 +67,14 @@ def server_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _answers(base: str) -> bool:
+    try:
+        httpx.get(base + "/", timeout=2)
+    except httpx.HTTPError:
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def running_server(**env: str) -> Iterator[str]:
     """Serve the project on a free port until the block ends; yields the base URL."""
@@ -90,17 +99,13 @@ def running_server(**env: str) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited with {process.returncode}")
-            try:
-                httpx.get(base + "/", timeout=2)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start within 60 s") from None
-                time.sleep(0.2)
+        answering = wait_until(
+            lambda: process.poll() is not None or _answers(base), timeout=60, interval=0.2
+        )
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        if not answering:
+            raise RuntimeError("the server did not start within 60 s")
         yield base
     finally:
         process.terminate()

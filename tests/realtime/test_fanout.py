@@ -26,6 +26,7 @@ from sanjeevani.realtime.layers import InMemoryChannelLayer
 from sanjeevani.realtime.routing import websocket_urlpatterns
 from tests.e2e.live import running_server
 from tests.factories import OnlineOPDFactory, PatientFactory
+from tests.polling import async_wait_until
 from tests.queueing.factories import member_doctor
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.realtime]
@@ -146,10 +147,7 @@ async def test_a_broken_or_stalled_member_does_not_hold_up_the_others():
     assert stalled.attempts == 1 and stalled.texts == []
 
     stalled.gate.set()
-    for _ in range(100):
-        if len(stalled.texts) == 3:
-            break
-        await asyncio.sleep(0.05)
+    await async_wait_until(lambda: len(stalled.texts) == 3, timeout=5)
     assert stalled.numbers == [1, 2, 3]
     await room.disconnect()
     await fanout.forget(broken)
@@ -187,10 +185,7 @@ async def test_a_burst_beyond_the_layer_capacity_reaches_the_member_whole():
     count = layer.capacity + 50
     for n in range(count):
         await layer.group_send(group, {"type": "queue.advanced", "n": n})
-    for _ in range(200):
-        if len(member.texts) == count:
-            break
-        await asyncio.sleep(0.05)
+    await async_wait_until(lambda: len(member.texts) == count, timeout=10)
     assert member.numbers == list(range(count))
     await fanout.forget(member)
 
@@ -202,12 +197,9 @@ async def test_the_hub_renews_its_membership_before_the_layer_expires_it():
     member = _Recorder()
     await fanout.join("opd.renewed.queue", member)
     await fanout.ready(member)
-    await asyncio.sleep(4)
+    await asyncio.sleep(4)  # the point: twice group_expiry, which only renewal survives
     await layer.group_send("opd.renewed.queue", {"type": "queue.advanced", "n": 7})
-    for _ in range(100):
-        if member.texts:
-            break
-        await asyncio.sleep(0.05)
+    await async_wait_until(lambda: member.texts, timeout=5)
     assert member.numbers == [7]
     await fanout.forget(member)
 

@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import time
 
@@ -19,6 +21,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from tests.e2e.live import free_port, machine_address, running_server
+from tests.polling import wait_until
 from tests.realtime.factories import ConsultationFactory
 from tests.realtime.peers import RoomPeer, call
 
@@ -64,6 +67,19 @@ def test_peers_on_two_server_processes_sharing_redis_connect(room):
     assert result["reply"] == "got: hello doctor"
 
 
+def _answers_stun(address: str, port: int) -> bool:
+    """Whether a STUN server answers a binding request on ``address:port`` (UDP)."""
+    request = struct.pack("!HHI", 0x0001, 0, 0x2112A442) + os.urandom(12)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.2)
+        try:
+            sock.sendto(request, (address, port))
+            reply, _sender = sock.recvfrom(2048)
+        except OSError:
+            return False
+    return reply[:2] == b"\x01\x01" and reply[8:20] == request[8:20]
+
+
 @contextlib.contextmanager
 def coturn(secret: str, tmp_path):
     address = machine_address()
@@ -91,8 +107,11 @@ def coturn(secret: str, tmp_path):
         stderr=subprocess.DEVNULL,
     )
     try:
-        time.sleep(1.5)
+        answering = wait_until(
+            lambda: process.poll() is not None or _answers_stun(address, port), timeout=15
+        )
         assert process.poll() is None, "turnserver exited"
+        assert answering, "turnserver did not answer a STUN binding request within 15 s"
         yield f"turn:{address}:{port}?transport=udp"
     finally:
         process.terminate()
