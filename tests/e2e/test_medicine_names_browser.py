@@ -28,7 +28,7 @@ def test_the_doctor_sees_what_a_typed_brand_resolves_to_and_signs(
         diagnoses=[{"code": "R50.9", "label": "Fever, unspecified"}],
     )
     doctor = signed_in_page(clinic.doctor.user)
-    doctor.goto(live_server_url + reverse("opd:doctor_consultation", args=[consultation.pk]))
+    doctor.goto(live_server_url + reverse("workspace:consultation", args=[consultation.pk]))
 
     name = doctor.locator("[name=item-0-name]")
     note = doctor.locator(".rx-item .rx-resolved").first

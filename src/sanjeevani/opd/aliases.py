@@ -2,7 +2,7 @@
 
 Each alias runs the workspace's own view and says where it moved: ``Deprecation``
 (RFC 9745, the date the alias was deprecated) and ``Link: <new path>; rel="successor-version"``.
-docs/api.md lists them.
+docs/guides/api.md lists them.
 """
 
 from __future__ import annotations

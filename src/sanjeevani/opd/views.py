@@ -10,25 +10,21 @@ plain message the service gave.
 
 from __future__ import annotations
 
-from functools import wraps
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from sanjeevani.accounts.models import Role
 from sanjeevani.consultations import selectors as consultation_selectors
 from sanjeevani.consultations import services as consultations
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.consultations.workspace import selectors as workspace_selectors
-from sanjeevani.consultations.workspace.pages import SERVICE_ERRORS, error_text, sign_in_url
+from sanjeevani.consultations.workspace.pages import SERVICE_ERRORS, error_text
 from sanjeevani.limits.pages import rate_limited
 from sanjeevani.patients.documents import (
     document_response,
@@ -37,67 +33,20 @@ from sanjeevani.patients.documents import (
     upload_document,
 )
 from sanjeevani.patients.models import PatientDocument
-from sanjeevani.queueing import selectors as queue_selectors
 from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.models import Ticket
 from sanjeevani.registry.models import OnlineOPD, State
 
 from . import selectors
+from .access import (
+    account_holder,
+    bad_id,
+    family_ticket,
+    fresh_ticket,
+    patient_required,
+    use_patient_language,
+)
 from .forms import DocumentUploadForm, FeedbackForm, TakeTokenForm
-
-# --- access ------------------------------------------------------------------------------
-
-
-def patient_required(view):
-    """Patients' pages: anonymous people go to OTP sign-in and come back here."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect(sign_in_url("accounts:otp_sign_in", request.get_full_path()))
-        if request.user.role != Role.PATIENT:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def _fresh(ticket: Ticket) -> Ticket:
-    """A called ticket whose 120 s passed becomes missed before it is shown."""
-    if ticket.status == Ticket.Status.CALLED:
-        queue.expire_unanswered_calls(opd=ticket.opd)
-        ticket.refresh_from_db()
-    return ticket
-
-
-def _use_patient_language(request: HttpRequest, patient) -> None:
-    """Speak the profile's language unless the person picked one themselves (the cookie).
-    A language the project has no translation for falls back to English as a whole, so a
-    page never mixes English text with dates in another script."""
-    if patient is None or settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
-        return
-    wanted = queue.message_language(patient.preferred_language)
-    translation.activate(wanted)
-    request.LANGUAGE_CODE = wanted
-
-
-def _account_holder(patients: list):
-    """The profile that speaks for the family on pages about all of it: the account
-    holder's own, else the first added."""
-    own = [p for p in patients if p.relation == p.Relation.SELF]
-    return (own or patients or [None])[0]
-
-
-def _family_ticket(request: HttpRequest, ticket_id, audited: bool = False) -> Ticket:
-    """A token of the signed-in family; anyone else's is 404. ``audited`` for the pages
-    that show it (not for the status polls nor the steps that act on it)."""
-    try:
-        if audited:
-            return queue_selectors.ticket_viewed_by_family(request.user, ticket_id, request)
-        return queue_selectors.ticket_for_family(request.user, ticket_id)
-    except Ticket.DoesNotExist:
-        raise Http404(_("No such token.")) from None
-
 
 # --- the patient's way -----------------------------------------------------------------------
 
@@ -115,7 +64,7 @@ def start(request: HttpRequest) -> HttpResponse:
             chosen = None
     if chosen is None and len(patients) == 1:
         chosen = patients[0]
-    _use_patient_language(request, chosen or _account_holder(patients))
+    use_patient_language(request, chosen or account_holder(patients))
     return render(
         request,
         "opd/start.html",
@@ -132,9 +81,9 @@ def start(request: HttpRequest) -> HttpResponse:
 @require_GET
 def opd_list(request: HttpRequest) -> HttpResponse:
     """The OPDs of one state plus the national OPDs, with their live figures."""
-    patient = selectors.family_patient(request.user, request.GET.get("patient") or _bad_id())
+    patient = selectors.family_patient(request.user, request.GET.get("patient") or bad_id())
     state = get_object_or_404(State, code=request.GET.get("state", ""))
-    _use_patient_language(request, patient)
+    use_patient_language(request, patient)
     return render(
         request,
         "opd/opd_list.html",
@@ -142,17 +91,13 @@ def opd_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _bad_id() -> str:
-    raise Http404
-
-
 @patient_required
 @require_GET
 def opd_detail(request: HttpRequest, opd_id) -> HttpResponse:
     """One OPD: share earlier records, say what is wrong, take a token."""
     opd = get_object_or_404(OnlineOPD, pk=opd_id, active=True)
-    patient = selectors.family_patient(request.user, request.GET.get("patient") or _bad_id())
-    _use_patient_language(request, patient)
+    patient = selectors.family_patient(request.user, request.GET.get("patient") or bad_id())
+    use_patient_language(request, patient)
     live = selectors.live_ticket_of(patient)
     return render(
         request,
@@ -175,8 +120,8 @@ def opd_detail(request: HttpRequest, opd_id) -> HttpResponse:
 def take_token(request: HttpRequest, opd_id) -> HttpResponse:
 
     opd = get_object_or_404(OnlineOPD, pk=opd_id, active=True)
-    patient = selectors.family_patient(request.user, request.POST.get("patient") or _bad_id())
-    _use_patient_language(request, patient)
+    patient = selectors.family_patient(request.user, request.POST.get("patient") or bad_id())
+    use_patient_language(request, patient)
     form = TakeTokenForm(request.POST)
     back = f"{reverse('opd:opd_detail', args=[opd.pk])}?{urlencode({'patient': patient.pk})}"
     if not form.is_valid():
@@ -197,7 +142,7 @@ def take_token(request: HttpRequest, opd_id) -> HttpResponse:
 @rate_limited("documents.upload")
 def upload(request: HttpRequest, patient_id) -> HttpResponse:
     patient = selectors.family_patient(request.user, patient_id)
-    _use_patient_language(request, patient)
+    use_patient_language(request, patient)
     form = DocumentUploadForm(request.POST, request.FILES)
     back = request.POST.get("back") or reverse("opd:history")
     if not back.startswith("/") or back.startswith("//"):
@@ -239,8 +184,8 @@ def document_file(request: HttpRequest, document_id) -> HttpResponse:
 @patient_required
 @require_GET
 def waiting_room(request: HttpRequest, ticket_id) -> HttpResponse:
-    ticket = _fresh(_family_ticket(request, ticket_id, audited=True))
-    _use_patient_language(request, ticket.patient)
+    ticket = fresh_ticket(family_ticket(request, ticket_id, audited=True))
+    use_patient_language(request, ticket.patient)
     consultation = consultation_selectors.latest_consultation_of_ticket(ticket)
     if ticket.status == Ticket.Status.IN_CONSULTATION and consultation:
         return redirect("opd:consultation", consultation_id=consultation.pk)
@@ -259,8 +204,8 @@ def waiting_room(request: HttpRequest, ticket_id) -> HttpResponse:
 @require_GET
 def ticket_status(request: HttpRequest, ticket_id) -> JsonResponse:
     """The polling fallback of the waiting room (frequent, so not audited)."""
-    ticket = _fresh(_family_ticket(request, ticket_id))
-    _use_patient_language(request, ticket.patient)
+    ticket = fresh_ticket(family_ticket(request, ticket_id))
+    use_patient_language(request, ticket.patient)
     return JsonResponse(selectors.ticket_status(ticket))
 
 
@@ -269,8 +214,8 @@ def ticket_status(request: HttpRequest, ticket_id) -> JsonResponse:
 @rate_limited("queue.cancel")
 def cancel(request: HttpRequest, ticket_id) -> HttpResponse:
 
-    ticket = _family_ticket(request, ticket_id)
-    _use_patient_language(request, ticket.patient)
+    ticket = family_ticket(request, ticket_id)
+    use_patient_language(request, ticket.patient)
     try:
         queue.cancel_ticket(request.user, ticket)
     except SERVICE_ERRORS as exc:
@@ -286,8 +231,8 @@ def cancel(request: HttpRequest, ticket_id) -> HttpResponse:
 def join(request: HttpRequest, ticket_id) -> HttpResponse:
     """The patient pressed "Join now" within the 120-second window."""
 
-    ticket = _family_ticket(request, ticket_id)
-    _use_patient_language(request, ticket.patient)
+    ticket = family_ticket(request, ticket_id)
+    use_patient_language(request, ticket.patient)
     try:
         consultation = consultations.accept_call(request.user, ticket)
     except SERVICE_ERRORS as exc:
@@ -303,8 +248,8 @@ def join(request: HttpRequest, ticket_id) -> HttpResponse:
 @rate_limited("queue.join")
 def rejoin(request: HttpRequest, ticket_id) -> HttpResponse:
 
-    ticket = _family_ticket(request, ticket_id)
-    _use_patient_language(request, ticket.patient)
+    ticket = family_ticket(request, ticket_id)
+    use_patient_language(request, ticket.patient)
     try:
         queue.rejoin_after_missed(request.user, ticket)
     except SERVICE_ERRORS as exc:
@@ -322,7 +267,7 @@ def consultation(request: HttpRequest, consultation_id) -> HttpResponse:
     consultation = consultation_selectors.consultation_for_user(
         request.user, consultation_id, request=request, service_line=Consultation.ServiceLine.OPD
     )
-    _use_patient_language(request, consultation.patient)
+    use_patient_language(request, consultation.patient)
     return render(
         request,
         "opd/consultation.html",
@@ -353,7 +298,7 @@ def feedback(request: HttpRequest, consultation_id) -> HttpResponse:
     consultation = consultation_selectors.visible_consultation(
         request.user, consultation_id, Consultation.ServiceLine.OPD
     )
-    _use_patient_language(request, consultation.patient)
+    use_patient_language(request, consultation.patient)
     form = FeedbackForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a rating from 1 to 5."))
@@ -380,7 +325,7 @@ def follow_up(request: HttpRequest, consultation_id) -> HttpResponse:
     consultation = consultation_selectors.visible_consultation(
         request.user, consultation_id, Consultation.ServiceLine.OPD
     )
-    _use_patient_language(request, consultation.patient)
+    use_patient_language(request, consultation.patient)
     try:
         ticket = consultations.book_follow_up(request.user, consultation)
     except SERVICE_ERRORS as exc:
@@ -394,7 +339,7 @@ def follow_up(request: HttpRequest, consultation_id) -> HttpResponse:
 def history(request: HttpRequest) -> HttpResponse:
     """Every past consultation and prescription of the family, and their shared documents."""
     patients = list(selectors.family_patients(request.user))
-    _use_patient_language(request, _account_holder(patients))
+    use_patient_language(request, account_holder(patients))
     return render(
         request,
         "opd/history.html",
