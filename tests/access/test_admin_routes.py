@@ -18,8 +18,12 @@ from sanjeevani.audit.models import AuditEvent
 from .routes import named_routes
 from .world import ROLES, World
 
-ADMINS = {"national_admin", "state_admin", "other_state_admin"}
-#: Admin objects that belong to the case's state: another state's administrator gets no 200.
+#: People the Django admin lets in, each narrowed to their scope there.
+ADMINS = {"national_admin", "state_admin", "other_state_admin", "hub_coordinator"}
+#: Admin users whose scope misses the case's places: another state's administrator, and a
+#: hub coordinator (their own hub only).
+OUT_OF_SCOPE = {"other_state_admin", "hub_coordinator"}
+#: Admin objects that belong to the case's state: an administrator out of scope gets no 200.
 STATE_SCOPED = {"registry_facility", "registry_onlineopd", "registry_doctorprofile"}
 
 
@@ -86,7 +90,7 @@ def test_admin_routes_open_only_to_administrators_in_scope(world, role):
         elif role not in ADMINS and status == 302:
             if "/admin/login/" not in response.headers.get("Location", ""):
                 problems.append(f"{said}: expected the admin sign-in")
-        elif role == "other_state_admin" and model in STATE_SCOPED and status == 200:
+        elif role in OUT_OF_SCOPE and model in STATE_SCOPED and status == 200:
             problems.append(f"{said}: another state's object")
         elif (
             role in {"state_admin", "national_admin"}
