@@ -24,7 +24,7 @@ A route added without a row here fails ``test_every_route_has_access_rules``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .world import DOCTOR_ROLES, OPD_OUTSIDERS, PATIENT_ROLES, ROLES, World, pdf_upload
@@ -341,6 +341,46 @@ RULES: list[Rule] = [
     Rule("accounts-api:me", "signed_in"),
     Rule("accounts-api:logout", "signed_in", method="post"),
 ]
+
+#: The doctor's workspace, mounted by both service lines, answers as the OPD routes it
+#: took over (which stay as aliases for one release).
+WORKSPACE_ALIASES = {
+    "workspace:console": "opd:doctor_console",
+    "workspace:queue": "opd:doctor_queue",
+    "workspace:presence": "opd:doctor_presence",
+    "workspace:call_next": "opd:call_next",
+    "workspace:icd10": "opd:icd10",
+    "workspace:consultation": "opd:doctor_consultation",
+    "workspace:confirm_identity": "opd:confirm_identity",
+    "workspace:save_record": "opd:save_record",
+    "workspace:prescribe": "opd:prescribe",
+    "workspace:end": "opd:end",
+    "workspace:dropped": "opd:dropped",
+    "workspace:hold": "opd:hold",
+    **{
+        f"workspace-api:{name}": f"opd-api:{name}"
+        for name in (
+            "consultation-detail",
+            "consultation-drop",
+            "consultation-earlier",
+            "consultation-end",
+            "consultation-hold",
+            "consultation-identity",
+            "consultation-mode",
+            "consultation-record",
+            "consultation-resume",
+            "doctor-break",
+            "doctor-call-next",
+            "doctor-consultations",
+            "doctor-offline",
+            "doctor-online",
+            "doctor-presence",
+            "doctor-queue",
+        )
+    },
+}
+_OPD = {rule.name: rule for rule in RULES}
+RULES += [replace(_OPD[old], name=new) for new, old in WORKSPACE_ALIASES.items()]
 
 BY_NAME = {rule.name: rule for rule in RULES}
 assert len(BY_NAME) == len(RULES), "a route is declared twice"

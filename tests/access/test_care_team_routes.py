@@ -1,19 +1,22 @@
-"""A hub-and-spoke case through the routes: the centre that asked for the consultation reads
-it and its prescription alike (issue 11: a CHO could open the prescription but not the
-consultation it came from); another centre's CHO, another hub's doctor, the hub coordinator
-and the operator get 404. Every answer comes from ``consultations.care_team``."""
+"""A hub-and-spoke case through the routes and the record's selector: the centre that
+asked for the consultation reads it and its prescription alike (issue 11: a CHO could open
+the prescription but not the consultation it came from); another centre's CHO, another
+hub's doctor, the hub coordinator, the operator and the state administrator get 404. Every
+answer comes from ``consultations.care_team``."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from django.http import Http404
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from sanjeevani.accounts.models import Role
 from sanjeevani.audit.models import AuditEvent
 from sanjeevani.consultations.models import Consultation
+from sanjeevani.consultations.selectors import consultation_for_user
 from sanjeevani.patients.documents import upload_document
 from sanjeevani.patients.models import PatientDocument
 from sanjeevani.prescriptions.services import issue_prescription
@@ -32,7 +35,6 @@ from .world import _paracetamol, pdf_upload
 
 pytestmark = pytest.mark.django_db
 
-CONSULTATION = "opd-api:consultation-detail"
 PRESCRIPTION_PAGE = "prescriptions:detail"
 PRESCRIPTION_API = "prescriptions-api:detail"
 JOIN = "realtime-api:join-token"
@@ -41,7 +43,6 @@ DOCUMENT_FILE = "patient-documents-api:file"
 
 #: Who gets 200 on each route; everyone else 404.
 SERVED: dict[str, set[str]] = {
-    CONSULTATION: {"family", "doctor", "requester", "centre_cho"},
     PRESCRIPTION_PAGE: {"family", "doctor", "requester", "centre_cho"},
     PRESCRIPTION_API: {"family", "doctor", "requester", "centre_cho"},
     JOIN: {"family", "doctor", "requester"},
@@ -116,6 +117,21 @@ def _url(route: str, case: dict[str, Any]) -> str:
     if route == DOCUMENT_FILE:
         return reverse(route, kwargs={"document_id": case["document"].pk})
     return reverse(route, kwargs={"consultation_id": case["consultation"].pk})
+
+
+@pytest.mark.parametrize("who", PEOPLE)
+def test_the_consultation_record_agrees_with_its_prescription(case, who):
+    """No page mounts hub-and-spoke consultations yet (the workspace is mounted for the OPD
+    line only), so the record is read through the selector every mount uses."""
+    consultation = case["consultation"]
+    user = case["people"][who]
+    try:
+        found = consultation_for_user(user, consultation.pk)
+    except Http404:
+        found = None
+    assert (found is not None) == (who in SERVED[PRESCRIPTION_API])
+    audited = AuditEvent.objects.filter(actor=user, patient_id=consultation.patient_id)
+    assert audited.exists() == (found is not None)
 
 
 @pytest.mark.parametrize("route", list(SERVED))
