@@ -15,7 +15,7 @@ from sanjeevani.opd.workspace import OPD_WORKSPACE
 
 api_v1 = [
     path("accounts/", include("sanjeevani.accounts.api")),
-    path("patients/", include("sanjeevani.patients.api_documents")),
+    path("patients/", include("sanjeevani.consultations.api_documents")),
     path("patients/", include("sanjeevani.patients.api")),
     path("registry/", include("sanjeevani.registry.api")),
     path("opd/", include("sanjeevani.opd.api")),

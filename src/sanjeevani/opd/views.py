@@ -20,8 +20,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from sanjeevani.consultations import care_team
 from sanjeevani.consultations import selectors as consultation_selectors
 from sanjeevani.consultations import services as consultations
+from sanjeevani.consultations.care_team import Action
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.consultations.workspace import selectors as workspace_selectors
 from sanjeevani.consultations.workspace.pages import SERVICE_ERRORS, error_text
@@ -175,7 +177,8 @@ def document_file(request: HttpRequest, document_id) -> HttpResponse:
         raise Http404
     document = get_object_or_404(PatientDocument.objects.select_related("patient"), pk=document_id)
     try:
-        handle = open_document_for(request.user, document, request=request)
+        permitted = care_team.may(request.user, Action.VIEW_DOCUMENTS, document.patient)
+        handle = open_document_for(request.user, document, request=request, permitted=permitted)
     except PermissionDenied:
         raise Http404 from None
     return document_response(document, handle)

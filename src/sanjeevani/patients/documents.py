@@ -24,15 +24,6 @@ def _is_family_account(user, patient: Patient) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and patient.account_id == user.pk
 
 
-def _legacy_reader(user, patient: Patient) -> bool:
-    """The answer before the care-team policy, for a caller that does not pass one yet
-    (``opd.views.document_file``): the family, or any doctor who ever consulted them."""
-    profile = getattr(user, "doctor_profile", None) if user.is_authenticated else None
-    if profile is not None and patient.consultations.filter(doctor=profile).exists():
-        return True
-    return _is_family_account(user, patient)
-
-
 def documents_of(patient: Patient) -> QuerySet[PatientDocument]:
     return PatientDocument.objects.filter(patient=patient).select_related("uploaded_by")
 
@@ -77,15 +68,13 @@ def upload_document(
     return document
 
 
-def open_document_for(user, document: PatientDocument, *, request=None, permitted=None):
+def open_document_for(user, document: PatientDocument, *, permitted: bool, request=None):
     """The stored file, opened for reading, after the access check and an audit row.
 
     ``permitted`` is the care-team policy's answer (``may(user, VIEW_DOCUMENTS, patient)``).
     Raises ``PermissionDenied`` when it is no; views turn that into 404 so a document's
     existence is not revealed.
     """
-    if permitted is None:
-        permitted = _legacy_reader(user, document.patient)
     if not permitted:
         raise PermissionDenied
     record_event(

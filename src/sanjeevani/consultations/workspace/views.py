@@ -20,8 +20,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sanjeevani.accounts.models import Role
+from sanjeevani.consultations import care_team
 from sanjeevani.consultations import selectors as consultation_selectors
 from sanjeevani.consultations import services as consultations
+from sanjeevani.consultations.care_team import Action
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.limits.pages import rate_limited
 from sanjeevani.patients.documents import documents_of
@@ -156,7 +158,11 @@ def consultation(request: HttpRequest, consultation_id, mount: Mount) -> HttpRes
         {
             "consultation": found,
             "patient": patient,
-            "documents": documents_of(patient),
+            "documents": (
+                documents_of(patient)
+                if care_team.may(request.user, Action.VIEW_DOCUMENTS, patient)
+                else documents_of(patient).none()
+            ),
             "earlier": consultation_selectors.earlier_consultations_for_doctor(
                 found, request.user, request=request
             ),
