@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from sanjeevani.consultations.models import Consultation
@@ -275,12 +276,14 @@ def test_accept_within_window_starts_consultation(opd, doctor, patient):
     assert ticket.status == "in_consultation"
 
 
-def test_call_window_expiry_marks_missed_on_status_read(opd, doctor, patient):
+def test_call_window_expiry_reads_missed_and_housekeeping_ends_the_call(opd, doctor, patient):
+    """The read shows the passed window as missed without writing; housekeeping records it."""
     ticket = _called(opd, doctor, patient)
     _expire(ticket)
     body = api_for(patient.account).get(f"{API}/tickets/{ticket.pk}/").json()
     assert body["status"] == "missed"
     assert body["can_rejoin"] is True
+    call_command("queue_housekeeping")
     consultation = Consultation.objects.get(ticket=ticket)
     assert (consultation.status, consultation.outcome) == ("ended", "no_show")
     assert api_for(doctor.user).get(f"{API}/doctor/presence/").json()["status"] == "available"

@@ -76,12 +76,6 @@ def test_housekeeping_records_the_miss_and_frees_the_doctor(unanswered):
     assert services.expire_unanswered_calls() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs opd/api.py TicketDetailView.get and opd/views.py _fresh to stop calling "
-    "expire_unanswered_calls (and tests/opd/test_api_queue.py "
-    "test_call_window_expiry_marks_missed_on_status_read to run housekeeping)",
-)
 def test_the_status_api_does_not_write(unanswered):
     response = api_for(unanswered.patient.account).get(f"{API}/tickets/{unanswered.pk}/")
     assert response.status_code == 200 and response.json()["status"] == "missed"

@@ -31,14 +31,6 @@ def patient_required(view):
     return wrapped
 
 
-def fresh_ticket(ticket: Ticket) -> Ticket:
-    """A called ticket whose 120 s passed becomes missed before it is shown."""
-    if ticket.status == Ticket.Status.CALLED:
-        queue.expire_unanswered_calls(opd=ticket.opd)
-        ticket.refresh_from_db()
-    return ticket
-
-
 def use_patient_language(request: HttpRequest, patient) -> None:
     """Speak the profile's language unless the person picked one themselves (the cookie).
     A language the project has no translation for falls back to English as a whole, so a

@@ -156,8 +156,6 @@ class TicketDetailView(OPDView):
     )
     def get(self, request, ticket_id):
         ticket = self.family_ticket(ticket_id, audited=True)
-        if queue_services.expire_unanswered_calls(opd=ticket.opd):
-            ticket.refresh_from_db()
         return Response(self.ticket_status(ticket))
 
 

@@ -83,7 +83,7 @@ def waiting_status(ticket: Ticket) -> dict:
 
 def ticket_status(ticket: Ticket) -> dict:
     """The waiting room's figures as JSON-safe values (page and polling fallback alike).
-    Callers run ``expire_unanswered_calls`` first, so a passed call window reads as missed."""
+    A passed call window reads as missed; housekeeping records it (a read never writes)."""
     status = SimpleNamespace(**waiting_status(ticket))
     consultation_url = ""
     if status.consultation_id and ticket.status == Ticket.Status.IN_CONSULTATION:

@@ -44,7 +44,6 @@ from .access import (
     account_holder,
     bad_id,
     family_ticket,
-    fresh_ticket,
     patient_required,
     use_patient_language,
 )
@@ -187,7 +186,7 @@ def document_file(request: HttpRequest, document_id) -> HttpResponse:
 @patient_required
 @require_GET
 def waiting_room(request: HttpRequest, ticket_id) -> HttpResponse:
-    ticket = fresh_ticket(family_ticket(request, ticket_id, audited=True))
+    ticket = family_ticket(request, ticket_id, audited=True)
     use_patient_language(request, ticket.patient)
     consultation = consultation_selectors.latest_consultation_of_ticket(ticket)
     if ticket.status == Ticket.Status.IN_CONSULTATION and consultation:
@@ -207,7 +206,7 @@ def waiting_room(request: HttpRequest, ticket_id) -> HttpResponse:
 @require_GET
 def ticket_status(request: HttpRequest, ticket_id) -> JsonResponse:
     """The polling fallback of the waiting room (frequent, so not audited)."""
-    ticket = fresh_ticket(family_ticket(request, ticket_id))
+    ticket = family_ticket(request, ticket_id)
     use_patient_language(request, ticket.patient)
     return JsonResponse(selectors.ticket_status(ticket))
 
