@@ -152,7 +152,7 @@ def test_the_source_reader_finds_strings_of_each_kind():
     )
     assert any(m.plural for m in by_name["templates/accounts/otp_sign_in.html"])
     assert any(m.msgid == "Connection: good" for m in by_name["static/realtime/room.js"])
-    assert any("near" in m.msgid for m in by_name["queueing/services.py"])
+    assert any("near" in m.msgid for m in by_name["queueing/sms.py"])
     with translation.override("hi"):
         assert translation.gettext("Take a token") != "Take a token"
     assert PACKAGE.name == "sanjeevani"
