@@ -150,6 +150,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: any error under /api/ that is not JSON yet becomes the API's error shape.
     "sanjeevani.config.api_errors.JsonErrorsUnderApi",
+    # NUL dropped from the query string before any view reads it (request_guards.py).
+    "sanjeevani.config.request_guards.DropNullCharacters",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy and Permissions-Policy on every response (--- security --- below).
     "sanjeevani.config.security_headers.ContentSecurityPolicyMiddleware",
