@@ -13,7 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from sanjeevani.audit.models import AuditEvent
-from sanjeevani.consultations import calling, lifecycle
+from sanjeevani.consultations import assignment, lifecycle
 from sanjeevani.consultations import services as consultations
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.queueing import services as queue
@@ -51,7 +51,7 @@ def patient_fixture():
 
 
 def _token(patient, opd) -> Ticket:
-    return queue.join_queue(patient.account, patient, opd, "fever")
+    return consultations.take_token(patient.account, patient, opd, "fever")
 
 
 def _called(doctor, opd, patient) -> Consultation:
@@ -65,6 +65,10 @@ def _called(doctor, opd, patient) -> Consultation:
 def _joined(doctor, opd, patient) -> Consultation:
     consultation = _called(doctor, opd, patient)
     return consultations.accept_call(patient.account, consultation.ticket)
+
+
+def _identified(doctor, consultation: Consultation) -> None:
+    consultations.confirm_identity(doctor.user, consultation, "Name and age asked", 34)
 
 
 def _state(consultation: Consultation) -> tuple[str, str, str, str]:
@@ -105,6 +109,7 @@ def test_claim_join_hold_resume_end(doctor, opd, patient):
     assert _state(consultation) == (Status.IN_PROGRESS, "", TStatus.IN_CONSULTATION, Presence.BUSY)
 
     consultations.save_clinical_record(doctor.user, consultation, {"advice": "Rest, fluids."}, 0)
+    _identified(doctor, consultation)
     consultations.end_consultation(doctor.user, consultation, Outcome.ADVICE_ONLY)
     assert _state(consultation) == (
         Status.ENDED,
@@ -162,6 +167,7 @@ def test_completed_by_the_doctor(doctor, opd, patient):
     consultations.save_clinical_record(
         doctor.user, consultation, {"referral": "District hospital, cardiology."}, 0
     )
+    _identified(doctor, consultation)
     consultations.end_consultation(doctor.user, consultation, Outcome.REFERRED)
     assert _state(consultation) == (
         Status.ENDED,
@@ -193,7 +199,7 @@ def test_missed_when_the_call_window_passes(doctor, opd, patient):
     Ticket.objects.filter(pk=consultation.ticket_id).update(
         call_expires_at=timezone.now() - dt.timedelta(seconds=1)
     )
-    assert queue.expire_unanswered_calls() == 1
+    assert consultations.expire_unanswered_calls() == 1
     assert _state(consultation) == (
         Status.ENDED,
         Outcome.NO_SHOW,
@@ -201,13 +207,13 @@ def test_missed_when_the_call_window_passes(doctor, opd, patient):
         Presence.AVAILABLE,
     )
     assert _closings(consultation) == [{"outcome": "no_show", "reason": "missed"}]
-    assert queue.expire_unanswered_calls() == 0
+    assert consultations.expire_unanswered_calls() == 0
     assert len(_closings(consultation)) == 1
 
 
 def test_cancelled_by_the_patient_during_the_call(doctor, opd, patient):
     consultation = _called(doctor, opd, patient)
-    queue.cancel_ticket(patient.account, consultation.ticket)
+    consultations.cancel_token(patient.account, consultation.ticket)
     assert _state(consultation) == (
         Status.ENDED,
         Outcome.NO_SHOW,
@@ -255,7 +261,7 @@ def test_an_ended_consultation_is_never_closed_again(doctor, opd, patient):
 
 
 def test_an_ending_hands_an_auto_assigning_doctor_the_next_patient(doctor, opd, patient):
-    queue.go_online(doctor.user, opd, auto_assign=True)
+    consultations.start_serving(doctor.user, opd, auto_assign=True)
     first = _token(patient, opd)
     first.refresh_from_db()
     assert first.status == TStatus.CALLED
@@ -348,6 +354,13 @@ def test_joining_before_the_call_is_refused(opd, patient):
 def test_a_refused_ending_changes_nothing(doctor, opd, patient):
     consultation = _joined(doctor, opd, patient)
     before = _actions(patient)
+    for outcome in (Outcome.ADVICE_ONLY, Outcome.REFERRED, Outcome.PRESCRIPTION):
+        with pytest.raises(ConsultationError) as unidentified:
+            consultations.end_consultation(doctor.user, consultation, outcome)
+        assert unidentified.value.code == "identity_not_confirmed"
+    assert _actions(patient) == before
+    _identified(doctor, consultation)
+    before = _actions(patient)
     for outcome, code in (
         (Outcome.ADVICE_ONLY, "no_advice"),
         (Outcome.REFERRED, "no_referral"),
@@ -363,6 +376,7 @@ def test_a_refused_ending_changes_nothing(doctor, opd, patient):
 def test_an_ending_that_fails_after_closing_is_rolled_back_whole(doctor, opd, patient, monkeypatch):
     consultation = _joined(doctor, opd, patient)
     consultations.save_clinical_record(doctor.user, consultation, {"advice": "Rest."}, 0)
+    _identified(doctor, consultation)
     before = _actions(patient)
 
     def broken(*args, **kwargs):
@@ -403,7 +417,7 @@ def test_a_claim_whose_consultation_cannot_open_leaves_the_ticket_waiting(
     def broken(*args, **kwargs):
         raise RuntimeError("the consultation could not be opened")
 
-    monkeypatch.setattr(calling, "_open_for_claimed", broken)
+    monkeypatch.setattr(assignment, "_open_for_claimed", broken)
     with pytest.raises(RuntimeError):
         consultations.call_next_patient(doctor.user)
     ticket.refresh_from_db()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from sanjeevani.consultations import services as consultation_services
 from sanjeevani.consultations.models import Consultation
 from tests.e2e.diagnostics import page_log
 from tests.realtime.factories import ConsultationFactory
@@ -68,6 +69,9 @@ def test_doctor_and_patient_call_chat_reload_and_end(live_server_url, signed_in_
     send_chat(patient, "After reload")
     doctor.wait_for_selector('li.theirs:has-text("After reload")')
 
+    consultation_services.confirm_identity(
+        consultation.doctor.user, consultation, "Name and age asked", 40
+    )
     doctor.on("dialog", lambda dialog: dialog.accept())
     doctor.select_option('[data-el="outcome"]', "advice_only")
     doctor.click('[data-action="end"]')

@@ -17,6 +17,7 @@ from tests.queueing.factories import (  # noqa: F401 - fixtures
     TicketFactory,
     api_for,
     call_next,
+    confirm_identity,
     doctor_fixture,
     go_online,
     member_doctor,
@@ -363,6 +364,7 @@ def _completed(opd, doctor, patient) -> Consultation:
         {"base_revision": 0, "advice": "rest"},
         format="json",
     )
+    confirm_identity(doctor, consultation)
     assert (
         api.post(
             f"{API}/consultations/{consultation.pk}/end/", {"outcome": "advice_only"}, format="json"

@@ -21,6 +21,7 @@ from tests.queueing.factories import (  # noqa: F401 - fixtures
     API,
     api_for,
     call_next,
+    confirm_identity,
     doctor_fixture,
     go_online,
     opd_fixture,
@@ -161,6 +162,7 @@ def test_follow_up_points_at_the_completed_consultation_not_a_later_no_show(doct
         {"base_revision": 0, "advice": "Rest"},
         format="json",
     )
+    confirm_identity(doctor, completed)
     assert _end(doctor, completed, "advice_only").status_code == 200
     no_show = _called(doctor, opd, patient)
     assert _end(doctor, no_show, "no_show").status_code == 200

@@ -55,6 +55,17 @@ def take_token(patient, opd, complaint: str = ""):
     )
 
 
+def confirm_identity(doctor, consultation, age_years: int = 34):
+    """The doctor's identity check, which every ending with clinical advice needs first."""
+    response = api_for(doctor.user).post(
+        f"/api/v1/consultations/{consultation.pk}/identity/",
+        {"method": "Name and age asked on video", "age_years": age_years},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    return response
+
+
 def call_next(doctor):
     return api_for(doctor.user).post(f"{API}/doctor/call-next/")
 

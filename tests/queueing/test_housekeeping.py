@@ -73,7 +73,7 @@ def test_housekeeping_records_the_miss_and_frees_the_doctor(unanswered):
     consultation = Consultation.objects.get(ticket=ticket)
     assert (consultation.status, consultation.outcome) == ("ended", "no_show")
     assert DoctorPresence.objects.get(doctor=ticket.claimed_by).status == "available"
-    assert services.expire_unanswered_calls() == 0
+    assert consultation_services.expire_unanswered_calls() == 0
 
 
 def test_the_status_api_does_not_write(unanswered):

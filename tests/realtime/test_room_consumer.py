@@ -12,6 +12,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from sanjeevani.audit.models import AuditEvent
+from sanjeevani.consultations import services as consultation_services
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.realtime import tokens
 from sanjeevani.realtime.consumers import MEDIA_STATS_SOURCES
@@ -219,6 +220,12 @@ async def test_only_the_doctor_holds_resumes_and_ends(consultation, doctor_user,
     await doctor.send_json_to({"type": "resume"})
     assert (await receive_until(patient, "room-state"))["on_hold"] is False
 
+    await doctor.send_json_to({"type": "end", "outcome": "referred"})
+    error = await receive_until(doctor, "error")  # clinical advice needs the identity first
+    assert (error["code"], error["about"]) == ("identity_not_confirmed", "end")
+    await database_sync_to_async(consultation_services.confirm_identity)(
+        doctor_user, consultation, "Name and age asked", 40
+    )
     await doctor.send_json_to({"type": "end", "outcome": "referred"})
     error = await receive_until(doctor, "error")  # the consultation's own rule: write it first
     assert (error["code"], error["about"]) == ("no_referral", "end")

@@ -13,6 +13,7 @@ from sanjeevani.queueing.models import Ticket
 
 from .models import Consultation
 from .states import CStatus, Outcome
+from .tokens import take_token
 
 
 def book_follow_up(actor: Any, consultation: Consultation, complaint: str = "") -> Ticket:
@@ -37,7 +38,7 @@ def book_follow_up(actor: Any, consultation: Consultation, complaint: str = "") 
             % {"doctor": doctor, "opd": opd.name},
         )
     complaint = (complaint or "").strip() or _("Follow-up")
-    return queue.join_queue(
+    return take_token(
         actor,
         consultation.patient,
         opd,

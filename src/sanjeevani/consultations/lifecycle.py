@@ -38,7 +38,8 @@ from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.errors import ConsultationError, QueueError
 from sanjeevani.queueing.models import LIVE_STATUSES, Ticket
 
-from .calling import free_doctor
+from .assignment import free_doctor
+from .identity import identity_confirmed
 from .models import Consultation
 from .states import OPEN, CStatus, Outcome, locked, publish_status, require_doctor_of, require_open
 
@@ -57,6 +58,9 @@ class CloseReason(enum.StrEnum):
 DOCTOR_OUTCOMES = frozenset(
     {Outcome.PRESCRIPTION, Outcome.ADVICE_ONLY, Outcome.REFERRED, Outcome.NO_SHOW}
 )
+
+#: Endings that record clinical advice: the doctor must first confirm who the patient is.
+CLINICAL_OUTCOMES = frozenset({Outcome.PRESCRIPTION, Outcome.ADVICE_ONLY, Outcome.REFERRED})
 
 
 def close_consultation(
@@ -86,6 +90,7 @@ def close_consultation(
     )
     _after_close(consultation, reason, now)
     free_doctor(consultation.doctor, now, actor)
+    publish_status(consultation, actor, reason.value)
     return consultation
 
 
@@ -118,12 +123,18 @@ def abandon_call(
     return _close_open_consultations(ticket, Outcome.NO_SHOW, CloseReason(reason), actor, now)
 
 
-def on_call_abandoned(
-    sender: Any, ticket: Ticket, reason: str, now: dt.datetime, **kwargs: Any
-) -> None:
-    """Adapter for ``queueing.signals.call_abandoned`` (``abandon_call``), until the
-    workflows call that directly."""
-    abandon_call(ticket, reason, now)
+def expire_unanswered_calls(now: dt.datetime | None = None, opd: Any = None) -> int:
+    """Calls not answered within their window become missed tickets, and their
+    consultations end as no-shows (``missed``), freeing the doctors. Run by housekeeping
+    (``manage.py queue_housekeeping --loop``, which ``make run`` starts beside the server)
+    and by the writes that need it now (a busy doctor calling, a patient joining late or
+    rejoining); never by a read. Returns how many calls were missed."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        missed = queue.miss_unanswered_calls(now=now, opd=opd)
+        for ticket in missed:
+            abandon_call(ticket, CloseReason.MISSED, now)
+    return len(missed)
 
 
 # --- hold and resume ----------------------------------------------------------------------
@@ -149,7 +160,7 @@ def _move(doctor_user: Any, consultation: Consultation, source: str, target: str
         else:
             queue.mark_doctor_busy(consultation.doctor, now)
         record_event(doctor_user, action, obj=consultation, patient_id=consultation.patient_id)
-        publish_status(consultation)
+        publish_status(consultation, doctor_user)
     return consultation
 
 
@@ -181,6 +192,14 @@ def _check_outcome_allowed(consultation: Consultation, outcome: str) -> None:
         raise ConsultationError(
             "patient_not_joined",
             _("The patient has not joined yet. Wait for them, or end as “patient did not join”."),
+        )
+    if outcome in CLINICAL_OUTCOMES and not identity_confirmed(consultation):
+        raise ConsultationError(
+            "identity_not_confirmed",
+            _(
+                "Confirm the patient's identity and age before ending with clinical advice; "
+                "if they never joined, end as “patient did not join”."
+            ),
         )
     if outcome == Outcome.PRESCRIPTION and not _has_issued_prescription(consultation):
         raise ConsultationError(
@@ -238,7 +257,6 @@ def end_consultation(doctor_user: Any, consultation: Consultation, outcome: str)
             patient_id=consultation.patient_id,
             detail={"outcome": outcome},
         )
-        publish_status(consultation)
     return consultation
 
 

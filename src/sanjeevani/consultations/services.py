@@ -1,7 +1,10 @@
 """Every state change of a consultation, by concern, behind one name for its callers:
 
-- ``calling``: calling the next patient (claim the ticket and open its consultation in one
-  transaction), auto-assignment, the patient joining the call;
+- ``assignment``: a claimed ticket opens its consultation; a freed doctor with auto-assign
+  gets the next patient (in-transaction steps);
+- ``calling``: the doctor calling the next patient, the patient joining the call;
+- ``tokens``: the workflows that change the queue and the consultations together (take,
+  cancel and rejoin a token; a doctor starting to serve an OPD);
 - ``lifecycle``: hold and resume, and every ending (completed, no-show, missed, cancelled,
   dropped) through ``close_consultation``;
 - ``identity``: the doctor confirming who the patient is;
@@ -9,10 +12,8 @@
 - ``modes``: the consultation mode observed by the room and confirmed by the doctor;
 - ``feedback`` and ``follow_up``: after the consultation.
 
-The queue (``sanjeevani.queueing``) knows tickets and doctors' presence only; these modules
-call its in-transaction steps. Its two signals (``call_abandoned``, ``assignment_possible``)
-are still connected in ``ConsultationsConfig.ready``, to thin adapters over
-``abandon_call`` and ``offer_to_auto_assign_doctors`` / ``claim_for``.
+The queue (``sanjeevani.queueing``) knows tickets and doctors' presence only and never calls
+upwards; these modules call its services and in-transaction steps explicitly.
 
 One transaction per public service, the acting user checked, an audit row written, events
 after commit. Refusals raise ``ConsultationError`` (409) or a Django ``ValidationError``
@@ -22,14 +23,8 @@ after commit. Refusals raise ``ConsultationError`` (409) or a Django ``Validatio
 from __future__ import annotations
 
 from . import modes
-from .calling import (
-    accept_call,
-    call_next_patient,
-    claim_for,
-    free_doctor,
-    offer_to_auto_assign_doctors,
-    on_assignment_possible,
-)
+from .assignment import claim_for, free_doctor, offer_to_auto_assign_doctors
+from .calling import accept_call, call_next_patient
 from .feedback import submit_feedback
 from .follow_up import book_follow_up
 from .identity import confirm_identity, identity_confirmed
@@ -39,7 +34,7 @@ from .lifecycle import (
     abandon_call,
     close_consultation,
     end_consultation,
-    on_call_abandoned,
+    expire_unanswered_calls,
     put_on_hold,
     resume,
     return_dropped_ticket,
@@ -60,6 +55,7 @@ from .record import (
     save_clinical_record,
 )
 from .states import ACTIVE, OPEN, CStatus, Outcome
+from .tokens import cancel_token, rejoin_queue, start_serving, take_token
 
 record_media_observation = modes.record_media_observation
 confirm_consultation_mode = modes.confirm_consultation_mode
@@ -81,6 +77,7 @@ __all__ = [
     "autosave_clinical_record",
     "book_follow_up",
     "call_next_patient",
+    "cancel_token",
     "check_vitals",
     "claim_for",
     "clean_diagnoses",
@@ -91,16 +88,18 @@ __all__ = [
     "confirm_consultation_mode",
     "confirm_identity",
     "end_consultation",
+    "expire_unanswered_calls",
     "fahrenheit",
     "free_doctor",
     "identity_confirmed",
     "offer_to_auto_assign_doctors",
-    "on_assignment_possible",
-    "on_call_abandoned",
     "put_on_hold",
     "record_media_observation",
+    "rejoin_queue",
     "resume",
     "return_dropped_ticket",
     "save_clinical_record",
+    "start_serving",
     "submit_feedback",
+    "take_token",
 ]

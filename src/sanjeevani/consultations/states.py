@@ -2,10 +2,15 @@
 doctor is the consultation's, the row is locked, the consultation is still open; and the
 ``consultation.status`` event a step publishes after commit.
 
-Event ``consultation.status`` to ``consultation.<uuid>`` and the doctor's group::
+Event ``consultation.status`` to ``consultation.<uuid>`` and the doctor's group, on every
+change of state (the patient joined, hold, resume, and every ending)::
 
-    {"type": "consultation.status", "consultation": "<uuid>", "status": "on_hold",
-     "outcome": ""}
+    {"type": "consultation.status", "consultation": "<uuid>", "status": "ended",
+     "outcome": "no_show", "reason": "missed", "by": "system"}
+
+``reason`` is the ``CloseReason`` of an ending (``completed``, ``no_show``, ``missed``,
+``cancelled``, ``dropped``), else ``""``; ``by`` says who made the change (``doctor``,
+``patient`` or ``system`` for housekeeping), so both pages can say it at once.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
+from sanjeevani.accounts.models import Role
 from sanjeevani.live.groups import consultation_group, doctor_group
 from sanjeevani.live.publisher import publish_many_after_commit
 from sanjeevani.queueing import services as queue
@@ -51,12 +57,22 @@ def require_open(consultation: Consultation) -> None:
         )
 
 
-def publish_status(consultation: Consultation) -> None:
+def changed_by(actor: Any) -> str:
+    """Who made a change, as the ``consultation.status`` event says it."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return "system"
+    return "doctor" if getattr(actor, "role", None) == Role.DOCTOR else "patient"
+
+
+def publish_status(consultation: Consultation, actor: Any = None, reason: str = "") -> None:
+    """After commit: the consultation's state to its room and to its doctor's pages."""
     event = {
         "type": "consultation.status",
         "consultation": str(consultation.pk),
         "status": consultation.status,
         "outcome": consultation.outcome,
+        "reason": reason,
+        "by": changed_by(actor),
     }
     publish_many_after_commit(
         [

@@ -118,7 +118,7 @@ class TakeTokenView(OPDView):
             patient = queue_selectors.patient_of_family(request.user, data["patient"])
         except Patient.DoesNotExist:
             raise Http404(_("No such profile in your family.")) from None
-        ticket = queue_services.join_queue(request.user, patient, opd, data["complaint"])
+        ticket = consultation_services.take_token(request.user, patient, opd, data["complaint"])
         return Response(self.ticket_status(ticket), status=status.HTTP_201_CREATED)
 
 
@@ -167,9 +167,9 @@ class TicketActionView(OPDView):
     def post(self, request, ticket_id):
         ticket = self.family_ticket(ticket_id)
         if self.action == "cancel":
-            ticket = queue_services.cancel_ticket(request.user, ticket)
+            ticket = consultation_services.cancel_token(request.user, ticket)
         else:
-            ticket = queue_services.rejoin_after_missed(request.user, ticket)
+            ticket = consultation_services.rejoin_queue(request.user, ticket)
         return Response(self.ticket_status(ticket))
 
 

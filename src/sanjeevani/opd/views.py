@@ -35,7 +35,6 @@ from sanjeevani.patients.documents import (
     upload_document,
 )
 from sanjeevani.patients.models import PatientDocument
-from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.models import Ticket
 from sanjeevani.registry.models import OnlineOPD, State
 
@@ -129,7 +128,7 @@ def take_token(request: HttpRequest, opd_id) -> HttpResponse:
         messages.error(request, _("The complaint is too long: keep it under 500 characters."))
         return redirect(back)
     try:
-        ticket = queue.join_queue(
+        ticket = consultations.take_token(
             request.user, patient, opd, complaint=form.cleaned_data["complaint"]
         )
     except SERVICE_ERRORS as exc:
@@ -219,7 +218,7 @@ def cancel(request: HttpRequest, ticket_id) -> HttpResponse:
     ticket = family_ticket(request, ticket_id)
     use_patient_language(request, ticket.patient)
     try:
-        queue.cancel_ticket(request.user, ticket)
+        consultations.cancel_token(request.user, ticket)
     except SERVICE_ERRORS as exc:
         messages.error(request, error_text(exc))
         return redirect("opd:waiting_room", ticket_id=ticket.pk)
@@ -253,7 +252,7 @@ def rejoin(request: HttpRequest, ticket_id) -> HttpResponse:
     ticket = family_ticket(request, ticket_id)
     use_patient_language(request, ticket.patient)
     try:
-        queue.rejoin_after_missed(request.user, ticket)
+        consultations.rejoin_queue(request.user, ticket)
     except SERVICE_ERRORS as exc:
         messages.error(request, error_text(exc))
     else:

@@ -2,7 +2,7 @@
 completing, going back to the head of the line; and tokens left from earlier days.
 
 Most steps run in the caller's transaction with the ticket row locked (the consultation
-services drive them); ``expire_unanswered_calls`` and ``expire_stale_tickets`` are
+services drive them); ``miss_unanswered_calls`` and ``expire_stale_tickets`` are
 housekeeping with transactions of their own.
 """
 
@@ -19,7 +19,6 @@ from sanjeevani.audit.services import record_event
 from sanjeevani.live.groups import ticket_group
 from sanjeevani.registry.models import OnlineOPD
 
-from . import signals
 from .events import publish_queue_events
 from .models import Ticket
 from .sms import sms_after_commit
@@ -74,20 +73,20 @@ def mark_missed(ticket: Ticket, now: dt.datetime, actor: Any = None) -> Ticket:
     return ticket
 
 
-def expire_unanswered_calls(now: dt.datetime | None = None, opd: OnlineOPD | None = None) -> int:
-    """Mark calls not answered within 120 s as MISSED; the call is abandoned
-    (``signals.call_abandoned``: the consultation layer ends it as a no-show and frees the
-    doctor). Cheap when nothing has expired (one indexed EXISTS). Run by housekeeping
-    (``manage.py queue_housekeeping --loop``, which ``make run`` starts beside the server)
-    and by the writes that need it now (a busy doctor calling, a patient joining late or
-    rejoining); never by a read, which shows a passed window as missed instead
-    (``selectors.waiting_status``)."""
+def miss_unanswered_calls(
+    now: dt.datetime | None = None, opd: OnlineOPD | None = None
+) -> list[Ticket]:
+    """Mark calls not answered within 120 s as MISSED and return those tickets, locked:
+    their consultations are still open, and the caller (``consultations
+    .expire_unanswered_calls``, in its transaction) abandons them. Cheap when nothing has
+    expired (one indexed EXISTS). Never run by a read, which shows a passed window as
+    missed instead (``selectors.waiting_status``)."""
     now = now or timezone.now()
     overdue = Ticket.objects.filter(status=Status.CALLED, call_expires_at__lt=now)
     if opd is not None:
         overdue = overdue.filter(opd=opd)
     if not overdue.exists():
-        return 0
+        return []
     with transaction.atomic():
         tickets = list(
             overdue.select_for_update(skip_locked=True, of=("self",)).select_related(
@@ -96,8 +95,7 @@ def expire_unanswered_calls(now: dt.datetime | None = None, opd: OnlineOPD | Non
         )
         for ticket in tickets:
             mark_missed(ticket, now)
-            signals.call_abandoned.send(sender=Ticket, ticket=ticket, reason="missed", now=now)
-    return len(tickets)
+    return tickets
 
 
 def expire_stale_tickets(now: dt.datetime | None = None) -> int:

@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from sanjeevani.audit.services import record_event
 from sanjeevani.registry.models import DoctorProfile, OnlineOPD
 
-from . import signals
 from .actors import doctor_of
 from .errors import QueueError
 from .events import presence_event, publish_queue_events
@@ -37,9 +36,9 @@ def _presence_for_update(doctor: DoctorProfile) -> DoctorPresence:
 
 def go_online(doctor_user: Any, opd: OnlineOPD, auto_assign: bool = False) -> DoctorPresence:
     """Start serving ``opd`` (the doctor must be one of its doctors). With ``auto_assign``
-    the next waiting patient is called for the doctor whenever they are free
-    (``signals.assignment_possible``). A doctor in a call or consultation stays busy and
-    cannot move to another OPD."""
+    the next waiting patient is called for the doctor whenever they are free (by the
+    consultation layer: ``consultations.start_serving`` claims at once). A doctor in a
+    call or consultation stays busy and cannot move to another OPD."""
     doctor = doctor_of(doctor_user)
     if not opd.active:
         raise QueueError("opd_inactive", _("This OPD is not taking patients at present."))
@@ -77,10 +76,6 @@ def go_online(doctor_user: Any, opd: OnlineOPD, auto_assign: bool = False) -> Do
         publish_queue_events(opd, "doctors", None, [presence_event(presence)])
         if previous_opd and previous_opd.pk != opd.pk:
             publish_queue_events(previous_opd, "doctors")
-        if presence.status == Presence.AVAILABLE and presence.auto_assign:
-            signals.assignment_possible.send(
-                sender=DoctorPresence, opd=opd, doctor=doctor, actor=doctor_user, now=now
-            )
     presence.refresh_from_db()
     return presence
 

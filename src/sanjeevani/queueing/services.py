@@ -7,7 +7,10 @@ list of queues in one statement, and ``claim_next_ticket`` is that for one OPD. 
 knows tickets and doctors' presence only. Opening a consultation for a claimed ticket,
 and ending it when the call is abandoned, belong to ``sanjeevani.consultations.services``,
 which calls the in-transaction steps here (``claim_next_ticket``, ``start_service``,
-``return_to_head``, ``complete_ticket``, ``mark_missed``) and listens to ``signals``.
+``return_to_head``, ``complete_ticket``, ``mark_missed``, ``miss_unanswered_calls``). The
+queue never calls upwards: the workflows above it (``consultations.take_token``,
+``cancel_token``, ``rejoin_queue``, ``start_serving``, ``expire_unanswered_calls``) call a
+queue service and then do the consultation's part in the same transaction.
 
 The functions live by concern and are re-exported here, the queue's one public surface:
 ``tickets`` (join, cancel, rejoin), ``calls`` (call window, missed, head of the line,
@@ -58,9 +61,9 @@ from .actors import check_family, doctor_of
 from .calls import (
     complete_ticket,
     expire_stale_tickets,
-    expire_unanswered_calls,
     lock_ticket,
     mark_missed,
+    miss_unanswered_calls,
     return_to_head,
     start_service,
 )
@@ -100,7 +103,6 @@ __all__ = [
     "complete_ticket",
     "doctor_of",
     "expire_stale_tickets",
-    "expire_unanswered_calls",
     "go_offline",
     "go_online",
     "join_queue",
@@ -109,6 +111,7 @@ __all__ = [
     "mark_doctor_busy",
     "mark_doctor_free",
     "mark_missed",
+    "miss_unanswered_calls",
     "message_language",
     "notify_near_turn",
     "publish_queue_events",

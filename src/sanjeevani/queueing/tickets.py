@@ -18,9 +18,8 @@ from sanjeevani.audit.services import record_event
 from sanjeevani.patients.models import Patient
 from sanjeevani.registry.models import DoctorProfile, OnlineOPD
 
-from . import signals
 from .actors import check_family
-from .calls import expire_unanswered_calls, lock_ticket, return_to_head
+from .calls import lock_ticket, return_to_head
 from .errors import QueueError
 from .events import publish_queue_events
 from .models import LIVE_STATUSES, Queue, Ticket
@@ -46,8 +45,9 @@ def join_queue(
     Refused when the OPD is inactive, closed now (the message says when it next opens),
     full for the day, or when the patient already holds a live token. Token numbers are
     allocated under a lock on the OPD row, so concurrent joins never share a number. The
-    token and patient ID go out by SMS after commit. Doctors with auto-assign are offered
-    the token in the same transaction (``signals.assignment_possible``). A token that is
+    token and patient ID go out by SMS after commit. The queue offers the token to no
+    doctor itself: the workflow that takes it (``consultations.take_token``) does, in the
+    same transaction. A token that is
     already among the first ``QUEUE_NEAR_TURN_POSITION`` places gets the "your turn is
     near" SMS at once, since no later move of the line would send it.
     """
@@ -139,7 +139,6 @@ def join_queue(
             ),
         )
         publish_queue_events(opd, "joined", ticket)
-        signals.assignment_possible.send(sender=Ticket, opd=opd, doctor=None, actor=actor, now=now)
         mark_near_turn(queue)
     ticket.refresh_from_db()
     return ticket
@@ -166,8 +165,9 @@ def _refuse_second_live_ticket(patient: Patient) -> None:
 
 def cancel_ticket(actor: Any, ticket: Ticket) -> Ticket:
     """The patient gives up the token (waiting, called or missed); a consultation that has
-    started cannot be cancelled from the queue. A call in progress is abandoned
-    (``signals.call_abandoned``)."""
+    started cannot be cancelled from the queue. A call in progress leaves its
+    consultation open: the workflow (``consultations.cancel_token``) abandons it in the
+    same transaction."""
     check_family(actor, ticket.patient)
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
@@ -182,9 +182,6 @@ def cancel_ticket(actor: Any, ticket: Ticket) -> Ticket:
         was = ticket.status
         ticket.status = Status.CANCELLED
         ticket.save(update_fields=["status", "updated_at"])
-        now = timezone.now()
-        if was == Status.CALLED:
-            signals.call_abandoned.send(sender=Ticket, ticket=ticket, reason="cancelled", now=now)
         record_event(actor, "ticket.cancel", obj=ticket, patient_id=ticket.patient_id)
         if was == Status.WAITING:
             mark_near_turn(ticket.queue_id)
@@ -196,9 +193,9 @@ def cancel_ticket(actor: Any, ticket: Ticket) -> Ticket:
 
 def rejoin_after_missed(actor: Any, ticket: Ticket) -> Ticket:
     """Once: a missed token goes back to WAITING at the head of the queue, keeping its
-    original queued_at. A second miss is final."""
+    original queued_at. A second miss is final. A call whose window has passed must
+    already be marked missed (``consultations.rejoin_queue`` does it first)."""
     check_family(actor, ticket.patient)
-    expire_unanswered_calls(opd=ticket.opd)
     with transaction.atomic():
         ticket = lock_ticket(ticket.pk)
         if ticket.status != Status.MISSED:
@@ -214,8 +211,5 @@ def rejoin_after_missed(actor: Any, ticket: Ticket) -> Ticket:
         _refuse_second_live_ticket(ticket.patient)
         return_to_head(ticket, "rejoined")
         record_event(actor, "ticket.rejoin", obj=ticket, patient_id=ticket.patient_id)
-        signals.assignment_possible.send(
-            sender=Ticket, opd=ticket.opd, doctor=None, actor=actor, now=timezone.now()
-        )
     ticket.refresh_from_db()
     return ticket

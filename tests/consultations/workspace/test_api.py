@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from sanjeevani.audit.models import AuditEvent
+from sanjeevani.consultations.lifecycle import CLINICAL_OUTCOMES
 from sanjeevani.consultations.models import Consultation, Feedback
 from sanjeevani.queueing.models import Ticket
 from tests.factories import DoctorFactory, PatientFactory
@@ -16,6 +17,7 @@ from tests.queueing.factories import (  # noqa: F401 - fixtures
     API,
     api_for,
     call_next,
+    confirm_identity,
     doctor_fixture,
     go_online,
     member_doctor,
@@ -186,7 +188,24 @@ def test_hold_and_resume(doctor, consultation):
 
 
 def _end(doctor, consultation, outcome):
+    if outcome in CLINICAL_OUTCOMES and consultation.status == "in_progress":
+        confirm_identity(doctor, consultation)
     return api_for(doctor.user).post(url(consultation, "end"), {"outcome": outcome}, format="json")
+
+
+def test_an_ending_with_clinical_advice_needs_the_identity_confirmed(doctor, consultation):
+    save(doctor, consultation, 0, advice="steam inhalation", referral="ENT, district hospital")
+    for outcome in CLINICAL_OUTCOMES:
+        response = api_for(doctor.user).post(
+            url(consultation, "end"), {"outcome": outcome}, format="json"
+        )
+        assert response.status_code == 409
+        assert error(response)["code"] == "identity_not_confirmed"
+        assert "identity" in error(response)["message"]
+    consultation.refresh_from_db()
+    assert consultation.status == "in_progress"
+    confirm_identity(doctor, consultation)
+    assert _end(doctor, consultation, "advice_only").json()["outcome"] == "advice_only"
 
 
 def test_end_with_advice_only_needs_advice(doctor, consultation):

@@ -300,6 +300,7 @@ def test_free_entry_medicine_without_video_is_refused_with_the_rule(doctor_clien
 
 def test_feedback_without_rating_is_refused_plainly(client, doctor_client, clinic):
     consultation = joined_consultation(doctor_client, clinic)
+    consultation_services.confirm_identity(clinic.doctor.user, consultation, "Name asked", 30)
     doctor_client.post(reverse("workspace:end", args=[consultation.pk]), {"outcome": "advice_only"})
     client.force_login(clinic.patient.account)
     response = client.post(reverse("opd:feedback", args=[consultation.pk]), {"rating": "9"})

@@ -222,7 +222,7 @@ class GoOnlineView(WorkspaceView):
     def post(self, request):
         data = _valid(s.GoOnlineSerializer, request)
         served = get_object_or_404(self.mount.queues(), pk=data["opd"])
-        presence = queue_services.go_online(request.user, served, data["auto_assign"])
+        presence = consultation_services.start_serving(request.user, served, data["auto_assign"])
         return Response(s.PresenceSerializer(presence).data)
 
 

@@ -116,7 +116,9 @@ def presence(request: HttpRequest, mount: Mount) -> HttpResponse:
             if not form.cleaned_data["opd"]:
                 raise Http404
             served = get_object_or_404(mount.queues_of(request.doctor), pk=form.cleaned_data["opd"])
-            queue.go_online(request.user, served, auto_assign=form.cleaned_data["auto_assign"])
+            consultations.start_serving(
+                request.user, served, auto_assign=form.cleaned_data["auto_assign"]
+            )
             messages.success(request, _("You are online for %(opd)s.") % {"opd": served.name})
         elif action == "break":
             queue.take_break(request.user)

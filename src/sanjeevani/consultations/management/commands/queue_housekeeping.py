@@ -5,6 +5,7 @@ Reads never write: a waiting room shows a passed call window as missed, and this
 it (ends the consultation as a no-show and frees the doctor). Claims mark near-turn tokens
 at most once a second per OPD and process; this catches up the rest. Run once (cron) or
 with ``--loop SECONDS``; ``make run`` starts it with ``--loop 5`` beside the server.
+It lives with the consultations because a missed call ends a consultation.
 """
 
 from __future__ import annotations
@@ -13,11 +14,8 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from sanjeevani.queueing.services import (
-    catch_up_near_turn,
-    expire_stale_tickets,
-    expire_unanswered_calls,
-)
+from sanjeevani.consultations.services import expire_unanswered_calls
+from sanjeevani.queueing.services import catch_up_near_turn, expire_stale_tickets
 
 
 class Command(BaseCommand):
