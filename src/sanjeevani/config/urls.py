@@ -41,5 +41,6 @@ urlpatterns = [
     path("csp-report/", csp_report, name="csp-report"),
 ]
 
+handler403 = "sanjeevani.portal.views.forbidden"
 handler404 = "sanjeevani.portal.views.not_found"
 handler500 = "sanjeevani.portal.views.server_error"
