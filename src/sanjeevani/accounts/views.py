@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
 from sanjeevani.audit.services import client_ip
+from sanjeevani.portal.landing import landing_url
 
 from . import services, trust
 from .models import User
@@ -29,7 +30,6 @@ OTP_MOBILE_KEY = "accounts_otp_mobile"
 OTP_CHALLENGE_KEY = "accounts_otp_challenge"
 PENDING_ENROLMENT_KEY = "accounts_pending_enrolment"
 PENDING_ENROLMENT_SECONDS = 10 * 60
-PATIENT_HOME = "/patients/"
 _CODE_MAY_BE_WAITING = {"resend_too_soon", "number_rate_limited"}
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -105,7 +105,7 @@ def otp_sign_in(request: HttpRequest) -> HttpResponse:
                     auth_login(request, user, backend=MODEL_BACKEND)
                     request.session.pop(OTP_MOBILE_KEY, None)
                     request.session.pop(OTP_CHALLENGE_KEY, None)
-                    response = redirect(next_url or PATIENT_HOME)
+                    response = redirect(next_url or landing_url(user))
                     trust.remember_device(request, response, trust.MOBILE, mobile)
                     return response
 
@@ -159,7 +159,7 @@ def staff_login(request: HttpRequest) -> HttpResponse:
             auth_login(request, result.user, backend=MODEL_BACKEND)
             if result.device is not None:
                 otp_login(request, result.device)
-            response = redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+            response = redirect(next_url or landing_url(result.user))
             trust.remember_device(request, response, trust.STAFF, result.user.get_username())
             return response
     elif request.user.is_authenticated and next_url.startswith(resolve_url("admin:index")):
@@ -210,7 +210,7 @@ def enrol_2fa(request: HttpRequest) -> HttpResponse:
         request.session.pop(PENDING_ENROLMENT_KEY, None)
         if request.user.is_authenticated:
             messages.info(request, _("Your authenticator app is already set up."))
-            return redirect(settings.LOGIN_REDIRECT_URL)
+            return redirect(landing_url(request.user))
         return redirect("accounts:staff_login")
 
     device = services.start_totp_enrolment(user)
@@ -228,7 +228,7 @@ def enrol_2fa(request: HttpRequest) -> HttpResponse:
                 auth_login(request, user, backend=MODEL_BACKEND)
             otp_login(request, device)
             messages.success(request, _("Your authenticator app is set up."))
-            response = redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+            response = redirect(next_url or landing_url(user))
             trust.remember_device(request, response, trust.STAFF, user.get_username())
             return response
 

@@ -12,20 +12,27 @@ from django.utils.translation import gettext as _
 
 from sanjeevani.accounts.models import Role
 from sanjeevani.consultations.workspace.pages import sign_in_url
+from sanjeevani.portal.access import NotYourPage
+from sanjeevani.portal.landing import LANDINGS
 from sanjeevani.queueing import selectors as queue_selectors
 from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.models import Ticket
 
 
 def patient_required(view):
-    """Patients' pages: anonymous people go to OTP sign-in and come back here."""
+    """Patients' pages: anonymous people go to OTP sign-in and come back here; staff get
+    the styled 403 naming whose page this is, with a link to their own (not a 404, which
+    shows Django's debug page when DEBUG is on)."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect(sign_in_url("accounts:otp_sign_in", request.get_full_path()))
         if request.user.role != Role.PATIENT:
-            raise Http404
+            raise NotYourPage(
+                str(LANDINGS[Role.PATIENT].audience),
+                _("These pages are for patients signed in with a mobile number."),
+            )
         return view(request, *args, **kwargs)
 
     return wrapped

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import translation
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.i18n import JavaScriptCatalog
+
+from sanjeevani.consultations.workspace.pages import sign_in_url
 
 from . import selectors
 
@@ -40,6 +42,10 @@ def room(request: HttpRequest, consultation_id) -> HttpResponse:
     )
 
 
-@login_required
 def device_check(request: HttpRequest) -> HttpResponse:
+    """Try camera, microphone, speaker and connection before a consultation. Anyone signed
+    in may use it; a signed-out visitor is most likely a patient, so they are sent to the
+    patient's OTP sign-in (and come back here), not the staff sign-in."""
+    if not request.user.is_authenticated:
+        return redirect(sign_in_url("accounts:otp_sign_in", request.get_full_path()))
     return render(request, "realtime/device_check.html")
