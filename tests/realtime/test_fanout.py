@@ -19,8 +19,9 @@ from channels.testing import WebsocketCommunicator
 from rest_framework.authtoken.models import Token
 
 from sanjeevani.live import publisher
-from sanjeevani.live.groups import opd_queue_group
+from sanjeevani.live.groups import queue_group
 from sanjeevani.queueing import services
+from sanjeevani.queueing.models import Queue
 from sanjeevani.realtime.fanout import HUB_CAPACITY, LocalGroupFanout
 from sanjeevani.realtime.layers import InMemoryChannelLayer
 from sanjeevani.realtime.routing import websocket_urlpatterns
@@ -95,7 +96,7 @@ class _Recorder:
 
 async def test_waiting_rooms_of_one_opd_get_each_event_once_and_in_order():
     opd, people = await database_sync_to_async(_waiting_opd)(3)
-    group = opd_queue_group(opd.pk)
+    group = queue_group(await database_sync_to_async(_queue_id)(opd))
     rooms = [await _waiting_room(opd, person) for person in people]
     layer = get_channel_layer()
     members = await _layer_members(layer, group)
@@ -113,7 +114,7 @@ async def test_waiting_rooms_of_one_opd_get_each_event_once_and_in_order():
 
 async def test_a_member_that_leaves_gets_nothing_more_and_the_last_one_leaves_the_group():
     opd, people = await database_sync_to_async(_waiting_opd)(2)
-    group = opd_queue_group(opd.pk)
+    group = queue_group(await database_sync_to_async(_queue_id)(opd))
     staying, leaving = [await _waiting_room(opd, person) for person in people]
     layer = get_channel_layer()
     fanout = LocalGroupFanout.of(layer)
@@ -133,7 +134,7 @@ async def test_a_member_that_leaves_gets_nothing_more_and_the_last_one_leaves_th
 
 async def test_a_broken_or_stalled_member_does_not_hold_up_the_others():
     opd, people = await database_sync_to_async(_waiting_opd)(1)
-    group = opd_queue_group(opd.pk)
+    group = queue_group(await database_sync_to_async(_queue_id)(opd))
     fanout = LocalGroupFanout.of(get_channel_layer())
     broken, stalled = _Recorder(broken=True), _Recorder(stall=True)
     for member in (broken, stalled):
@@ -157,7 +158,7 @@ async def test_a_broken_or_stalled_member_does_not_hold_up_the_others():
 
 async def test_frames_wait_for_a_member_until_it_is_ready():
     opd, people = await database_sync_to_async(_waiting_opd)(1)
-    group = opd_queue_group(opd.pk)
+    group = queue_group(await database_sync_to_async(_queue_id)(opd))
     fanout = LocalGroupFanout.of(get_channel_layer())
     room = await _waiting_room(opd, people[0])
     joining = _Recorder()
@@ -178,7 +179,7 @@ async def test_a_burst_beyond_the_layer_capacity_reaches_the_member_whole():
     layer = get_channel_layer()
     fanout = LocalGroupFanout.of(layer)
     member = _Recorder()
-    group = opd_queue_group("burst")
+    group = queue_group("burst")
     await fanout.join(group, member)
     await fanout.ready(member)
     assert layer.get_capacity(fanout.hubs[group].channel) >= HUB_CAPACITY
@@ -195,10 +196,10 @@ async def test_the_hub_renews_its_membership_before_the_layer_expires_it():
     fanout = LocalGroupFanout.of(layer)
     assert fanout.rejoin_seconds == 1
     member = _Recorder()
-    await fanout.join("opd.renewed.queue", member)
+    await fanout.join("queue.renewed", member)
     await fanout.ready(member)
     await asyncio.sleep(4)  # the point: twice group_expiry, which only renewal survives
-    await layer.group_send("opd.renewed.queue", {"type": "queue.advanced", "n": 7})
+    await layer.group_send("queue.renewed", {"type": "queue.advanced", "n": 7})
     await async_wait_until(lambda: member.texts, timeout=5)
     assert member.numbers == [7]
     await fanout.forget(member)
@@ -212,6 +213,10 @@ async def _until(communicator: WebsocketCommunicator, wanted) -> dict:
     raise AssertionError("the event did not come")
 
 
+def _queue_id(opd) -> str:
+    return str(Queue.objects.for_opd(opd).pk)
+
+
 def _doctor_on_two_opds():
     first, second = OnlineOPDFactory(), OnlineOPDFactory()
     doctor = member_doctor(first)
@@ -223,7 +228,8 @@ def _doctor_on_two_opds():
 
 async def test_a_doctors_queue_moves_with_the_doctor_to_another_opd():
     first, second, doctor = await database_sync_to_async(_doctor_on_two_opds)()
-    old_group, new_group = opd_queue_group(first.pk), opd_queue_group(second.pk)
+    old_group = queue_group(await database_sync_to_async(_queue_id)(first))
+    new_group = queue_group(await database_sync_to_async(_queue_id)(second))
     feed = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/doctor/queue/")
     feed.scope["user"] = doctor.user
     assert (await feed.connect())[0]
@@ -234,6 +240,7 @@ async def test_a_doctors_queue_moves_with_the_doctor_to_another_opd():
     await database_sync_to_async(services.go_online)(doctor.user, second)
     moved = await _until(feed, lambda event: event["type"] == "presence.changed")
     assert moved["opd"] == str(second.pk)
+    assert moved["queue"] == new_group.removeprefix("queue.")
     assert fanout.members(old_group) == [] and await _layer_members(layer, old_group) == set()
     assert len(fanout.members(new_group)) == 1
     assert await _layer_members(layer, new_group) == {fanout.hubs[new_group].channel}
@@ -273,7 +280,7 @@ async def _next_event(ws) -> dict:
 )
 def test_two_server_processes_each_get_an_event_once_through_redis():
     opd, keys = _two_node_world()
-    group = opd_queue_group(opd.pk)
+    group = queue_group(_queue_id(opd))
 
     async def scenario(bases: list[str]) -> None:
         rooms = await _open_rooms(bases, opd, keys)

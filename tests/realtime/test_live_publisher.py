@@ -15,7 +15,7 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db import transaction
 
 from sanjeevani.live import publisher
-from sanjeevani.live.groups import opd_queue_group, room_group, ticket_group
+from sanjeevani.live.groups import queue_group, room_group, ticket_group
 
 pytestmark = pytest.mark.realtime
 
@@ -52,7 +52,7 @@ def test_events_from_a_service_thread_arrive_in_order():
 
 
 async def _events_arrive_in_order() -> None:
-    group = opd_queue_group("a1b2")
+    group = queue_group("a1b2")
     layer, channel = await _listen(group)
 
     def service_thread() -> None:
@@ -74,7 +74,7 @@ def test_a_burst_to_a_broadcast_group_is_one_message_and_personal_groups_are_not
 
 
 async def _burst_is_batched() -> None:
-    queue, personal = opd_queue_group("c3d4"), ticket_group("t9")
+    queue, personal = queue_group("c3d4"), ticket_group("t9")
     layer, channel = await _listen(queue, personal)
     batch = [(queue, {"type": "queue.advanced", "n": n}) for n in range(5)]
     batch += [(personal, {"type": "ticket.called", "n": n}) for n in range(2)]
@@ -134,7 +134,7 @@ def test_a_network_layer_is_fed_from_one_background_loop_in_order(monkeypatch):
     layer = _RecordingLayer()
     monkeypatch.setattr(publisher, "get_channel_layer", lambda: layer)
     groups = [
-        opd_queue_group("o"),
+        queue_group("o"),
         ticket_group("t"),
         room_group("7c9e6679742540de944be07fc1f90ae7"),
     ]

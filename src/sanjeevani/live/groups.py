@@ -1,11 +1,12 @@
 """Channel-layer group names. A group name is ASCII letters, digits, ``.``, ``-`` and ``_``
 (the channel layer's rule), so ids are written as text.
 
-``opd.<opd uuid>.queue``
-    every waiting room and doctor's queue of one OPD: ``queue.advanced``
-    (``sanjeevani.queueing.services``). A broadcast group: its only members are the app
-    processes' fan-out hubs (``sanjeevani.realtime.fanout``), and several of its events
-    may travel as one ``live.batch`` message (``sanjeevani.live.publisher``).
+``queue.<queue uuid>``
+    every waiting room and doctor's queue of one queue (an OPD's, a hub's for one
+    specialty, a state's overflow): ``queue.advanced`` (``sanjeevani.queueing.events``). A
+    broadcast group: its only members are the app processes' fan-out hubs
+    (``sanjeevani.realtime.fanout``), and several of its events may travel as one
+    ``live.batch`` message (``sanjeevani.live.publisher``).
 ``ticket.<ticket uuid>``
     the waiting room of one patient's token: ``ticket.missed`` and ``ticket.returned``
     (``sanjeevani.queueing.services``); ``ticket.called`` (``sanjeevani.consultations.services``,
@@ -30,13 +31,13 @@ from __future__ import annotations
 import uuid
 
 
-def opd_queue_group(opd_id: object) -> str:
-    return f"opd.{opd_id}.queue"
+def queue_group(queue_id: object) -> str:
+    return f"queue.{queue_id}"
 
 
 def is_broadcast_group(group: str) -> bool:
     """Read by a per-process fan-out hub, which unpacks ``live.batch`` messages."""
-    return group.startswith("opd.") and group.endswith(".queue")
+    return group.startswith("queue.")
 
 
 def ticket_group(ticket_id: object) -> str:

@@ -60,7 +60,7 @@ def mark_missed(ticket: Ticket, now: dt.datetime, actor: Any = None) -> Ticket:
         ),
     )
     publish_queue_events(
-        ticket.opd,
+        ticket.queue_id,
         "doctors",
         None,
         [
@@ -147,7 +147,7 @@ def return_to_head(ticket: Ticket, reason: str) -> None:
         ]
     )
     publish_queue_events(
-        ticket.opd,
+        ticket.queue_id,
         "returned",
         ticket,
         [

@@ -121,7 +121,7 @@ def claim_from_queues(
     if claim is None:
         return None
     ticket = claim.ticket
-    publish_queue_events(ticket.opd_id, "claimed", ticket, busy_delta=1, doctors=claim.doctors)
+    publish_queue_events(ticket.queue_id, "claimed", ticket, busy_delta=1, doctors=claim.doctors)
     return claim
 
 

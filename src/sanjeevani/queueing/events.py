@@ -1,5 +1,6 @@
-"""What the queue announces after commit: ``queue.advanced`` to the OPD's waiting line and
-the personal events (shapes in ``services``), in one hand-over to the channel layer."""
+"""What the queue announces after commit: ``queue.advanced`` to the queue's waiting line
+(``queue.<queue uuid>``: an OPD's, a hub's for one specialty, a state's overflow) and the
+personal events (shapes in ``services``), in one hand-over to the channel layer."""
 
 from __future__ import annotations
 
@@ -9,24 +10,23 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from sanjeevani.live.groups import doctor_group, opd_queue_group
+from sanjeevani.live.groups import doctor_group, queue_group
 from sanjeevani.live.publisher import publish_now
-from sanjeevani.registry.models import OnlineOPD
 
 from . import selectors
-from .models import DoctorPresence, Ticket
+from .models import DoctorPresence, Queue, Ticket
 
 
 @dataclass(frozen=True)
 class DoctorFigures:
-    """Doctors online (available or busy) and busy on one OPD, as a change left them."""
+    """Doctors online (available or busy) and busy on one queue, as a change left them."""
 
     online: int
     busy: int
 
 
 def queue_advanced_event(
-    opd: OnlineOPD | Any,
+    queue: Queue | Any,
     change: str,
     ticket: Ticket | None,
     busy_delta: int = 0,
@@ -35,43 +35,43 @@ def queue_advanced_event(
     """The ``queue.advanced`` event. Built once per change, never once per client. The
     doctor figures are ``doctors`` when the change counted them (a PostgreSQL claim
     does), else from a cache a few seconds old (fresh on presence changes), so no change
-    pays a query for them. ``opd`` may be the OPD or its id."""
-    opd_id = getattr(opd, "pk", opd)
+    pays a query for them. ``queue`` may be the Queue or its id."""
+    queue_id = getattr(queue, "pk", queue)
     if doctors is not None:
         counts = {"online": doctors.online, "busy": doctors.busy}
     else:
         counts = selectors.recent_presence_counts(
-            opd_id, fresh=change == "doctors", busy_delta=busy_delta
+            queue_id, fresh=change == "doctors", busy_delta=busy_delta
         )
     return {
         "type": "queue.advanced",
-        "opd": str(opd_id),
+        "queue": str(queue_id),
         "change": change,
         "ticket": selectors.queue_key(ticket) if ticket is not None else None,
         "doctors_online": counts["online"],
         "doctors_busy": counts["busy"],
-        "mean_consultation_seconds": selectors.mean_consultation_seconds(opd),
+        "mean_consultation_seconds": selectors.mean_consultation_seconds(queue),
         "at": timezone.now().isoformat(),
     }
 
 
 def publish_queue_events(
-    opd: OnlineOPD | Any | None,
+    queue: Queue | Any | None,
     change: str | None,
     ticket: Ticket | None = None,
     others: list[tuple[str, dict]] | None = None,
     busy_delta: int = 0,
     doctors: DoctorFigures | None = None,
 ) -> None:
-    """After commit: the OPD's ``queue.advanced`` (``opd`` may be an id) and any personal
-    events, in one hand-over to the channel layer."""
+    """After commit: the queue's ``queue.advanced`` (``queue`` may be an id) and any
+    personal events, in one hand-over to the channel layer."""
     messages = list(others or [])
 
     def send() -> None:
         batch = list(messages)
-        if opd is not None and change is not None:
-            event = queue_advanced_event(opd, change, ticket, busy_delta, doctors)
-            batch.insert(0, (opd_queue_group(getattr(opd, "pk", opd)), event))
+        if queue is not None and change is not None:
+            event = queue_advanced_event(queue, change, ticket, busy_delta, doctors)
+            batch.insert(0, (queue_group(getattr(queue, "pk", queue)), event))
         publish_now(batch)
 
     transaction.on_commit(send)
@@ -85,6 +85,7 @@ def presence_event(presence: DoctorPresence) -> tuple[str, dict]:
             "doctor": str(presence.doctor_id),
             "status": presence.status,
             "opd": str(presence.opd_id) if presence.opd_id else None,
+            "queue": str(presence.queue_id) if presence.queue_id else None,
             "auto_assign": presence.auto_assign,
         },
     )

@@ -54,6 +54,7 @@ def go_online(doctor_user: Any, opd: OnlineOPD, auto_assign: bool = False) -> Do
         presence = _presence_for_update(doctor)
         busy = presence.status == Presence.BUSY
         previous_opd = presence.opd if presence.status != Presence.OFFLINE else None
+        previous_queue_id = presence.queue_id if previous_opd else None
         if busy and previous_opd and previous_opd.pk != opd.pk:
             raise QueueError(
                 "consultation_open",
@@ -73,9 +74,9 @@ def go_online(doctor_user: Any, opd: OnlineOPD, auto_assign: bool = False) -> Do
             obj=presence,
             detail={"opd": str(opd.pk), "auto_assign": presence.auto_assign},
         )
-        publish_queue_events(opd, "doctors", None, [presence_event(presence)])
-        if previous_opd and previous_opd.pk != opd.pk:
-            publish_queue_events(previous_opd, "doctors")
+        publish_queue_events(presence.queue_id, "doctors", None, [presence_event(presence)])
+        if previous_queue_id and previous_queue_id != presence.queue_id:
+            publish_queue_events(previous_queue_id, "doctors")
     presence.refresh_from_db()
     return presence
 
@@ -93,7 +94,7 @@ def _leave(doctor_user: Any, status: str, action: str) -> DoctorPresence:
         presence.last_seen = timezone.now()
         presence.save()
         record_event(doctor_user, action, obj=presence)
-        publish_queue_events(presence.opd, "doctors", None, [presence_event(presence)])
+        publish_queue_events(presence.queue_id, "doctors", None, [presence_event(presence)])
     return presence
 
 
@@ -122,7 +123,7 @@ def mark_doctor_free(doctor: DoctorProfile, now: dt.datetime) -> DoctorPresence 
     presence.status = Presence.AVAILABLE
     presence.last_seen = now
     presence.save(update_fields=["status", "last_seen", "since"])
-    publish_queue_events(presence.opd, "doctors", None, [presence_event(presence)])
+    publish_queue_events(presence.queue_id, "doctors", None, [presence_event(presence)])
     return presence
 
 
@@ -134,7 +135,7 @@ def mark_doctor_busy(doctor: DoctorProfile, now: dt.datetime) -> None:
     )
     if changed:
         presence = DoctorPresence.objects.select_related("opd").get(doctor=doctor)
-        publish_queue_events(presence.opd, "doctors", None, [presence_event(presence)])
+        publish_queue_events(presence.queue_id, "doctors", None, [presence_event(presence)])
 
 
 def auto_assign_doctors(opd: OnlineOPD) -> list[DoctorProfile]:

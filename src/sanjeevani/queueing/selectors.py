@@ -1,7 +1,10 @@
 """Read queries of the queue: positions, wait estimates, the OPD board, the doctor's queue.
 
-Kept cheap: every query here uses the partial index on waiting tickets or the presence
-index, and the recent mean consultation length is cached per OPD for a short while.
+Positions, wait estimates and doctor figures are keyed on the ``Queue`` (an OPD's, a hub's
+for one specialty, a state's overflow), like the claim and the live events; the OPD board
+looks its OPD's queue up. Kept cheap: every query here uses the partial index on waiting
+tickets or the presence index, and the recent mean consultation length is cached per queue
+for a short while.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from sanjeevani.audit.services import record_event
 from sanjeevani.patients.models import Patient
 from sanjeevani.registry.models import DoctorProfile, OnlineOPD
 
-from .models import LIVE_STATUSES, DoctorPresence, Ticket
+from .models import LIVE_STATUSES, DoctorPresence, Queue, Ticket
 
 #: Presence states in which a doctor is seeing patients (counted for wait estimates).
 SERVING_STATUSES = (DoctorPresence.Status.AVAILABLE, DoctorPresence.Status.BUSY)
@@ -33,6 +36,8 @@ MEAN_CACHE_SECONDS = 60
 #: Each process also keeps the mean this long, so that a queue event (one per claim) does
 #: not cost a shared-cache round trip; the figure moves over hours, not seconds.
 MEAN_IN_PROCESS_SECONDS = 10
+#: A queue with too few recent consultations and no OPD to say how long one takes (a hub's).
+DEFAULT_CONSULTATION_MINUTES = 10
 _mean_in_process: dict[object, tuple[float, int]] = {}
 
 
@@ -92,8 +97,8 @@ class DoctorQueue:
     entries: list[QueueEntry]
 
 
-def waiting_tickets(opd: OnlineOPD):
-    return Ticket.objects.filter(opd=opd, status=Ticket.Status.WAITING)
+def waiting_tickets(queue_id: object):
+    return Ticket.objects.filter(queue_id=queue_id, status=Ticket.Status.WAITING)
 
 
 def queue_key(ticket: Ticket) -> dict:
@@ -102,9 +107,9 @@ def queue_key(ticket: Ticket) -> dict:
 
 
 def tickets_ahead(ticket: Ticket) -> int:
-    """Waiting tickets of the same OPD served before this one, by (priority, queued_at)."""
+    """Waiting tickets of the same queue served before this one, by (priority, queued_at)."""
     return (
-        waiting_tickets(ticket.opd_id)
+        waiting_tickets(ticket.queue_id)
         .filter(
             Q(priority__lt=ticket.priority)
             | Q(priority=ticket.priority, queued_at__lt=ticket.queued_at)
@@ -114,16 +119,16 @@ def tickets_ahead(ticket: Ticket) -> int:
     )
 
 
-def presence_counts(opd_ids: Iterable[object]) -> dict[object, dict[str, int]]:
-    """Per OPD: doctors online (available or busy) and busy."""
+def presence_counts(queue_ids: Iterable[object]) -> dict[object, dict[str, int]]:
+    """Per queue: doctors online (available or busy) and busy."""
     counts: dict[object, dict[str, int]] = {}
     rows = (
-        DoctorPresence.objects.filter(opd_id__in=list(opd_ids), status__in=SERVING_STATUSES)
-        .values("opd_id", "status")
+        DoctorPresence.objects.filter(queue_id__in=list(queue_ids), status__in=SERVING_STATUSES)
+        .values("queue_id", "status")
         .annotate(n=Count("id"))
     )
     for row in rows:
-        entry = counts.setdefault(row["opd_id"], {"online": 0, "busy": 0})
+        entry = counts.setdefault(row["queue_id"], {"online": 0, "busy": 0})
         entry["online"] += row["n"]
         if row["status"] == DoctorPresence.Status.BUSY:
             entry["busy"] += row["n"]
@@ -134,17 +139,17 @@ PRESENCE_CACHE_SECONDS = 5
 
 
 def recent_presence_counts(
-    opd_id: object, fresh: bool = False, busy_delta: int = 0
+    queue_id: object, fresh: bool = False, busy_delta: int = 0
 ) -> dict[str, int]:
-    """Doctors online and busy on one OPD, counted at most every few seconds: every queue
+    """Doctors online and busy on one queue, counted at most every few seconds: every queue
     event carries them, and a claim should not pay a query for figures a person reads.
     ``busy_delta`` shifts the cached figures for a change the caller just made (a claim
     makes one doctor busy) without extending their age."""
-    key = f"queueing:presence:{opd_id}"
+    key = f"queueing:presence:{queue_id}"
     now = time.time()
     cached = None if fresh else cache.get(key)
     if cached is None or now - cached["at"] > PRESENCE_CACHE_SECONDS:
-        counts = presence_counts([opd_id]).get(opd_id, {"online": 0, "busy": 0})
+        counts = presence_counts([queue_id]).get(queue_id, {"online": 0, "busy": 0})
         cache.set(key, {**counts, "at": now}, PRESENCE_CACHE_SECONDS * 2)
         return counts
     counts = {"online": cached["online"], "busy": cached["busy"]}
@@ -154,28 +159,28 @@ def recent_presence_counts(
     return counts
 
 
-def mean_consultation_seconds(opd: OnlineOPD | object) -> int:
-    """The mean service time of this OPD's tokens completed in the last hours (from the
+def mean_consultation_seconds(queue: Queue | object) -> int:
+    """The mean service time of this queue's tokens completed in the last hours (from the
     patient joining the call to the end), or the OPD's configured length when there are
-    too few to tell. ``opd`` may be the OPD or its id (loaded only on a cache miss)."""
-    opd_id = getattr(opd, "pk", opd)
-    remembered = _mean_in_process.get(opd_id)
+    too few to tell. ``queue`` may be the Queue or its id (loaded only on a cache miss)."""
+    queue_id = getattr(queue, "pk", queue)
+    remembered = _mean_in_process.get(queue_id)
     if remembered is not None and remembered[0] > time.monotonic():
         return remembered[1]
-    key = f"queueing:mean-consultation:{opd_id}"
+    key = f"queueing:mean-consultation:{queue_id}"
     cached = cache.get(key)
     if cached is None:
-        cached = _mean_consultation_seconds(opd, opd_id)
+        cached = _mean_consultation_seconds(queue_id)
         cache.set(key, cached, MEAN_CACHE_SECONDS)
-    _mean_in_process[opd_id] = (time.monotonic() + MEAN_IN_PROCESS_SECONDS, cached)
+    _mean_in_process[queue_id] = (time.monotonic() + MEAN_IN_PROCESS_SECONDS, cached)
     return cached
 
 
-def _mean_consultation_seconds(opd: OnlineOPD | object, opd_id: object) -> int:
+def _mean_consultation_seconds(queue_id: object) -> int:
     since = timezone.now() - RECENT_WINDOW
     spans = (
         Ticket.objects.filter(
-            opd_id=opd_id,
+            queue_id=queue_id,
             status=Ticket.Status.COMPLETED,
             service_ended_at__gte=since,
             service_started_at__isnull=False,
@@ -187,9 +192,12 @@ def _mean_consultation_seconds(opd: OnlineOPD | object, opd_id: object) -> int:
     if len(seconds) >= 3:
         mean = int(sum(seconds) / len(seconds))
     else:
-        if not isinstance(opd, OnlineOPD):
-            opd = OnlineOPD.objects.only("consultation_minutes").get(pk=opd_id)
-        mean = int(opd.consultation_minutes) * 60
+        minutes = (
+            Queue.objects.filter(pk=queue_id)
+            .values_list("opd__consultation_minutes", flat=True)
+            .first()
+        )
+        mean = int(minutes or DEFAULT_CONSULTATION_MINUTES) * 60
     return max(mean, 60)
 
 
@@ -205,19 +213,26 @@ def opd_boards(opds: Iterable[OnlineOPD], now: dt.datetime | None = None) -> lis
     """Boards for many OPDs in a fixed number of queries (a state's list page)."""
     now = now or timezone.now()
     opds = list(opds)
-    ids = [o.pk for o in opds]
-    presence = presence_counts(ids)
+    queue_of = dict(Queue.objects.filter(opd__in=[o.pk for o in opds]).values_list("opd_id", "pk"))
+    presence = presence_counts(queue_of.values())
     waiting = {
-        row["opd_id"]: row
-        for row in Ticket.objects.filter(opd_id__in=ids, status=Ticket.Status.WAITING)
-        .values("opd_id")
+        row["queue_id"]: row
+        for row in Ticket.objects.filter(
+            queue_id__in=list(queue_of.values()), status=Ticket.Status.WAITING
+        )
+        .values("queue_id")
         .annotate(n=Count("id"), oldest=Min("queued_at"))
     }
     boards = []
     for opd in opds:
-        counts = presence.get(opd.pk, {"online": 0, "busy": 0})
-        row = waiting.get(opd.pk, {"n": 0, "oldest": None})
-        mean = mean_consultation_seconds(opd)
+        queue_id = queue_of.get(opd.pk)
+        counts = presence.get(queue_id, {"online": 0, "busy": 0})
+        row = waiting.get(queue_id, {"n": 0, "oldest": None})
+        mean = (
+            mean_consultation_seconds(queue_id)
+            if queue_id
+            else max(int(opd.consultation_minutes) * 60, 60)
+        )
         oldest = row["oldest"]
         open_now = opd.is_open_at(now)
         boards.append(
@@ -264,7 +279,7 @@ def waiting_status(ticket: Ticket, now: dt.datetime | None = None) -> WaitingSta
     (``expire_unanswered_calls``) records within seconds."""
     now = now or timezone.now()
     as_of = timezone.now()
-    counts = presence_counts([ticket.opd_id]).get(ticket.opd_id, {"online": 0, "busy": 0})
+    counts = presence_counts([ticket.queue_id]).get(ticket.queue_id, {"online": 0, "busy": 0})
     position = wait = seconds_left = None
     status, missed_count = ticket.status, ticket.missed_count
     if call_window_passed(ticket, now):
@@ -272,7 +287,7 @@ def waiting_status(ticket: Ticket, now: dt.datetime | None = None) -> WaitingSta
     if status == Ticket.Status.WAITING:
         position = tickets_ahead(ticket) + 1
         wait = expected_wait_minutes(
-            position, mean_consultation_seconds(ticket.opd), counts["online"]
+            position, mean_consultation_seconds(ticket.queue_id), counts["online"]
         )
     elif status == Ticket.Status.CALLED and ticket.call_expires_at:
         seconds_left = max(0, int((ticket.call_expires_at - now).total_seconds()))
@@ -329,8 +344,9 @@ def is_online_for(doctor: DoctorProfile, opd: OnlineOPD) -> bool:
 def doctor_queue(
     doctor: DoctorProfile, opd: OnlineOPD | None = None, now: dt.datetime | None = None
 ) -> DoctorQueue:
-    """The waiting patients of the OPD the doctor is online for. A doctor who is not online
-    for that OPD is refused (PermissionDenied): a queue is seen only while serving it."""
+    """The waiting patients of the queue the doctor is online for (an OPD's). A doctor who
+    is not online for that OPD is refused (PermissionDenied): a queue is seen only while
+    serving it."""
     now = now or timezone.now()
     presence = presence_of(doctor)
     if presence is None or presence.status not in ONLINE_STATUSES or presence.opd_id is None:
@@ -338,10 +354,9 @@ def doctor_queue(
     if opd is not None and presence.opd_id != opd.pk:
         raise PermissionDenied(_("You are not online for this OPD; go online for it first."))
     opd = presence.opd
-    tickets = list(
-        waiting_tickets(opd).select_related("patient").order_by("priority", "queued_at")[:200]
-    )
-    stats = waiting_tickets(opd).aggregate(n=Count("id"), oldest=Min("queued_at"))
+    waiting = waiting_tickets(presence.queue_id)
+    tickets = list(waiting.select_related("patient").order_by("priority", "queued_at")[:200])
+    stats = waiting.aggregate(n=Count("id"), oldest=Min("queued_at"))
     entries = [
         QueueEntry(
             ticket_id=t.pk,

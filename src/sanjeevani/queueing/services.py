@@ -27,9 +27,9 @@ consultation layer frees the doctor (ended, dropped, on hold, call abandoned).
 
 Events (``sanjeevani.live.groups`` names the groups)
 
-``queue.advanced`` to ``opd.<opd>.queue``, once per change of the waiting line::
+``queue.advanced`` to ``queue.<queue uuid>``, once per change of the waiting line::
 
-    {"type": "queue.advanced", "opd": "<uuid>",
+    {"type": "queue.advanced", "queue": "<uuid>",
      "change": "joined" | "left" | "claimed" | "returned" | "doctors",
      "ticket": {"priority": 10, "queued_at": "<iso>"} | null,
      "doctors_online": 3, "doctors_busy": 2,
@@ -52,7 +52,8 @@ Events (``sanjeevani.live.groups`` names the groups)
 services, which know the consultation).
 ``ticket.missed`` to ``ticket.<ticket>``: ``{"ticket", "can_rejoin"}``.
 ``ticket.returned`` to ``ticket.<ticket>``: ``{"ticket", "reason": "dropped" | "rejoined"}``.
-``presence.changed`` to ``doctor.<doctor>``: ``{"doctor", "status", "opd", "auto_assign"}``.
+``presence.changed`` to ``doctor.<doctor>``:
+``{"doctor", "status", "opd", "queue", "auto_assign"}``.
 ``consultation.assigned`` to ``doctor.<doctor>``: ``{"consultation", "ticket", "token_number"}``
 (sent by the consultation services).
 """

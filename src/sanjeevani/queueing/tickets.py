@@ -138,7 +138,7 @@ def join_queue(
                 }
             ),
         )
-        publish_queue_events(opd, "joined", ticket)
+        publish_queue_events(queue, "joined", ticket)
         mark_near_turn(queue)
     ticket.refresh_from_db()
     return ticket
@@ -185,9 +185,9 @@ def cancel_ticket(actor: Any, ticket: Ticket) -> Ticket:
         record_event(actor, "ticket.cancel", obj=ticket, patient_id=ticket.patient_id)
         if was == Status.WAITING:
             mark_near_turn(ticket.queue_id)
-            publish_queue_events(ticket.opd, "left", ticket)
+            publish_queue_events(ticket.queue_id, "left", ticket)
         else:
-            publish_queue_events(ticket.opd, "doctors")
+            publish_queue_events(ticket.queue_id, "doctors")
     return ticket
 
 

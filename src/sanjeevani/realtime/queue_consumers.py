@@ -5,15 +5,15 @@ events the services publish after commit (groups and who sends what:
 They never write to the database.
 
 ``ws/opd/<opd uuid>/waiting/``  a signed-in patient whose family holds a live token of that
-    OPD. Receives ``queue.advanced`` for the OPD and ``ticket.called`` / ``ticket.missed`` /
-    ``ticket.returned`` for the family's token(s) there.
+    OPD. Receives ``queue.advanced`` for the queue those tokens are in and ``ticket.called``
+    / ``ticket.missed`` / ``ticket.returned`` for the family's token(s) there.
 ``ws/doctor/queue/``  a signed-in doctor. Receives ``presence.changed``,
     ``consultation.assigned`` and ``consultation.status`` for themselves, and
-    ``queue.advanced`` of the OPD they are online for (followed when they move).
+    ``queue.advanced`` of the queue they are online for (followed when they move).
 Refused connections close with code 4403.
 
-An OPD's queue group is a broadcast group: its events reach this process once and are
-written to every local waiting room and doctor's queue of that OPD by
+A queue's group (``queue.<queue uuid>``) is a broadcast group: its events reach this process
+once and are written to every local waiting room and doctor's queue of that queue by
 ``sanjeevani.realtime.fanout``. The personal groups (ticket, doctor) stay ordinary groups.
 """
 
@@ -23,7 +23,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from sanjeevani.accounts.models import Role
-from sanjeevani.live.groups import doctor_group, opd_queue_group, ticket_group
+from sanjeevani.live.groups import doctor_group, queue_group, ticket_group
 from sanjeevani.queueing.models import LIVE_STATUSES, DoctorPresence, Ticket
 from sanjeevani.queueing.selectors import ONLINE_STATUSES
 
@@ -32,7 +32,11 @@ from .fanout import LocalGroupFanout
 REFUSED = 4403
 
 
-class _ForwardingConsumer(AsyncJsonWebsocketConsumer):
+class QueueFeedConsumer(AsyncJsonWebsocketConsumer):
+    """A listening socket: joins its groups (a queue's through the process's fan-out hub)
+    and forwards what the services publish. The waiting room and the doctor's queue are
+    these; so is the benchmark's feed."""
+
     groups_joined: list[str]
 
     @property
@@ -75,7 +79,7 @@ class _ForwardingConsumer(AsyncJsonWebsocketConsumer):
     consultation_status = forward
 
 
-class WaitingRoomConsumer(_ForwardingConsumer):
+class WaitingRoomConsumer(QueueFeedConsumer):
     async def connect(self) -> None:
         self.groups_joined = []
         user = self.scope.get("user")
@@ -87,25 +91,27 @@ class WaitingRoomConsumer(_ForwardingConsumer):
         if not tickets:
             await self.close(code=REFUSED)
             return
-        await self._join_broadcast(opd_queue_group(opd_id))
-        for ticket_id in tickets:
+        for queue_id in sorted({queue_id for _ticket, queue_id in tickets}):
+            await self._join_broadcast(queue_group(queue_id))
+        for ticket_id, _queue in tickets:
             await self._join(ticket_group(ticket_id))
         await self.accept()
 
     @database_sync_to_async
-    def _live_tickets(self, user, opd_id) -> list[str]:
+    def _live_tickets(self, user, opd_id) -> list[tuple[str, str]]:
+        """The family's live tokens at this OPD, with the queue each is in."""
         return [
-            str(pk)
-            for pk in Ticket.objects.filter(
+            (str(pk), str(queue_id))
+            for pk, queue_id in Ticket.objects.filter(
                 opd_id=opd_id, patient__account=user, status__in=LIVE_STATUSES
-            ).values_list("pk", flat=True)
+            ).values_list("pk", "queue_id")
         ]
 
 
-class DoctorQueueConsumer(_ForwardingConsumer):
+class DoctorQueueConsumer(QueueFeedConsumer):
     async def connect(self) -> None:
         self.groups_joined = []
-        self.opd_group = None
+        self.queue_group = None
         user = self.scope.get("user")
         if not getattr(user, "is_authenticated", False) or user.role != Role.DOCTOR:
             await self.close(code=REFUSED)
@@ -114,11 +120,11 @@ class DoctorQueueConsumer(_ForwardingConsumer):
         if found is None:
             await self.close(code=REFUSED)
             return
-        doctor_id, opd_id = found
+        doctor_id, queue_id = found
         await self._join(doctor_group(doctor_id))
-        if opd_id:
-            self.opd_group = opd_queue_group(opd_id)
-            await self._join_broadcast(self.opd_group)
+        if queue_id:
+            self.queue_group = queue_group(queue_id)
+            await self._join_broadcast(self.queue_group)
         await self.accept()
 
     @database_sync_to_async
@@ -128,16 +134,16 @@ class DoctorQueueConsumer(_ForwardingConsumer):
             return None
         presence = DoctorPresence.objects.filter(doctor=profile).first()
         online = presence is not None and presence.status in ONLINE_STATUSES
-        return str(profile.pk), (str(presence.opd_id) if online and presence.opd_id else None)
+        return str(profile.pk), (str(presence.queue_id) if online and presence.queue_id else None)
 
     async def presence_changed(self, event: dict) -> None:
-        """Follow the doctor to the OPD they are now online for (or to none)."""
-        online = event.get("status") in ONLINE_STATUSES and event.get("opd")
-        wanted = opd_queue_group(event["opd"]) if online else None
-        if wanted != self.opd_group:
-            if self.opd_group:
-                await self._leave_broadcast(self.opd_group)
+        """Follow the doctor to the queue they are now online for (or to none)."""
+        online = event.get("status") in ONLINE_STATUSES and event.get("queue")
+        wanted = queue_group(event["queue"]) if online else None
+        if wanted != self.queue_group:
+            if self.queue_group:
+                await self._leave_broadcast(self.queue_group)
             if wanted:
                 await self._join_broadcast(wanted)
-            self.opd_group = wanted
+            self.queue_group = wanted
         await self.send_json(event)
