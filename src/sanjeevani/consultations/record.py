@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from sanjeevani.audit.services import record_event
 from sanjeevani.queueing.errors import ConsultationError
@@ -50,6 +51,19 @@ VITAL_INPUTS: dict[str, tuple[float, float, str]] = {
     "temperature_f": (86, 113, "°F"),
 }
 MAX_DIAGNOSES = 20
+#: Each vital sign as a doctor reads it in a message (the field names are internal).
+VITAL_LABELS: dict[str, Any] = {
+    "pulse": gettext_lazy("Pulse"),
+    "bp_systolic": gettext_lazy("Blood pressure (systolic)"),
+    "bp_diastolic": gettext_lazy("Blood pressure (diastolic)"),
+    "temperature_c": gettext_lazy("Temperature"),
+    "temperature_f": gettext_lazy("Temperature"),
+    "spo2": gettext_lazy("SpO₂"),
+    "respiratory_rate": gettext_lazy("Respiratory rate"),
+    "weight_kg": gettext_lazy("Weight"),
+    "height_cm": gettext_lazy("Height"),
+    "glucose_mg_dl": gettext_lazy("Blood glucose"),
+}
 
 
 def fahrenheit(celsius: float) -> float:
@@ -69,14 +83,15 @@ def check_vitals(value: dict) -> tuple[dict, dict[str, str]]:
             errors[name] = _("Unknown vital sign “%(name)s”.") % {"name": name}
             continue
         low, high, unit = VITAL_INPUTS[name]
+        label = VITAL_LABELS.get(name, name)
         try:
             number = float(raw)
         except (TypeError, ValueError):
-            errors[name] = _("%(name)s must be a number.") % {"name": name}
+            errors[name] = _("%(name)s must be a number.") % {"name": label}
             continue
         if number != number or not low <= number <= high:
             errors[name] = _("%(name)s must be between %(low)s and %(high)s %(unit)s.") % {
-                "name": name,
+                "name": label,
                 "low": low,
                 "high": high,
                 "unit": unit,

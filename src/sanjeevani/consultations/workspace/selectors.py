@@ -6,8 +6,13 @@ asking user and the mount's service line).
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
+from sanjeevani.accounts.models import Role
+from sanjeevani.audit.models import AuditEvent
 from sanjeevani.consultations import diagnoses
 from sanjeevani.consultations import services as consultation_services
 from sanjeevani.consultations.models import Consultation
@@ -50,7 +55,7 @@ def doctor_queue_view(doctor: DoctorProfile) -> dict | None:
                 "token_number": e.token_number,
                 "age": e.age,
                 "sex": e.sex,
-                "language": e.language,
+                "language": language_name(e.language),
                 "complaint": e.complaint,
                 "waited_minutes": e.waited_seconds // 60,
                 "follow_up_for_me": e.follow_up_for_me,
@@ -82,3 +87,39 @@ def vitals_for_editor(vitals: dict) -> dict:
     if shown.get("temperature_c") is not None:
         shown["temperature_f"] = consultation_services.fahrenheit(shown["temperature_c"])
     return shown
+
+
+def language_name(code: str) -> str:
+    """A language as the doctor reads it ("Kannada"), not its code ("kn")."""
+    return str(dict(settings.LANGUAGES).get(code or "", code or ""))
+
+
+def ending_of(consultation: Consultation) -> dict[str, str]:
+    """How an ended consultation ended (``reason``) and who ended it (``by``), from its
+    ``consultation.closed`` audit row: the page shows it as the live event said it."""
+    if consultation.status != Consultation.Status.ENDED:
+        return {"reason": "", "by": ""}
+    closed = (
+        AuditEvent.objects.filter(action="consultation.closed", object_id=str(consultation.pk))
+        .order_by("-at")
+        .only("detail", "actor_role")
+        .first()
+    )
+    if closed is None:
+        return {"reason": "", "by": ""}
+    role = closed.actor_role
+    by = "doctor" if role == Role.DOCTOR else "patient" if role == Role.PATIENT else "system"
+    return {"reason": str((closed.detail or {}).get("reason", "")), "by": by}
+
+
+def workspace_state(consultation: Consultation) -> dict[str, Any]:
+    """What the workspace page shows of the consultation's state, in the shape of the live
+    ``consultation.status`` event plus the steps already done."""
+    return {
+        "consultation": str(consultation.pk),
+        "status": consultation.status,
+        "outcome": consultation.outcome or "",
+        **ending_of(consultation),
+        "identity_confirmed": consultation.identity_confirmed_at is not None,
+        "has_prescription": bool(prescriptions_of(consultation)),
+    }

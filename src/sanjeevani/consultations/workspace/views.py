@@ -14,9 +14,11 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sanjeevani.accounts.models import Role
@@ -41,8 +43,17 @@ from .forms import (
 )
 from .mount import Mount
 from .pages import SERVICE_ERRORS, doctor_required, error_text
+from .status import default_outcome, ended_refusal, shortcut_hints, status_text, status_texts
 
-MEDICINE_ROUTES = ["oral", "topical", "inhaled", "injection", "drops", "other"]
+#: The routes a medicine line may name (stored value, label).
+MEDICINE_ROUTES = [
+    ("oral", gettext_lazy("oral")),
+    ("topical", gettext_lazy("topical")),
+    ("inhaled", gettext_lazy("inhaled")),
+    ("injection", gettext_lazy("injection")),
+    ("drops", gettext_lazy("drops")),
+    ("other", gettext_lazy("other")),
+]
 
 
 def page_url(request: HttpRequest, name: str, *args) -> str:
@@ -153,6 +164,10 @@ def call_next(request: HttpRequest, mount: Mount) -> HttpResponse:
 @require_GET
 def consultation(request: HttpRequest, consultation_id, mount: Mount) -> HttpResponse:
     found = _consultation(request, consultation_id, mount)
+    state = selectors.workspace_state(found)
+    if wants_json(request):
+        # The page's script asks when its live socket cannot connect, or the room ended.
+        return JsonResponse({"state": state, "status_line": status_text(state)})
     patient = found.patient
     return render(
         request,
@@ -160,6 +175,11 @@ def consultation(request: HttpRequest, consultation_id, mount: Mount) -> HttpRes
         {
             "consultation": found,
             "patient": patient,
+            "language": selectors.language_name(patient.preferred_language),
+            "state": state,
+            "status_line": status_text(state),
+            "status_texts": status_texts(),
+            "shortcuts": shortcut_hints(),
             "documents": (
                 documents_of(patient)
                 if care_team.may(request.user, Action.VIEW_DOCUMENTS, patient)
@@ -169,7 +189,7 @@ def consultation(request: HttpRequest, consultation_id, mount: Mount) -> HttpRes
                 found, request.user, request=request
             ),
             "identity_form": IdentityForm(initial={"age_years": patient.age}),
-            "end_form": EndConsultationForm(),
+            "end_form": EndConsultationForm(initial={"outcome": default_outcome(found, state)}),
             "prescriptions": selectors.prescriptions_of(found),
             "record_json": selectors.record_of(found),
             "routes": MEDICINE_ROUTES,
@@ -182,22 +202,32 @@ def consultation(request: HttpRequest, consultation_id, mount: Mount) -> HttpRes
 @rate_limited("write")
 def confirm_identity(request: HttpRequest, consultation_id, mount: Mount) -> HttpResponse:
     found = _consultation(request, consultation_id, mount)
+    refused = ended_refusal(found)
+    if refused:
+        return _refused(request, found, refused, status=409, code="consultation_ended")
     form = IdentityForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Enter how the identity was confirmed and the age in years."))
-    else:
-        try:
-            consultations.confirm_identity(
-                request.user,
-                found,
-                method=form.cleaned_data["method"],
-                age_years=form.cleaned_data["age_years"],
-            )
-        except SERVICE_ERRORS as exc:
-            messages.error(request, error_text(exc))
-        else:
-            messages.success(request, _("Identity and age confirmed."))
-    return _back(request, "consultation", found.pk)
+        return _refused(
+            request,
+            found,
+            _("Enter how the identity was confirmed and the age in years."),
+            fields=form.errors,
+        )
+    try:
+        found = consultations.confirm_identity(
+            request.user,
+            found,
+            method=form.cleaned_data["method"],
+            age_years=form.cleaned_data["age_years"],
+        )
+    except SERVICE_ERRORS as exc:
+        return _service_refused(request, found, exc)
+    return _done(
+        request,
+        found,
+        _("Identity and age confirmed."),
+        html={"identity": _fragment(request, "_identity.html", found)},
+    )
 
 
 @doctor_required
@@ -256,10 +286,12 @@ def save_record(request: HttpRequest, consultation_id, mount: Mount) -> JsonResp
 def prescribe(request: HttpRequest, consultation_id, mount: Mount) -> HttpResponse:
     """The prescription form posts here; the prescriptions service checks the guidelines."""
     found = _consultation(request, consultation_id, mount)
+    refused = ended_refusal(found)
+    if refused:
+        return _refused(request, found, refused, status=409, code="consultation_ended")
     items = prescription_items(request.POST)
     if not items:
-        messages.error(request, _("Add at least one medicine with its dose and frequency."))
-        return _back(request, "consultation", found.pk)
+        return _refused(request, found, _("Add at least one medicine with its dose and frequency."))
     try:
         issue_prescription(
             request.user,
@@ -271,28 +303,35 @@ def prescribe(request: HttpRequest, consultation_id, mount: Mount) -> HttpRespon
             request=request,
         )
     except SERVICE_ERRORS as exc:
-        messages.error(request, error_text(exc))
-    else:
-        messages.success(request, _("Prescription issued and signed."))
-    return _back(request, "consultation", found.pk)
+        return _service_refused(request, found, exc)
+    return _done(
+        request,
+        found,
+        _("Prescription issued and signed."),
+        html={"issued": _fragment(request, "_issued.html", found)},
+    )
 
 
 @doctor_required
 @require_POST
 @rate_limited("write")
 def end(request: HttpRequest, consultation_id, mount: Mount) -> HttpResponse:
+    """The one way the page ends a consultation. Without script it goes back to the queue;
+    the page's script stays on the ended consultation (forms off, "Next patient")."""
     found = _consultation(request, consultation_id, mount)
+    refused = ended_refusal(found)
+    if refused:
+        return _refused(request, found, refused, status=409, code="consultation_ended")
     form = EndConsultationForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Choose how the consultation ended."))
-        return _back(request, "consultation", found.pk)
+        return _refused(request, found, _("Choose how the consultation ended."), fields=form.errors)
     try:
-        consultations.end_consultation(request.user, found, outcome=form.cleaned_data["outcome"])
+        found = consultations.end_consultation(
+            request.user, found, outcome=form.cleaned_data["outcome"]
+        )
     except SERVICE_ERRORS as exc:
-        messages.error(request, error_text(exc))
-        return _back(request, "consultation", found.pk)
-    messages.success(request, _("Consultation ended."))
-    return _back(request, "console")
+        return _service_refused(request, found, exc)
+    return _done(request, found, _("Consultation ended."), back_to="console")
 
 
 @doctor_required
@@ -301,22 +340,21 @@ def end(request: HttpRequest, consultation_id, mount: Mount) -> HttpResponse:
 def dropped(request: HttpRequest, consultation_id, mount: Mount) -> HttpResponse:
     """The connection dropped: the patient goes back to the head of the queue."""
     found = _consultation(request, consultation_id, mount)
+    refused = ended_refusal(found)
+    if refused:
+        return _refused(request, found, refused, status=409, code="consultation_ended")
     try:
         requeued = consultations.return_dropped_ticket(request.user, found)
     except SERVICE_ERRORS as exc:
-        messages.error(request, error_text(exc))
-        return _back(request, "consultation", found.pk)
+        return _service_refused(request, found, exc)
     if requeued is None:
-        messages.info(
-            request,
-            _(
-                "The consultation ended as dropped. The patient already holds another token, "
-                "so they keep that place instead of returning to this queue."
-            ),
+        text = _(
+            "The consultation ended as dropped. The patient already holds another token, "
+            "so they keep that place instead of returning to this queue."
         )
     else:
-        messages.success(request, _("The patient is back at the head of the queue."))
-    return _back(request, "console")
+        text = _("The patient is back at the head of the queue.")
+    return _done(request, found, text, back_to="console")
 
 
 @doctor_required
@@ -324,16 +362,102 @@ def dropped(request: HttpRequest, consultation_id, mount: Mount) -> HttpResponse
 @rate_limited("write")
 def hold(request: HttpRequest, consultation_id, mount: Mount) -> HttpResponse:
     found = _consultation(request, consultation_id, mount)
-    action = (
-        consultations.resume
-        if request.POST.get("action") == "resume"
-        else consultations.put_on_hold
-    )
+    refused = ended_refusal(found)
+    if refused:
+        return _refused(request, found, refused, status=409, code="consultation_ended")
+    resuming = request.POST.get("action") == "resume"
+    action = consultations.resume if resuming else consultations.put_on_hold
     try:
-        action(request.user, found)
+        found = action(request.user, found)
     except SERVICE_ERRORS as exc:
-        messages.error(request, error_text(exc))
+        return _service_refused(request, found, exc)
+    return _done(request, found, "")
+
+
+# --- answers: JSON for the page's script, a redirect with a message without it ---------------
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """The page's script asks for JSON; a plain form post (no script) gets a redirect."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _fragment(request: HttpRequest, name: str, found: Consultation) -> str:
+    return render_to_string(
+        f"consultations/workspace/{name}",
+        {"consultation": found, "prescriptions": selectors.prescriptions_of(found)},
+        request=request,
+    )
+
+
+def _answer_state(found: Consultation) -> dict:
+    found.refresh_from_db()
+    return selectors.workspace_state(found)
+
+
+def _done(
+    request: HttpRequest,
+    found: Consultation,
+    text: str,
+    html: dict[str, str] | None = None,
+    back_to: str = "consultation",
+) -> HttpResponse:
+    if wants_json(request):
+        state = _answer_state(found)
+        return JsonResponse(
+            {"message": text, "state": state, "status_line": status_text(state), "html": html or {}}
+        )
+    if text:
+        messages.success(request, text)
+    if back_to == "console":
+        return _back(request, "console")
     return _back(request, "consultation", found.pk)
+
+
+def _refused(
+    request: HttpRequest,
+    found: Consultation,
+    text: str,
+    status: int = 400,
+    code: str = "invalid",
+    fields: dict | None = None,
+) -> HttpResponse:
+    if wants_json(request):
+        state = _answer_state(found)
+        by_field = {name: [str(m) for m in errors] for name, errors in (fields or {}).items()}
+        return JsonResponse(
+            {
+                "error": text,
+                "code": code,
+                "fields": by_field,
+                "state": state,
+                "status_line": status_text(state),
+            },
+            status=status,
+        )
+    messages.error(request, text)
+    return _back(request, "consultation", found.pk)
+
+
+def _service_refused(request: HttpRequest, found: Consultation, exc: Exception) -> HttpResponse:
+    """A service said no: its words, next to the control; a consultation that ended
+    meanwhile says that rather than what the refused step would have needed."""
+    found.refresh_from_db()
+    ended = ended_refusal(found)
+    if ended:
+        return _refused(request, found, ended, status=409, code="consultation_ended")
+    fields = None
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        fields = exc.message_dict
+    status = 403 if isinstance(exc, PermissionDenied) else getattr(exc, "status", 400)
+    return _refused(
+        request,
+        found,
+        error_text(exc),
+        status=status,
+        code=getattr(exc, "code", None) or "invalid",
+        fields=fields,
+    )
 
 
 @require_GET

@@ -62,4 +62,13 @@
     };
   }
   connect();
+
+  /* Alt+N calls the next patient (works while typing too: it needs Alt). */
+  document.addEventListener("keydown", function (e) {
+    if (!e.altKey || e.ctrlKey || e.metaKey || e.shiftKey || e.code !== "KeyN") return;
+    var button = document.getElementById("call-next");
+    if (!button) return;
+    e.preventDefault();
+    button.click();
+  });
 })();

@@ -126,7 +126,8 @@
         var li = document.createElement("li");
         li.textContent = d.code + " " + d.label + " ";
         var x = document.createElement("button");
-        x.type = "button"; x.textContent = "×"; x.setAttribute("aria-label", "remove");
+        x.type = "button"; x.textContent = "×";
+        x.setAttribute("aria-label", (form.dataset.remove || "Remove") + " " + d.code);
         x.addEventListener("click", function () { diagnoses.splice(i, 1); drawDiagnoses(); save(); });
         li.appendChild(x); chosen.appendChild(li);
       });
@@ -190,7 +191,17 @@
 
   function showResolution(input, q) {
     var note = noteFor(input);
-    if (q.length < 2 || found[input.value]) { note.textContent = ""; delete note.dataset.status; return; }
+    if (found[input.value]) {
+      /* The whole name, form and strength of the chosen medicine: tablet and syrup differ. */
+      note.textContent = "";
+      note.dataset.status = "chosen";
+      var chosen = document.createElement("strong");
+      chosen.className = "rx-generic";
+      chosen.textContent = "✓ " + input.value;
+      note.appendChild(chosen);
+      return;
+    }
+    if (q.length < 2) { note.textContent = ""; delete note.dataset.status; return; }
     var ticket = ++resolving;
     fetch(resolveUrl + "?q=" + encodeURIComponent(q), { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
@@ -239,6 +250,7 @@
         items.forEach(function (m) {
           var opt = document.createElement("option");
           opt.value = label(m); found[opt.value] = m.id;
+          opt.label = [m.form, m.strength, m.tpg_list_label].filter(Boolean).join(" · ");
           list.appendChild(opt);
         });
       }).catch(function () {});
