@@ -7,10 +7,11 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from sanjeevani.queueing import services
+from sanjeevani.live.groups import queue_group
+from sanjeevani.queueing import events, selectors, services
 from sanjeevani.queueing.models import DoctorPresence, Queue, Ticket
 from tests.factories import HubFactory, OnlineOPDFactory, PatientFactory, SpecialtyFactory
-from tests.queueing.factories import member_doctor
+from tests.queueing.factories import TicketFactory, member_doctor
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +126,55 @@ def test_a_hub_queue_and_a_state_overflow_queue_for_one_specialty():
         Queue.objects.create(
             kind=Queue.Kind.HUB_SPECIALTY, hub=hub, specialty=specialty, label="again"
         )
+
+
+def _hub_queue() -> Queue:
+    hub, specialty = HubFactory(), SpecialtyFactory()
+    return Queue.objects.create(
+        kind=Queue.Kind.HUB_SPECIALTY, hub=hub, specialty=specialty, state=hub.state, label="H"
+    )
+
+
+def test_positions_and_wait_estimates_count_the_tickets_own_queue():
+    """Two lines that share nothing but the table: a hub's tickets neither push an OPD's
+    patients back nor count in its figures, and a hub queue without an OPD still gets a
+    wait estimate from the default consultation length."""
+    opd = OnlineOPDFactory(consultation_minutes=6)
+    doctor = member_doctor(opd)
+    services.go_online(doctor.user, opd)
+    hub_queue = _hub_queue()
+    earlier_at_hub = [
+        TicketFactory(opd=None, queue=hub_queue, hub=hub_queue.hub, priority=Ticket.Priority.HEAD)
+        for _ in range(3)
+    ]
+    at_opd = _join(opd)
+    status = selectors.waiting_status(at_opd)
+    assert (status.position, status.doctors_online) == (1, 1)
+    assert status.expected_wait_minutes == 6
+    at_hub = selectors.waiting_status(earlier_at_hub[-1])
+    assert (at_hub.position, at_hub.doctors_online, at_hub.expected_wait_minutes) == (3, 0, None)
+    assert selectors.mean_consultation_seconds(hub_queue.pk) == (
+        selectors.DEFAULT_CONSULTATION_MINUTES * 60
+    )
+    board = selectors.opd_board(opd)
+    assert (board.patients_waiting, board.doctors_online) == (1, 1)
+
+
+def test_queue_events_go_to_the_queues_own_group(django_capture_on_commit_callbacks, monkeypatch):
+    sent: list[tuple[str, dict]] = []
+    monkeypatch.setattr(events, "publish_now", lambda batch: sent.extend(batch))
+    opd = OnlineOPDFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = _join(opd)
+    group, event = sent[0]
+    assert group == queue_group(ticket.queue_id) == f"queue.{ticket.queue_id}"
+    assert (event["type"], event["queue"], event["change"]) == (
+        "queue.advanced",
+        str(ticket.queue_id),
+        "joined",
+    )
+    sent.clear()
+    hub_queue = _hub_queue()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.publish_queue_events(hub_queue, "doctors")
+    assert [group for group, _event in sent] == [queue_group(hub_queue.pk)]
