@@ -86,8 +86,8 @@ def test_opd_list_shows_state_and_national_opds_with_live_figures(patient_client
     assert response.status_code == 200
     assert "Karnataka General OPD" in page and national.name in page
     assert "Other State OPD" not in page
-    assert "Open now" in page
-    assert "Doctors online" in page and "Expected wait" in page
+    assert "Open now" in page and "1 doctor online" in page
+    assert "Patients waiting" in page and "Expected wait" in page
 
 
 def test_closed_opd_shows_its_next_opening(patient_client, clinic):
@@ -338,6 +338,7 @@ def test_opd_page_and_errors_speak_hindi_for_a_hindi_profile(patient_client, cli
         reverse("opd:upload", args=[clinic.patient.pk]), {"kind": "report", "back": url}
     )
     assert response.status_code == 302
+    queue.go_online(clinic.doctor.user, clinic.opd)
     status_page = patient_client.get(
         reverse("opd:opd_list"), {"patient": clinic.patient.pk, "state": "KA"}
     ).content.decode()

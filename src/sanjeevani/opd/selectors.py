@@ -6,8 +6,9 @@ consultation finds nothing (the view answers 404).
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from types import SimpleNamespace
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sanjeevani.consultations import selectors as consultation_selectors
@@ -22,7 +24,7 @@ from sanjeevani.consultations.models import Consultation, Feedback
 from sanjeevani.patients.models import Patient
 from sanjeevani.queueing import selectors as queue_selectors
 from sanjeevani.queueing.models import LIVE_STATUSES, Ticket
-from sanjeevani.registry.models import OnlineOPD, State
+from sanjeevani.registry.models import OnlineOPD, RosterShift, State
 
 
 def family_patients(user) -> QuerySet[Patient]:
@@ -56,17 +58,79 @@ def language_names(codes) -> list[str]:
     return [str(names.get(code, code)) for code in codes or []]
 
 
-def opd_board(state: State) -> list[dict]:
-    """The state's OPDs and the national ones, each with its live figures."""
-    boards = queue_selectors.opd_boards(queue_selectors.opds_of_state(state.code))
-    return [
-        {"board": b, "opd": b.opd, "languages": language_names(b.opd.languages)} for b in boards
-    ]
+@dataclass(frozen=True)
+class Availability:
+    """Whether a patient will find a doctor now, in the words the page uses.
+
+    ``kind``: ``online`` (open, a doctor is online), ``expected`` (open, none online yet but
+    one is rostered for now), ``no_doctor`` (open, nobody online or rostered), ``closed``
+    (outside the opening hours; ``next_opening`` says when, if known). "Open now" is only
+    said for the first two: an opening window alone does not mean anyone will answer."""
+
+    kind: str
+    doctors_online: int
+    next_opening: dt.datetime | None
+
+    @property
+    def open_now(self) -> bool:
+        return self.kind in ("online", "expected")
 
 
-def opd_row(opd: OnlineOPD) -> dict:
-    board = queue_selectors.opd_board(opd)
-    return {"board": board, "opd": opd, "languages": language_names(opd.languages)}
+def rostered_now(opd_ids, now: dt.datetime | None = None) -> set:
+    """The OPDs (of ``opd_ids``) with a doctor's roster shift covering this minute (IST)."""
+    local = timezone.localtime(now or timezone.now())
+    minute = local.hour * 60 + local.minute
+    return set(
+        RosterShift.objects.filter(
+            opd_id__in=list(opd_ids),
+            weekday=local.weekday(),
+            start_minute__lte=minute,
+            end_minute__gt=minute,
+        ).values_list("opd_id", flat=True)
+    )
+
+
+def availability_of(board, rostered: bool) -> Availability:
+    """The plain answer for one OPD board (``queueing.selectors.OPDBoard``)."""
+    if not board.open_now:
+        kind = "closed"
+    elif board.doctors_online:
+        kind = "online"
+    elif rostered:
+        kind = "expected"
+    else:
+        kind = "no_doctor"
+    return Availability(kind, board.doctors_online, board.next_opening)
+
+
+def patient_order(opd: OnlineOPD, state: State) -> tuple:
+    """The order a patient of ``state`` looks for an OPD in: the state's general OPD, the
+    state's specialist OPDs, then the national ones (general first), each by name."""
+    own_state = opd.scope == OnlineOPD.Scope.STATE and opd.state_id == state.pk
+    return (0 if own_state else 1, 0 if opd.specialty_id is None else 1, opd.name.casefold())
+
+
+def _row(board, rostered: set) -> dict:
+    return {
+        "board": board,
+        "opd": board.opd,
+        "languages": language_names(board.opd.languages),
+        "availability": availability_of(board, board.opd.pk in rostered),
+    }
+
+
+def opd_board(state: State, now: dt.datetime | None = None) -> list[dict]:
+    """The state's OPDs and the national ones, each with its live figures and plain
+    availability, in the order the patient looks for them (``patient_order``)."""
+    opds = sorted(queue_selectors.opds_of_state(state.code), key=lambda o: patient_order(o, state))
+    boards = queue_selectors.opd_boards(opds, now)
+    rostered = rostered_now([b.opd.pk for b in boards], now)
+    return [_row(b, rostered) for b in boards]
+
+
+def opd_row(opd: OnlineOPD, now: dt.datetime | None = None) -> dict:
+    board = queue_selectors.opd_board(opd, now)
+    return _row(board, rostered_now([opd.pk], now))
 
 
 def waiting_status(ticket: Ticket) -> dict:

@@ -3,6 +3,11 @@
 workspace (``consultations.workspace``), mounted in ``config.urls``; ``urls`` keeps their
 old paths as aliases.
 
+Pages whose actions depend on the current state (take a token, join, rejoin, cancel,
+follow-up) are ``never_cache`` (``Cache-Control: no-store``): Back and Forward fetch them
+again instead of offering a stale form; site.js reloads a page restored from the
+back-forward cache that carries ``data-fresh-on-return``.
+
 Views stay thin: they find the object through a scoped selector (404 for anyone else's),
 parse one form, call one service, and render or redirect. Service errors are shown as the
 plain message the service gave.
@@ -18,6 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from sanjeevani.consultations import care_team
@@ -51,6 +57,7 @@ from .forms import DocumentUploadForm, FeedbackForm, TakeTokenForm
 # --- the patient's way -----------------------------------------------------------------------
 
 
+@never_cache
 @patient_required
 @require_GET
 def start(request: HttpRequest) -> HttpResponse:
@@ -77,6 +84,7 @@ def start(request: HttpRequest) -> HttpResponse:
     )
 
 
+@never_cache
 @patient_required
 @require_GET
 def opd_list(request: HttpRequest) -> HttpResponse:
@@ -91,6 +99,7 @@ def opd_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@never_cache
 @patient_required
 @require_GET
 def opd_detail(request: HttpRequest, opd_id) -> HttpResponse:
@@ -182,6 +191,7 @@ def document_file(request: HttpRequest, document_id) -> HttpResponse:
     return document_response(document, handle)
 
 
+@never_cache
 @patient_required
 @require_GET
 def waiting_room(request: HttpRequest, ticket_id) -> HttpResponse:
@@ -260,6 +270,7 @@ def rejoin(request: HttpRequest, ticket_id) -> HttpResponse:
     return redirect("opd:waiting_room", ticket_id=ticket.pk)
 
 
+@never_cache
 @patient_required
 @require_GET
 def consultation(request: HttpRequest, consultation_id) -> HttpResponse:
@@ -335,6 +346,7 @@ def follow_up(request: HttpRequest, consultation_id) -> HttpResponse:
     return redirect("opd:waiting_room", ticket_id=ticket.pk)
 
 
+@never_cache
 @patient_required
 @require_GET
 def history(request: HttpRequest) -> HttpResponse:

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sanjeevani.accounts.models import Role
@@ -54,6 +55,7 @@ def _form_data(form: PatientForm) -> dict[str, Any]:
     return dict(form.cleaned_data)
 
 
+@never_cache
 @patient_required
 def family(request: HttpRequest) -> HttpResponse:
     """Pick whose consultation this is, or add a family member."""

@@ -1,4 +1,8 @@
-"""Texts to patients: in their own language where the project has it, sent after commit."""
+"""Texts to patients: in their own language where the project has it, sent after commit.
+
+There is no app: a text that asks the patient to act names the site's address
+(``site_link``), which a phone's SMS reader turns into a link. Every text is rendered inside
+``translation.override(message_language(...))``, so it is in the patient's language."""
 
 from __future__ import annotations
 
@@ -19,6 +23,31 @@ from sanjeevani.patients.models import Patient
 def local_time(when: dt.datetime) -> str:
     """A moment as a person reads it (IST): weekday, date and time."""
     return date_format(timezone.localtime(when), "l j F Y, H:i")
+
+
+def site_link() -> str:
+    """The site's public address as a patient types or taps it (``PUBLIC_BASE_URL``)."""
+    return (getattr(settings, "PUBLIC_BASE_URL", "") or "http://127.0.0.1:8000").rstrip("/")
+
+
+def near_turn_text(opd_name: str, token: object) -> str:
+    """The near-turn text, in the active language."""
+    return _(
+        "Sanjeevani: your turn at %(opd)s is near (token %(token)s). Open %(link)s now and "
+        "keep the page open; when the doctor calls you have 2 minutes to join."
+    ) % {"opd": opd_name, "token": token, "link": site_link()}
+
+
+def missed_call_text(token: object, can_rejoin: bool) -> str:
+    """The missed-call text, in the active language (render it inside ``sms_after_commit``)."""
+    if can_rejoin:
+        return _(
+            "Sanjeevani: you missed the doctor's call for token %(token)s. Open %(link)s to "
+            "rejoin the queue at its head (once)."
+        ) % {"token": token, "link": site_link()}
+    return _("Sanjeevani: you missed the doctor's call twice; token %(token)s is closed.") % {
+        "token": token
+    }
 
 
 def message_language(code: str | None) -> str:
@@ -52,10 +81,7 @@ def sms_near_turn_after_commit(due: Iterable) -> None:
         if not mobile:
             continue
         with translation.override(message_language(language)):
-            body = _(
-                "Sanjeevani: your turn at %(opd)s is near (token %(token)s). Open the app now "
-                "and keep it open; when the doctor calls you have 2 minutes to join."
-            ) % {"opd": opd_name, "token": token}
+            body = near_turn_text(opd_name, token)
         messages.append((mobile, body))
     if messages:
         transaction.on_commit(

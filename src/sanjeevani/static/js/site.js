@@ -18,3 +18,16 @@
     }
   });
 })();
+
+/* A page whose actions depend on the current state (data-fresh-on-return) and that the
+   browser restored from its back-forward cache is fetched again, so Back never offers a
+   stale action such as "Take a token" after the token was taken. (Those pages are also
+   served with Cache-Control: no-store, which keeps most browsers from restoring them.) */
+(function () {
+  "use strict";
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && document.querySelector("[data-fresh-on-return]")) {
+      window.location.reload();
+    }
+  });
+})();

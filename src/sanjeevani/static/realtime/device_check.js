@@ -52,6 +52,33 @@
     el("devices").textContent = gettext("Did you hear a tone? If not, turn the volume up or plug in earphones.");
   }
 
+  var lang = document.documentElement.lang || undefined;
+  var interpolate = window.interpolate || function (fmt, obj) {
+    return fmt.replace(/%\((\w+)\)s/g, function (_, key) { return String(obj[key]); });
+  };
+
+  function number(value, digits) {
+    try {
+      return new Intl.NumberFormat(lang, { maximumFractionDigits: digits }).format(value);
+    } catch (err) {
+      return value.toFixed(digits);
+    }
+  }
+
+  /* A speed a person can read: "about 1.5 Mbit/s", "about 400 kbit/s"; a local test
+     (hundreds of Mbit/s) reads "more than 10 Mbit/s" rather than a meaningless figure. */
+  function speedWords(kbps) {
+    if (kbps >= 10000) return gettext("more than 10 Mbit/s");
+    if (kbps >= 1000) return interpolate(gettext("about %(n)s Mbit/s"), { n: number(kbps / 1000, 1) }, true);
+    return interpolate(gettext("about %(n)s kbit/s"), { n: number(Math.round(kbps / 10) * 10, 0) }, true);
+  }
+
+  function delayWords(ms) {
+    if (ms < 50) return gettext("very short");
+    if (ms >= 1000) return interpolate(gettext("%(n)s seconds"), { n: number(ms / 1000, 1) }, true);
+    return interpolate(gettext("%(n)s ms"), { n: number(Math.round(ms / 10) * 10, 0) }, true);
+  }
+
   async function timeFetch(bytes) {
     var started = performance.now();
     var response = await fetch(box.dataset.probeUrl + "?bytes=" + bytes + "&r=" + Math.random(),
@@ -63,6 +90,7 @@
   async function testNetwork() {
     var out = el("network");
     out.textContent = gettext("Measuring your connection…");
+    el("network-detail").textContent = "";
     try {
       var rtts = [];
       for (var i = 0; i < 5; i++) rtts.push((await timeFetch(64)).ms);
@@ -72,12 +100,16 @@
       var kbps = (big.bytes * 8) / Math.max(big.ms - rtt, 1);
       var level = rtt < 300 && kbps > 1000 ? "good" : rtt < 800 && kbps > 300 ? "fair" : "poor";
       box.dataset.network = level;
+      box.dataset.kbps = String(Math.round(kbps));
       sessionStorage.setItem("sanjeevani.lowBandwidth", level === "poor" ? "1" : "0");
       out.textContent = {
-        good: gettext("Your connection is good for video."),
-        fair: gettext("Your connection is fair: video may be low quality."),
-        poor: gettext("Your connection is weak: the call will start in audio-only mode.")
-      }[level] + " (" + Math.round(rtt) + " ms, " + Math.round(kbps) + " kbit/s)";
+        good: gettext("Your connection is good enough for video."),
+        fair: gettext("Your connection is fair: video may look blurred. If the picture freezes, choose Audio only."),
+        poor: gettext("Your connection is weak: audio only is recommended. The call will start without video.")
+      }[level];
+      el("network-detail").textContent = interpolate(
+        gettext("Measured: speed %(speed)s, delay %(delay)s."),
+        { speed: speedWords(kbps), delay: delayWords(rtt) }, true);
     } catch (err) {
       box.dataset.network = "failed";
       out.textContent = gettext("Could not reach the server. Check your internet connection.");
