@@ -53,11 +53,16 @@ class _Registry:
         self.substitutes: dict[tuple[int, str], int] = {}
         self.copies_used: dict[int, int] = {}
 
-    def glyph_for(self, glyph_id: int, text: str) -> int:
+    def glyph_for(self, glyph_id: int, text: str, drawn: dict[int, str]) -> int:
+        """The id to draw for ``glyph_id`` carrying ``text``; ``drawn`` is the font's
+        ToUnicode map so far (lines left to WeasyPrint, see ``_plain``, fill it directly)."""
         known = self.text.get(glyph_id)
         if known is None:
-            self.text[glyph_id] = text
-            return glyph_id
+            known = drawn.get(glyph_id)
+            if known is None:
+                self.text[glyph_id] = text
+                return glyph_id
+            self.text[glyph_id] = known
         if known == text or glyph_id >= self.original_count:
             return glyph_id
         key = (glyph_id, text)
@@ -86,6 +91,17 @@ def _registry(stream: Any, font: Any) -> _Registry | None:
             registry = _Registry(_PREPARED[font.glyph_count])
         font._rx_registry = registry
     return registry
+
+
+def _plain(text: str) -> bool:
+    """True when every character is one HarfBuzz shapes one-to-one with a glyph of its own
+    (Latin, Latin-1, general punctuation): WeasyPrint's first-come map is already exact for
+    such a line, and walking its glyphs is a tenth of an English render. Combining marks,
+    joiners and every complex script (Devanagari, ...) take the careful path."""
+    return all(
+        ord(char) < 0x300 or 0x2010 <= ord(char) <= 0x2027 or 0x2030 <= ord(char) <= 0x205E
+        for char in text
+    )
 
 
 def _assign_glyph_ids(stream: Any, textbox: Any) -> None:
@@ -122,7 +138,7 @@ def _assign_glyph_ids(stream: Any, textbox: Any) -> None:
                 t2 = glyph_item.item.length if i == num_glyphs - 1 else clusters[i + 1]
             utf8_text = utf8_text or layout.text.encode()
             text = utf8_text[offset + t1 : offset + t2].decode(errors="replace")
-            new_id = registry.glyph_for(glyph_id, text)
+            new_id = registry.glyph_for(glyph_id, text, font.to_unicode)
             if new_id != glyph_id:
                 info.glyph = new_id
                 if new_id not in font.widths:
@@ -188,7 +204,12 @@ def install() -> bool:
 
     def draw_first_line(stream, textbox, text_overflow, block_ellipsis, matrix):
         # Ellipsis re-lays the line out inside; those lines keep WeasyPrint's own map.
-        if text_overflow != "ellipsis" and block_ellipsis == "none" and textbox.text.strip():
+        if (
+            text_overflow != "ellipsis"
+            and block_ellipsis == "none"
+            and textbox.text.strip()
+            and not _plain(textbox.text)
+        ):
             _assign_glyph_ids(stream, textbox)
         return original_draw(stream, textbox, text_overflow, block_ellipsis, matrix)
 
