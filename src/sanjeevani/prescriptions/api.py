@@ -31,7 +31,6 @@ from . import selectors, services
 from .guidelines import translate_reason
 from .medicine_names import resolve
 from .models import TPGList
-from .rendering import render_prescription_pdf
 from .serializers import (
     MedicineSerializer,
     PrescriptionCreateSerializer,
@@ -318,7 +317,7 @@ class PrescriptionPDF(APIView):
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     def get(self, request: Request, prescription_id: uuid.UUID) -> HttpResponse:
         prescription = selectors.viewable_prescription(request.user, prescription_id)
-        pdf = render_prescription_pdf(prescription, request=request)
+        pdf = services.pdf_for(prescription, request)
         record_event(
             request.user,
             "prescription.download",

@@ -246,3 +246,21 @@ class DoctorSigningKey(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PrescriptionIsImmutable("A signing key is kept for verification; retire it instead.")
+
+
+class PrescriptionDocument(models.Model):
+    """The prescription's PDF, rendered once and kept: at issue (in the issuing
+    transaction), or on the first download for a prescription issued before PDFs were kept.
+    Rendering is the costliest thing a download could do, and the bytes of a signed
+    prescription never change; only the "superseded" banner does, so the status it was
+    rendered for is kept beside it and a stale copy is rendered again."""
+
+    prescription = models.OneToOneField(
+        Prescription, on_delete=models.PROTECT, primary_key=True, related_name="document"
+    )
+    pdf = models.BinaryField()
+    rendered_for_status = models.CharField(max_length=10, choices=Prescription.Status.choices)
+    rendered_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"PDF of prescription {self.prescription_id} ({self.rendered_for_status})"

@@ -15,23 +15,29 @@ import logging
 import os
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import segno
 from django.conf import settings
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import translation
+from django.utils.safestring import mark_safe
 from django.utils.translation import pgettext
 
 from . import pdf_text
 from .addresses import verification_url
 from .models import Prescription
 
-SCREEN_WRAPPER = "prescriptions/screen_wrapper.html"
+SCREEN_PAGE = "prescriptions/screen.html"
+SCREEN_WRAPPER = "prescriptions/sheet_fragment.html"
 PRINT_WRAPPER = "prescriptions/print_wrapper.html"
 PRINT_STYLESHEET = "prescriptions/print.css"
 PRINT_UA_STYLESHEET = "prescriptions/print_ua.css"
 FONT_FAMILY = "Noto Sans Devanagari"
+#: India Standard Time: what the sheet prints ("IST") and the file name uses, whatever the
+#: server's TIME_ZONE.
+IST = ZoneInfo("Asia/Kolkata")
 log = logging.getLogger(__name__)
 # Per-render progress and font-instancing chatter would flood the log at INFO.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
@@ -101,7 +107,16 @@ def format_datetime(value: dt.datetime | None, language: str) -> str:
     """'1 December 2026, 14:05' in India time (the content stores it with its offset)."""
     if value is None:
         return ""
+    if value.tzinfo is not None:
+        value = value.astimezone(IST)
     return f"{format_date(value.date(), language)}, {value:%H:%M}"
+
+
+def pdf_file_name(prescription: Prescription) -> str:
+    """``prescription-<patient number>-<YYYYmmdd-HHMM>.pdf``, the time in IST as printed on
+    the sheet (a prescription issued at 00:10 IST is dated that day, not the UTC day before)."""
+    number = prescription.content["patient"]["patient_number"]
+    return f"prescription-{number}-{prescription.issued_at.astimezone(IST):%Y%m%d-%H%M}.pdf"
 
 
 def mode_label(code: str) -> str:
@@ -170,9 +185,7 @@ def prescription_context(
             dt.datetime.fromisoformat(confirmed_at) if confirmed_at else None, language
         ),
         "supersedes_text": format_datetime(
-            timezone.localtime(prescription.supersedes.issued_at)
-            if prescription.supersedes_id
-            else None,
+            prescription.supersedes.issued_at if prescription.supersedes_id else None,
             language,
         ),
         "mode_label": mode_label((content.get("consultation") or {}).get("mode", "")),
@@ -195,10 +208,18 @@ def prescription_context(
 def render_prescription_html(
     prescription: Prescription, *, print_mode: bool = False, request: HttpRequest | None = None
 ) -> str:
-    """The sheet in the prescription's own language, whatever the viewer's language."""
+    """The sheet in the prescription's own language, whatever the viewer's language. On
+    screen it sits in a page (``screen.html``) in the active language: the viewer's, which
+    the view sets (for the family, the patient's chosen language)."""
     with translation.override(prescription.language):
         context = prescription_context(prescription, print_mode=print_mode, request=request)
-        return render_to_string("prescriptions/prescription.html", context, request=request)
+        sheet = render_to_string("prescriptions/prescription.html", context, request=request)
+    if print_mode:
+        return sheet
+    # The sheet is a rendered, auto-escaped Django template.
+    safe_sheet = mark_safe(sheet)  # noqa: S308
+    page = {"sheet": safe_sheet, "prescription": prescription, "font_family": FONT_FAMILY}
+    return render_to_string(SCREEN_PAGE, page, request=request)
 
 
 FONT_WEIGHTS = (400, 700)

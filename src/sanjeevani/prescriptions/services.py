@@ -23,8 +23,11 @@ from sanjeevani.consultations.models import Consultation
 from . import selectors
 from .addresses import download_url
 from .doctor_keys import active_key_for_signing, check_doctor_can_sign
+from .documents import pdf_for as pdf_for  # re-exported: downloads serve the stored PDF
+from .documents import store_pdf_at_issue
 from .guidelines import ProposedMedicine, check_prescription
 from .models import Medicine, Prescription, PrescriptionItem
+from .rendering import IST
 from .signing import SigningKeyUnavailable, sign_as_doctor, sign_content
 
 #: How long after a consultation ends its doctor may still issue or correct a prescription.
@@ -249,7 +252,7 @@ def build_content(
         "version": CONTENT_VERSION,
         "prescription_id": str(prescription.pk),
         "verification_code": prescription.verification_code,
-        "issued_at": timezone.localtime(prescription.issued_at).isoformat(),
+        "issued_at": prescription.issued_at.astimezone(IST).isoformat(),
         "language": prescription.language,
         "supersedes": str(prescription.supersedes_id) if prescription.supersedes_id else None,
         "doctor": {
@@ -278,7 +281,7 @@ def build_content(
         "identity": {
             "confirmed_by": doctor_name,
             "method": consultation.identity_method,
-            "confirmed_at": timezone.localtime(consultation.identity_confirmed_at).isoformat()
+            "confirmed_at": consultation.identity_confirmed_at.astimezone(IST).isoformat()
             if consultation.identity_confirmed_at
             else None,
             "age_years": consultation.confirmed_age_years,
@@ -387,6 +390,8 @@ def _issue(
         )
         for position, item in enumerate(cleaned)
     )
+    # Rendered once, here, and served from storage on every download.
+    store_pdf_at_issue(prescription, request)
     record_event(
         doctor_user,
         "prescription.issue",

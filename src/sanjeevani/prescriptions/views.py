@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
@@ -18,13 +19,9 @@ from django.views.decorators.http import require_GET
 
 from sanjeevani.audit.services import client_ip, record_event
 
-from . import selectors
-from .rendering import (
-    format_datetime,
-    render_prescription_html,
-    render_prescription_pdf,
-    sex_label,
-)
+from . import selectors, services
+from .models import Prescription
+from .rendering import format_datetime, pdf_file_name, render_prescription_html, sex_label
 from .signing import public_key_pem
 
 #: Verification look-ups allowed per client address per minute.
@@ -37,11 +34,26 @@ def _signed_in_or_redirect(request: HttpRequest) -> HttpResponse | None:
     return None
 
 
+def speak_patients_language(request: HttpRequest, prescription: Prescription) -> None:
+    """The family sees the page in the patient's chosen language unless they picked one
+    themselves (the language cookie), as on the OPD pages; staff keep their own. The sheet
+    itself is always in the prescription's language."""
+    if settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
+        return
+    if request.user.pk != prescription.patient.account_id:
+        return
+    wanted = (prescription.patient.preferred_language or "").split("-")[0].lower()
+    if wanted in dict(settings.LANGUAGES):
+        translation.activate(wanted)
+        request.LANGUAGE_CODE = wanted
+
+
 @require_GET
 def prescription_page(request: HttpRequest, prescription_id: uuid.UUID) -> HttpResponse:
     if (redirect := _signed_in_or_redirect(request)) is not None:
         return redirect
     prescription = selectors.viewable_prescription(request.user, prescription_id)
+    speak_patients_language(request, prescription)
     record_event(
         request.user,
         "prescription.view",
@@ -57,7 +69,7 @@ def prescription_pdf(request: HttpRequest, prescription_id: uuid.UUID) -> HttpRe
     if (redirect := _signed_in_or_redirect(request)) is not None:
         return redirect
     prescription = selectors.viewable_prescription(request.user, prescription_id)
-    pdf = render_prescription_pdf(prescription, request=request)
+    pdf = services.pdf_for(prescription, request)
     record_event(
         request.user,
         "prescription.download",
@@ -68,11 +80,9 @@ def prescription_pdf(request: HttpRequest, prescription_id: uuid.UUID) -> HttpRe
     return pdf_response(pdf, prescription)
 
 
-def pdf_response(pdf: bytes, prescription) -> HttpResponse:
+def pdf_response(pdf: bytes, prescription: Prescription) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
-    name = f"prescription-{prescription.content['patient']['patient_number']}-"
-    name += f"{prescription.issued_at:%Y%m%d-%H%M}.pdf"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Content-Disposition"] = f'attachment; filename="{pdf_file_name(prescription)}"'
     response["Cache-Control"] = "private, no-store"
     return response
 
