@@ -139,6 +139,29 @@ async def test_signalling_is_relayed_to_the_named_peer_with_its_sender(
     await patient.disconnect()
 
 
+async def test_a_quality_step_reaches_the_others_with_its_sender(
+    consultation, doctor_user, patient_user
+):
+    """A page that stepped down (or back up) tells the room, so the other side can say
+    why the picture changed; the sender does not get its own message back."""
+    doctor, doctor_welcome = await join(consultation.pk, doctor_user)
+    patient, _ = await join(consultation.pk, patient_user)
+    await receive_until(patient, "peer-present")
+    await doctor.send_json_to({"type": "quality-step", "step": "audio-only", "automatic": True})
+    step = await receive_until(patient, "quality-step")
+    assert step == {
+        "type": "quality-step",
+        "step": "audio-only",
+        "automatic": True,
+        "from": doctor_welcome["peer_id"],
+    }
+    await patient.send_json_to({"type": "quality-step", "step": "normal", "automatic": False})
+    back = await receive_until(doctor, "quality-step")  # not its own "audio-only" echoed
+    assert (back["step"], back["automatic"]) == ("normal", False)
+    await doctor.disconnect()
+    await patient.disconnect()
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -150,6 +173,9 @@ async def test_signalling_is_relayed_to_the_named_peer_with_its_sender(
         json.dumps({"type": "sync", "after_seq": "3"}),  # wrong type
         json.dumps({"type": "chat", "text": "hi", "admin": True}),  # unexpected field
         json.dumps(["not", "an", "object"]),
+        json.dumps({"type": "quality-step", "step": "4k", "automatic": True}),  # no such step
+        json.dumps({"type": "quality-step", "step": "normal"}),  # automatic missing
+        json.dumps({"type": "quality-step", "step": "normal", "automatic": "yes"}),  # not bool
         json.dumps({"type": "media-stats", "user_id": "x", "video_frames": 1}),  # missing
         json.dumps(  # a counter out of range
             {

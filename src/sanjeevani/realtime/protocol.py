@@ -18,6 +18,10 @@ PEER_ID_CHARS = 32
 USER_ID_CHARS = 36
 MAX_COUNTER = 10**12
 MEDIA_COUNTERS = ("video_frames", "video_bytes", "audio_packets", "audio_bytes")
+#: ``quality-step``: what a page sends, from full video down to audio only (room.js steps
+#: down on a weak link and back up when it recovers, and tells the others so their page
+#: can say why the picture changed).
+QUALITY_STEPS = ("normal", "low-video", "audio-only")
 
 _STR, _INT, _BOOL, _OBJ_OR_NULL = str, int, bool, (dict, type(None))
 
@@ -28,6 +32,9 @@ SCHEMAS: dict[str, dict[str, tuple[Any, bool]]] = {
     "ice-candidate": {"to": (_STR, True), "candidate": (_OBJ_OR_NULL, True)},
     "ice-restart": {"to": (_STR, True)},
     "media-state": {"audio": (_BOOL, True), "video": (_BOOL, True), "audio_only": (_BOOL, False)},
+    # The sender's page changed what it sends: ``step`` from QUALITY_STEPS, ``automatic``
+    # false when the person chose it with a button.
+    "quality-step": {"step": (_STR, True), "automatic": (_BOOL, True)},
     # Kept so that pages loaded before the mode was observed are not disconnected; it no
     # longer changes anything (a claim is not an observation).
     "video-connected": {},
@@ -47,7 +54,9 @@ SCHEMAS: dict[str, dict[str, tuple[Any, bool]]] = {
     "add-participant": {"user_id": (_STR, True), "role": (_STR, True)},
 }
 #: Relayed to peers as they are (plus "from"); the server never reads the SDP.
-RELAYED = frozenset({"offer", "answer", "ice-candidate", "ice-restart", "media-state"})
+RELAYED = frozenset(
+    {"offer", "answer", "ice-candidate", "ice-restart", "media-state", "quality-step"}
+)
 #: Only the doctor may send these.
 DOCTOR_ONLY = frozenset({"hold", "resume", "end", "add-participant"})
 LARGE = frozenset({"offer", "answer"})
@@ -58,6 +67,7 @@ class ProtocolError(Exception):
 
 
 def parse_client_message(raw: str | None) -> dict[str, Any]:
+    """The client's message, checked against SCHEMAS and the limits, or ProtocolError."""
     if raw is None:
         raise ProtocolError("binary frames are not accepted")
     if len(raw) > MAX_SDP_MESSAGE_BYTES:
@@ -94,6 +104,8 @@ def parse_client_message(raw: str | None) -> dict[str, Any]:
             raise ProtocolError("bad user id")
         if any(not 0 <= message[name] <= MAX_COUNTER for name in MEDIA_COUNTERS):
             raise ProtocolError(f"counters run from 0 to {MAX_COUNTER}")
+    if kind == "quality-step" and message["step"] not in QUALITY_STEPS:
+        raise ProtocolError(f"step is one of {', '.join(QUALITY_STEPS)}")
     return message
 
 

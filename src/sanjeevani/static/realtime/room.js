@@ -12,8 +12,16 @@
 
   var cfg = panel.dataset;
   var el = function (name) { return panel.querySelector('[data-el="' + name + '"]'); };
-  var LOW_BITRATE = 150000;           // bits/s for video in low-bandwidth mode
   var POOR = { rtt: 0.8, loss: 0.1, bitrate: 120000 };
+  var RECOVERED = { rtt: 0.3, loss: 0.03 };
+  /* What this page sends, from full video down to audio only. On a weak link the room steps
+     down one step after STEP_DOWN_SAMPLES poor samples in a row (about 6 s), and back up one
+     step after STEP_UP_SAMPLES good ones (about 10 s): one bad moment changes nothing, and
+     a link that just came back has to stay good before the picture grows again. */
+  var STEPS = ["normal", "low-video", "audio-only"];
+  var LOW_VIDEO = { maxBitrate: 150000, scaleResolutionDownBy: 2, maxFramerate: 15 };
+  var STEP_DOWN_SAMPLES = 3;
+  var STEP_UP_SAMPLES = 5;
   var sessionKey = "sanjeevani.room." + cfg.consultation;
   var state = {
     ws: null, me: null, ended: false, stopped: false, reconnectDelay: 1000,
@@ -21,8 +29,11 @@
     peers: new Map(),                 // user_id -> peer
     stream: null, facing: "user", iceServers: [], lastSeq: 0, onHold: false,
     muted: false, cameraOff: false, audioOnly: false,
-    lowBandwidth: sessionStorage.getItem("sanjeevani.lowBandwidth") === "1", lowForced: false,
-    poorSamples: 0, messages: new Map(), pending: new Map()
+    // step: what we send now; autoStep: what the link calls for; manual: the step the
+    // person chose with a button (null: follow the link). A poor device check starts lowered.
+    step: "normal", manual: null,
+    autoStep: sessionStorage.getItem("sanjeevani.lowBandwidth") === "1" ? "low-video" : "normal",
+    poorRun: 0, goodRun: 0, messages: new Map(), pending: new Map()
   };
   sessionStorage.setItem(sessionKey + ".session", state.session);
 
@@ -47,7 +58,8 @@
     }
     if (!state.stream) setStatus(gettext("No camera or microphone: you can still chat."), "warn");
     el("local").srcObject = state.stream;
-    if (state.lowBandwidth) applyLowBandwidth(true, false);
+    panel.dataset.linkStep = state.autoStep;
+    applyStep(state.autoStep, true);
   }
   function videoTrack() { return state.stream && state.stream.getVideoTracks()[0]; }
   function audioTrack() { return state.stream && state.stream.getAudioTracks()[0]; }
@@ -64,6 +76,10 @@
     send({ type: "media-state", audio: !state.muted, video: !state.cameraOff && !state.audioOnly,
            audio_only: state.audioOnly });
   }
+  /* Tell the others our step when it is not full video (a newcomer, or after a rejoin). */
+  function shareStep() {
+    if (state.step !== "normal") send({ type: "quality-step", step: state.step, automatic: !state.manual });
+  }
   function applyTrackStates() {
     var a = audioTrack(), v = videoTrack();
     if (a) a.enabled = !state.muted && !state.onHold;
@@ -72,27 +88,94 @@
     panel.querySelectorAll(".remote video").forEach(function (video) { video.muted = state.onHold; });
     panel.dataset.audioOnly = state.audioOnly ? "1" : "0";
   }
-  async function capVideo(bitrate) {
+  /* Lower video: a bitrate cap, half the resolution and fewer frames (setParameters, so the
+     call is not negotiated again); full video takes the limits off. */
+  async function tuneVideo() {
+    var low = state.step === "low-video";
     for (var sender of videoSenders()) {
       var params = sender.getParameters();
       if (!params.encodings || !params.encodings.length) continue;
       params.encodings.forEach(function (enc) {
-        if (bitrate) { enc.maxBitrate = bitrate; enc.scaleResolutionDownBy = 2; }
-        else { delete enc.maxBitrate; enc.scaleResolutionDownBy = 1; }
+        if (low) Object.assign(enc, LOW_VIDEO);
+        else { delete enc.maxBitrate; delete enc.maxFramerate; enc.scaleResolutionDownBy = 1; }
       });
       try { await sender.setParameters(params); } catch (err) { /* not yet negotiated */ }
     }
   }
-  function applyLowBandwidth(on, forced) {
-    state.lowBandwidth = on;
-    if (forced) state.lowForced = on;
-    state.audioOnly = on;
+  /* Send at `step`, show it on the panel and its buttons, and tell the others (quality-step,
+     docs/realtime.md) so that their page can say why the picture changed. */
+  function applyStep(step, automatic) {
+    var changed = step !== state.step;
+    state.step = step;
+    state.audioOnly = step === "audio-only";
     applyTrackStates();
-    capVideo(on ? LOW_BITRATE : 0);
-    panel.dataset.lowBandwidth = on ? "1" : "0";
-    el("low-bandwidth").setAttribute("aria-pressed", on ? "true" : "false");
-    el("audio-only").setAttribute("aria-pressed", state.audioOnly ? "true" : "false");
+    tuneVideo();
+    panel.dataset.qualityStep = step;
+    panel.dataset.qualityAuto = state.manual ? "0" : "1";
+    panel.dataset.lowBandwidth = step === "normal" ? "0" : "1";
+    el("audio-only").setAttribute("aria-pressed", String(step === "audio-only"));
+    el("low-bandwidth").setAttribute("aria-pressed", String(step === "low-video"));
+    el("auto-quality").setAttribute("aria-pressed", String(!state.manual));
+    if (!changed) return;
     shareMediaState();
+    send({ type: "quality-step", step: step, automatic: automatic });
+  }
+  function announce(text) {
+    var box = el("adapt");
+    box.textContent = text;
+    box.hidden = false;
+  }
+  var OWN_STEP_WORDS = {
+    down: { "low-video": gettext("Your connection is weak: video lowered."),
+            "audio-only": gettext("Switched to audio only to keep the call going.") },
+    up: { "low-video": gettext("Your connection is better: video is back, at lower quality."),
+          normal: gettext("Your connection has recovered: full video is back.") },
+    manual: { normal: gettext("You chose full video: the call will not lower it by itself."),
+              "low-video": gettext("You chose low-bandwidth mode."),
+              "audio-only": gettext("You chose audio only.") }
+  };
+  var PEER_STEP_WORDS = {
+    down: { "low-video": gettext("%(name)s's connection is weak: their video was lowered."),
+            "audio-only": gettext("%(name)s's connection is weak: switched to audio only to keep the call going.") },
+    up: { "low-video": gettext("%(name)s's connection is better: their video is back, at lower quality."),
+          normal: gettext("%(name)s's connection has recovered: full video is back.") },
+    manual: { normal: gettext("%(name)s turned full video back on."),
+              "low-video": gettext("%(name)s chose low-bandwidth mode."),
+              "audio-only": gettext("%(name)s chose audio only.") }
+  };
+  function stepWords(words, from, to, automatic) {
+    if (!automatic) return words.manual[to];
+    return STEPS.indexOf(to) > STEPS.indexOf(from) ? words.down[to] : words.up[to];
+  }
+  /* One poor or recovered sample of the link: a step down or up once the run is long enough.
+     A person's choice (state.manual) wins: the link is still followed, but not acted on. */
+  function adaptToLink(sample) {
+    if (sample === null) return;      // nothing measured this time: the runs stay as they are
+    state.poorRun = sample === "poor" ? state.poorRun + 1 : 0;
+    state.goodRun = sample === "recovered" ? state.goodRun + 1 : 0;
+    var at = STEPS.indexOf(state.autoStep), next = null;
+    if (state.poorRun >= STEP_DOWN_SAMPLES && at < STEPS.length - 1) next = STEPS[at + 1];
+    else if (state.goodRun >= STEP_UP_SAMPLES && at > 0) next = STEPS[at - 1];
+    if (!next) return;
+    state.poorRun = 0; state.goodRun = 0;
+    var from = state.autoStep;
+    state.autoStep = next;
+    panel.dataset.linkStep = next;
+    console.debug("room: link calls for", next);
+    if (state.manual) {
+      if (STEPS.indexOf(next) > STEPS.indexOf(state.step)) {
+        announce(gettext("Your connection is weak. Choose “Adjust to the connection” to let the call lower the video by itself."));
+      }
+      return;
+    }
+    applyStep(next, true);
+    announce(stepWords(OWN_STEP_WORDS, from, next, true));
+  }
+  function chooseStep(step) {
+    var from = state.step;
+    state.manual = step;
+    applyStep(step, false);
+    if (step !== from) announce(OWN_STEP_WORDS.manual[step]);
   }
   async function switchCamera() {
     var old = videoTrack();
@@ -121,6 +204,7 @@
     peer = { user: member, peerId: member.peer_id, session: member.session, pc: pc,
              polite: state.me.user_id < member.user_id, makingOffer: false, ignoreOffer: false,
              box: remoteBox(member), stats: null, restartTimer: null };
+    peer.box.dataset.qualityStep = member.qualityStep || "normal";
     state.peers.set(member.user_id, peer);
     if (state.stream) state.stream.getTracks().forEach(function (tr) { pc.addTrack(tr, state.stream); });
     if (!audioTrack()) pc.addTransceiver("audio", { direction: "recvonly" });
@@ -149,7 +233,7 @@
       peer.box.dataset.state = pc.connectionState;
       if (pc.connectionState === "connected") {
         setStatus(gettext("Connected."), "ok");
-        if (state.lowBandwidth) capVideo(LOW_BITRATE);
+        tuneVideo();
       }
       countConnected();
     };
@@ -166,9 +250,9 @@
       }, 3000);
     }
   }
-  function restartIce(peer) {
+  function restartIce(peer, quiet) {
     if (peer.pc.signalingState === "closed") return;
-    setStatus(gettext("Reconnecting the call…"), "warn");
+    if (!quiet) setStatus(gettext("Reconnecting the call…"), "warn");
     peer.pc.restartIce();
     send({ type: "ice-restart", to: peer.peerId });
   }
@@ -226,7 +310,11 @@
     video.autoplay = true; video.playsInline = true; video.className = "remote-video";
     var caption = document.createElement("figcaption");
     caption.textContent = member.name;
-    box.append(video, caption);
+    // What their page changed on its own (quality-step), said under their picture.
+    var note = document.createElement("p");
+    note.className = "remote-note"; note.dataset.el = "peer-note";
+    note.setAttribute("role", "status"); note.setAttribute("aria-live", "polite");
+    box.append(video, caption, note);
     el("remotes").append(box);
     return box;
   }
@@ -250,19 +338,38 @@
     return member ? peerFor(member, create) : null;
   }
 
-  /* ---- connection quality, and choosing low-bandwidth mode on our own --------------- */
+  /* ---- connection quality, and stepping down or up on our own ------------------------- */
+  /* Round-trip time over the last interval only: the change in the running totals of the
+     ICE checks (candidate-pair) and of the RTCP reports about what we send
+     (remote-inbound-rtp). A last value alone goes stale when its reports stop (no video
+     sent, an ICE pair no longer checked) and would keep a recovered link "poor". */
+  function freshRoundTrip(peer, report) {
+    var totals = peer.rttTotals || {}, seen = {}, sum = 0, count = 0;
+    report.forEach(function (s) {
+      var total = null, n = null;
+      if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
+        total = s.totalRoundTripTime; n = s.responsesReceived;
+      } else if (s.type === "remote-inbound-rtp") {
+        total = s.totalRoundTripTime; n = s.roundTripTimeMeasurements;
+      }
+      if (total == null || n == null) return;
+      var prev = totals[s.id] || { total: 0, n: 0 };
+      if (n > prev.n) { sum += total - prev.total; count += n - prev.n; }
+      seen[s.id] = { total: total, n: n };
+    });
+    peer.rttTotals = seen;
+    return count ? sum / count : null;
+  }
   async function sampleQuality() {
     var worst = null;
     for (var peer of state.peers.values()) {
       if (peer.pc.connectionState !== "connected") continue;
       var report = await peer.pc.getStats();
-      var q = { rtt: null, bitrate: null, lost: 0, received: 0 };
+      var q = { rtt: freshRoundTrip(peer, report), bitrate: null, lost: 0, received: 0 };
       var got = { video_frames: 0, video_bytes: 0, audio_packets: 0, audio_bytes: 0 };
       report.forEach(function (s) {
-        if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
-          if (s.currentRoundTripTime != null) q.rtt = s.currentRoundTripTime;
-          if (s.availableOutgoingBitrate != null) q.bitrate = s.availableOutgoingBitrate;
-        }
+        if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded" &&
+            s.availableOutgoingBitrate != null) q.bitrate = s.availableOutgoingBitrate;
         if (s.type === "inbound-rtp") {
           q.lost += s.packetsLost || 0; q.received += s.packetsReceived || 0;
           var kind = s.kind || s.mediaType;
@@ -290,20 +397,22 @@
   function showQuality(q) {
     var box = el("quality");
     if (!q) { box.textContent = ""; box.dataset.level = ""; return; }
+    // The outgoing estimate only describes a link we are sending video over: with audio
+    // alone (or a capped picture) it stays low however good the link is.
+    var sendingVideo = state.step === "normal" && !state.cameraOff && !!videoTrack();
+    var bitrate = sendingVideo ? q.bitrate : null;
     var poor = (q.rtt != null && q.rtt > POOR.rtt) || q.loss > POOR.loss ||
-               (q.bitrate != null && q.bitrate < POOR.bitrate);
-    var fair = (q.rtt != null && q.rtt > 0.3) || q.loss > 0.03 || (q.bitrate != null && q.bitrate < 400000);
+               (bitrate != null && bitrate < POOR.bitrate);
+    var fair = (q.rtt != null && q.rtt > RECOVERED.rtt) || q.loss > RECOVERED.loss ||
+               (bitrate != null && bitrate < 400000);
     var level = poor ? "poor" : fair ? "fair" : "good";
     box.dataset.level = level;
     box.textContent = { good: gettext("Connection: good"), fair: gettext("Connection: fair"), poor: gettext("Connection: poor") }[level] +
       " · " + (q.rtt != null ? Math.round(q.rtt * 1000) + " ms" : "–") +
       " · " + fmt(gettext("%(percent)s lost"), { percent: Math.round(q.loss * 100) + "%" }) +
       (q.bitrate != null ? " · " + Math.round(q.bitrate / 1000) + " kbit/s" : "");
-    state.poorSamples = poor ? state.poorSamples + 1 : 0;
-    if (state.poorSamples >= 3 && !state.lowBandwidth) {
-      applyLowBandwidth(true, false);
-      setStatus(gettext("Weak connection: switched to audio only. You can turn video back on."), "warn");
-    }
+    var recovered = q.rtt != null && !fair;
+    adaptToLink(poor ? "poor" : recovered ? "recovered" : q.rtt == null ? null : "fair");
   }
   setInterval(sampleQuality, 2000);
 
@@ -355,9 +464,21 @@
     if (!state.ws) connect();
     state.peers.forEach(restartIce);
   });
-  if (navigator.connection) navigator.connection.addEventListener("change", function () {
-    state.peers.forEach(function (p) { if (p.pc.connectionState !== "connected") restartIce(p); });
-  });
+  /* A different network (Wi-Fi to mobile data, a weaker mobile network): the media path
+     found before may be gone or slow, so a connected call looks for a new one too. */
+  function networkKind() { var c = navigator.connection; return [c.type, c.effectiveType].join("/"); }
+  if (navigator.connection) {
+    var lastNetwork = networkKind();
+    navigator.connection.addEventListener("change", function () {
+      var kind = networkKind(), changed = kind !== lastNetwork;
+      lastNetwork = kind;
+      if (changed) console.debug("room: network is now", kind, "- looking for a new path");
+      state.peers.forEach(function (p) {
+        if (p.pc.connectionState !== "connected") restartIce(p);
+        else if (changed) restartIce(p, true);
+      });
+    });
+  }
 
   var handlers = {
     welcome: function (m) {
@@ -369,14 +490,17 @@
       if (m.mode) handlers["consultation-mode"](m.mode);
       send({ type: "sync", after_seq: state.lastSeq });
       shareMediaState();
+      shareStep();
     },
     "peer-joined": function (m) {
       state.present.set(m.peer_id, m);
+      shareStep();
       var peer = peerFor(m, false);     // keep our connection if only their socket came back
       if (peer && peer.pc.connectionState !== "connected") restartIce(peer);
     },
     "peer-present": function (m) {
       state.present.set(m.peer_id, m);
+      shareStep();
       var peer = peerFor(m, true);      // we arrived: we open the connection
       if (peer.pc.connectionState === "failed") restartIce(peer);
     },
@@ -393,6 +517,18 @@
       var member = state.present.get(m.from);
       var peer = member && state.peers.get(member.user_id);
       if (peer) { peer.box.dataset.audio = m.audio ? "on" : "off"; peer.box.dataset.video = m.video ? "on" : "off"; }
+    },
+    "quality-step": function (m) {
+      var member = state.present.get(m.from);
+      if (!member || member.qualityStep === m.step) return;
+      var from = member.qualityStep || "normal";
+      member.qualityStep = m.step;
+      var peer = state.peers.get(member.user_id);
+      var words = fmt(stepWords(PEER_STEP_WORDS, from, m.step, m.automatic), { name: member.name });
+      panel.dataset.peerQualityStep = m.step;
+      if (!peer) return announce(words);
+      peer.box.dataset.qualityStep = m.step;
+      peer.box.querySelector(".remote-note").textContent = words;
     },
     "room-state": function (m) { setHold(m.on_hold); },
     "consultation-mode": function (m) {
@@ -523,13 +659,19 @@
     mute: function (b) { state.muted = !state.muted; b.setAttribute("aria-pressed", state.muted); applyTrackStates(); shareMediaState(); },
     camera: function (b) { state.cameraOff = !state.cameraOff; b.setAttribute("aria-pressed", state.cameraOff); applyTrackStates(); shareMediaState(); },
     "switch-camera": switchCamera,
-    "audio-only": function (b) {
-      state.audioOnly = !state.audioOnly;
-      b.setAttribute("aria-pressed", state.audioOnly);
-      applyTrackStates();
-      shareMediaState();
+    /* A step the person chooses stays until they choose another or give the choice back to
+       the link ("Adjust to the connection"). */
+    "audio-only": function () { chooseStep(state.step === "audio-only" ? "normal" : "audio-only"); },
+    "low-bandwidth": function () { chooseStep(state.step === "low-video" ? "normal" : "low-video"); },
+    "auto-quality": function () {
+      if (!state.manual) return;
+      state.manual = null;
+      state.poorRun = 0; state.goodRun = 0;
+      var from = state.step;
+      applyStep(state.autoStep, true);
+      announce(state.autoStep === from ? gettext("The call adjusts to your connection again.")
+                                       : stepWords(OWN_STEP_WORDS, from, state.autoStep, true));
     },
-    "low-bandwidth": function () { applyLowBandwidth(!state.lowBandwidth, true); },
     hold: function () { send({ type: "hold" }); },
     resume: function () { send({ type: "resume" }); },
     end: function () { if (window.confirm(gettext("End this consultation for everyone?"))) send({ type: "end", outcome: el("outcome").value }); }
