@@ -38,8 +38,18 @@ from tests.realtime.factories import HubSpokeConsultationFactory
 pytestmark = pytest.mark.django_db
 
 A = Action
-CASE_ACTIONS = (A.VIEW_RECORD, A.VIEW_PRESCRIPTION, A.WRITE_RECORD, A.JOIN_ROOM)
-PATIENT_ACTIONS = (A.VIEW_HISTORY, A.VIEW_DOCUMENTS, A.UPLOAD_DOCUMENT)
+CASE_ACTIONS = (
+    A.VIEW_RECORD,
+    A.VIEW_PRESCRIPTION,
+    A.WRITE_RECORD,
+    A.JOIN_ROOM,
+    A.REPORT_DROPPED,
+    A.GIVE_FEEDBACK,
+    A.BOOK_FOLLOW_UP,
+)
+PATIENT_ACTIONS = (A.VIEW_HISTORY, A.VIEW_DOCUMENTS, A.UPLOAD_DOCUMENT, A.ANSWER_CALL)
+#: What only the patient's own family does for them.
+FAMILY_STEPS = {A.ANSWER_CALL, A.REPORT_DROPPED, A.GIVE_FEEDBACK, A.BOOK_FOLLOW_UP}
 PEOPLE = (
     "family",
     "doctor",
@@ -58,8 +68,8 @@ PEOPLE = (
 
 #: Who may do what while the consultation runs; everyone else nothing.
 WHILE_OPEN: dict[str, set[Action]] = {
-    "family": {A.VIEW_RECORD, A.VIEW_PRESCRIPTION, A.JOIN_ROOM, *PATIENT_ACTIONS},
-    "doctor": {*CASE_ACTIONS, A.VIEW_HISTORY, A.VIEW_DOCUMENTS},
+    "family": {A.VIEW_RECORD, A.VIEW_PRESCRIPTION, A.JOIN_ROOM, *PATIENT_ACTIONS, *FAMILY_STEPS},
+    "doctor": {*CASE_ACTIONS, A.VIEW_HISTORY, A.VIEW_DOCUMENTS} - FAMILY_STEPS | {A.REPORT_DROPPED},
     "participant": {A.JOIN_ROOM},
     "requester": {A.VIEW_RECORD, A.VIEW_PRESCRIPTION, A.JOIN_ROOM},
     "centre_cho": {A.VIEW_RECORD, A.VIEW_PRESCRIPTION},
@@ -157,6 +167,7 @@ def test_the_doctor_keeps_their_own_record_but_the_wider_case_only_for_the_after
             A.VIEW_RECORD,
             A.VIEW_PRESCRIPTION,
             A.JOIN_ROOM,
+            A.REPORT_DROPPED,
         },
     }
     for now, expected in doctor_at.items():

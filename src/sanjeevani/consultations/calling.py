@@ -17,7 +17,9 @@ from sanjeevani.queueing.errors import QueueError
 from sanjeevani.queueing.models import Ticket
 from sanjeevani.registry.models import OnlineOPD
 
+from . import care_team
 from .assignment import claim_for
+from .care_team import Action
 from .lifecycle import expire_unanswered_calls
 from .models import Consultation
 from .states import CStatus, Outcome, publish_status
@@ -94,7 +96,7 @@ def accept_call(actor: Any, ticket: Ticket) -> Consultation:
     """The patient presses "Join now" within the call window: the consultation starts.
     One transaction: calls whose window has passed are marked missed first (and that
     stands when this join is then refused as too late)."""
-    queue.check_family(actor, ticket.patient)
+    care_team.require(actor, Action.ANSWER_CALL, ticket.patient)
     now = timezone.now()
     refusal: QueueError | None = None
     consultation: Consultation | None = None

@@ -21,8 +21,11 @@ Decisions where the seven earlier answers disagreed (the safer, realistic readin
 - Hub coordinators, state and national administrators and operators have no clinical tie:
   they see places, queues and figures (``registry.scoping``); an operator keeps family
   profiles for an account (``patients.services``), which is profile work, not the case.
-- Only the family uploads documents (``patients.documents.upload_document`` enforces that
-  tie itself: it is the one the patients layer can see without asking upwards).
+- The family tie is defined once, in ``patients.family.is_account_holder``; this table builds
+  ``family`` on it, and the layers below (the queue's tokens, document uploads) ask it
+  directly since they cannot ask upwards. Only the family uploads documents, answers a call,
+  gives feedback and books a follow-up; the family or the attending doctor reports a dropped
+  call.
 - Joining a room is not time-limited here: the room refuses an ended consultation itself,
   with its own close code.
 
@@ -44,6 +47,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sanjeevani.accounts.models import Role
+from sanjeevani.patients.family import is_account_holder
 from sanjeevani.patients.models import Patient, PatientDocument
 from sanjeevani.registry.scoping import scope_of
 
@@ -58,6 +62,10 @@ class Action(StrEnum):
     VIEW_PRESCRIPTION = "view_prescription"
     WRITE_RECORD = "write_record"
     JOIN_ROOM = "join_room"
+    ANSWER_CALL = "answer_call"
+    REPORT_DROPPED = "report_dropped"
+    GIVE_FEEDBACK = "give_feedback"
+    BOOK_FOLLOW_UP = "book_follow_up"
 
 
 class Tie(StrEnum):
@@ -128,6 +136,10 @@ RULES: tuple[Rule, ...] = (
         (A.UPLOAD_DOCUMENT, FOR_GOOD),
         (A.VIEW_PRESCRIPTION, FOR_GOOD),
         (A.JOIN_ROOM, FOR_GOOD),
+        (A.ANSWER_CALL, FOR_GOOD),
+        (A.REPORT_DROPPED, FOR_GOOD),
+        (A.GIVE_FEEDBACK, FOR_GOOD),
+        (A.BOOK_FOLLOW_UP, FOR_GOOD),
     ),
     *_rules(
         Tie.ATTENDING,
@@ -138,6 +150,7 @@ RULES: tuple[Rule, ...] = (
         (A.VIEW_DOCUMENTS, DOCTOR_AFTERCARE),
         (A.WRITE_RECORD, RECORD_CORRECTION),
         (A.JOIN_ROOM, FOR_GOOD),
+        (A.REPORT_DROPPED, FOR_GOOD),
     ),
     *_rules(Tie.PARTICIPANT, None, (A.JOIN_ROOM, FOR_GOOD)),
     *_rules(
@@ -152,7 +165,7 @@ RULES: tuple[Rule, ...] = (
 
 #: Actions about the patient as a whole rather than one consultation: the family holds them
 #: through the patient itself, anyone else through one of the patient's consultations.
-PATIENT_ACTIONS = frozenset({A.VIEW_HISTORY, A.VIEW_DOCUMENTS, A.UPLOAD_DOCUMENT})
+PATIENT_ACTIONS = frozenset({A.VIEW_HISTORY, A.VIEW_DOCUMENTS, A.UPLOAD_DOCUMENT, A.ANSWER_CALL})
 
 
 def rules_for(role: str, action: Action) -> list[Rule]:
@@ -170,7 +183,7 @@ def _facility_of(user: Any) -> Any:
 def _tied(user: Any, tie: Tie, consultation: Consultation) -> bool:
     """Whether ``user`` has ``tie`` to a loaded consultation; only a participant costs a query."""
     if tie == Tie.FAMILY:
-        return consultation.patient.account_id == user.pk
+        return is_account_holder(user, consultation.patient)
     if tie == Tie.ATTENDING:
         return consultation.doctor.user_id == user.pk
     if tie == Tie.REQUESTER:
@@ -200,7 +213,7 @@ def may(user: Any, action: Action, target: Any, now: dt.datetime | None = None) 
         target = target.patient
     rules = rules_for(user.role, action)
     if isinstance(target, Patient):
-        if any(r.tie == Tie.FAMILY for r in rules) and target.account_id == user.pk:
+        if any(r.tie == Tie.FAMILY for r in rules) and is_account_holder(user, target):
             return True
         others = [r for r in rules if r.tie != Tie.FAMILY]
         return bool(others) and _filter(others, user, now).filter(patient=target).exists()

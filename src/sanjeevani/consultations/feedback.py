@@ -9,9 +9,10 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from sanjeevani.audit.services import record_event
-from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.errors import ConsultationError
 
+from . import care_team
+from .care_team import Action
 from .models import Consultation, Feedback
 from .states import CStatus, locked
 
@@ -20,7 +21,7 @@ def submit_feedback(
     actor: Any, consultation: Consultation, rating: int, comment: str = ""
 ) -> Feedback:
     """The patient rates an ended consultation, 1 to 5, once."""
-    queue.check_family(actor, consultation.patient)
+    care_team.require(actor, Action.GIVE_FEEDBACK, consultation)
     try:
         rating = int(rating)
     except (TypeError, ValueError):

@@ -7,10 +7,11 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.errors import ConsultationError
 from sanjeevani.queueing.models import Ticket
 
+from . import care_team
+from .care_team import Action
 from .models import Consultation
 from .states import CStatus, Outcome
 from .tokens import take_token
@@ -19,7 +20,7 @@ from .tokens import take_token
 def book_follow_up(actor: Any, consultation: Consultation, complaint: str = "") -> Ticket:
     """A token in the same OPD that waits for the same doctor while they are online there
     (and goes to any doctor when they are not)."""
-    queue.check_family(actor, consultation.patient)
+    care_team.require(actor, Action.BOOK_FOLLOW_UP, consultation)
     if consultation.status != CStatus.ENDED or consultation.outcome in (
         Outcome.NO_SHOW,
         Outcome.DROPPED,

@@ -32,13 +32,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from sanjeevani.accounts.models import Role
 from sanjeevani.audit.services import record_event
 from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.errors import ConsultationError, QueueError
 from sanjeevani.queueing.models import LIVE_STATUSES, Ticket
 
+from . import care_team
 from .assignment import free_doctor
+from .care_team import Action
 from .identity import identity_confirmed
 from .models import Consultation
 from .states import OPEN, CStatus, Outcome, locked, publish_status, require_doctor_of, require_open
@@ -271,11 +272,7 @@ def return_dropped_ticket(actor: Any, consultation: Consultation) -> Ticket | No
     drop. The consultation still ends as dropped, so the doctor is free and not stuck on a
     call nobody can rejoin; the patient keeps the place they hold. Returns the re-queued
     ticket, or None when the patient was left where they are."""
-    is_doctor = (
-        getattr(actor, "role", None) == Role.DOCTOR and consultation.doctor.user_id == actor.pk
-    )
-    if not is_doctor:
-        queue.check_family(actor, consultation.patient)
+    care_team.require(actor, Action.REPORT_DROPPED, consultation)
     now = timezone.now()
     with transaction.atomic():
         consultation = locked(consultation)

@@ -16,12 +16,9 @@ from django.utils.translation import gettext as _
 
 from sanjeevani.audit.services import record_event
 
+from .family import is_account_holder
 from .models import Patient, PatientDocument
 from .uploads import check_clinical_upload
-
-
-def _is_family_account(user, patient: Patient) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and patient.account_id == user.pk
 
 
 def documents_of(patient: Patient) -> QuerySet[PatientDocument]:
@@ -35,7 +32,7 @@ def upload_document(
 
     Raises ``ValidationError`` (too big, empty, not a PDF/JPEG/PNG) or ``PermissionDenied``.
     """
-    if not _is_family_account(actor, patient):
+    if not is_account_holder(actor, patient):
         raise PermissionDenied(_("You can add documents only to your own family's profiles."))
     checked = check_clinical_upload(file)
     if kind not in PatientDocument.Kind.values:

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
 from sanjeevani.accounts.models import Role
+from sanjeevani.patients.family import require_account_holder
 from sanjeevani.patients.models import Patient
 from sanjeevani.registry.models import DoctorProfile
 
@@ -25,6 +26,6 @@ def doctor_of(user: Any) -> DoctorProfile:
 
 
 def check_family(actor: Any, patient: Patient) -> None:
-    """Only the account holder of a family acts for its profiles."""
-    if not getattr(actor, "is_authenticated", False) or patient.account_id != actor.pk:
-        raise PermissionDenied(_("You can act only for the profiles of your own family."))
+    """Only the account holder of a family acts for its tokens (``patients.family``, the
+    tie the care-team policy's ``family`` is built on)."""
+    require_account_holder(actor, patient)
