@@ -31,3 +31,41 @@
     }
   });
 })();
+
+/* A table wider than the phone's screen (a prescription's five columns at 320 px) scrolls
+   inside its own box instead of pushing the whole page sideways. The box can take the
+   keyboard focus and is named after the table's caption or heading, so it can be
+   scrolled without a mouse (WCAG 2.1.1). */
+(function () {
+  "use strict";
+  function tableName(table) {
+    if (table.caption && table.caption.textContent.trim()) return table.caption.textContent.trim();
+    for (var el = table.previousElementSibling; el; el = el.previousElementSibling) {
+      if (/^H[1-6]$/.test(el.tagName)) return el.textContent.trim();
+    }
+    var section = table.closest("section, article");
+    var heading = section && section.querySelector("h1, h2, h3, h4");
+    return heading ? heading.textContent.trim() : document.title;
+  }
+  function wrapWideTables() {
+    var tables = document.querySelectorAll("main table");
+    for (var i = 0; i < tables.length; i++) {
+      var table = tables[i];
+      if (table.parentElement.classList.contains("table-wrap")) continue;
+      if (table.getBoundingClientRect().width <= table.parentElement.clientWidth + 0.5) continue;
+      var wrap = document.createElement("div");
+      wrap.className = "table-wrap";
+      wrap.tabIndex = 0;
+      wrap.setAttribute("role", "region");
+      wrap.setAttribute("aria-label", tableName(table));
+      table.parentNode.insertBefore(wrap, table);
+      wrap.appendChild(table);
+    }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", wrapWideTables);
+  } else {
+    wrapWideTables();
+  }
+  window.addEventListener("resize", wrapWideTables);
+})();
