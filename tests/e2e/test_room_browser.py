@@ -9,6 +9,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from sanjeevani.consultations import services as consultation_services
 from sanjeevani.consultations.models import Consultation
+from tests.e2e.accessibility import assert_accessible
 from tests.e2e.diagnostics import page_log
 from tests.realtime.factories import ConsultationFactory
 
@@ -60,6 +61,8 @@ def test_doctor_and_patient_call_chat_reload_and_end(live_server_url, signed_in_
     send_chat(patient, "Fever since two days")
     doctor.wait_for_selector('li.theirs:has-text("Fever since two days")')
     doctor.wait_for_selector('li.mine[data-mark="read"]')  # the patient's page read it
+    assert_accessible(doctor, "room: in a call with chat (doctor)")
+    assert_accessible(patient, "room: in a call with chat (patient)")
 
     patient.reload()
     wait_for_call(patient, doctor)
@@ -78,6 +81,7 @@ def test_doctor_and_patient_call_chat_reload_and_end(live_server_url, signed_in_
     doctor.wait_for_selector('[data-room][data-state="ended"]')
     patient.wait_for_selector('[data-room][data-state="ended"]')
     assert "ended" in patient.inner_text('[data-el="status"]')
+    assert_accessible(patient, "room: ended (patient)")
 
     consultation.refresh_from_db()
     assert consultation.status == Consultation.Status.ENDED
