@@ -147,6 +147,8 @@ def test_identity_and_prescription_keep_the_call_and_the_page_ends_it(
     live_server_url, signed_in_page
 ):
     clinic = make_clinic()
+    clinic.patient.preferred_language = "kn"
+    clinic.patient.save(update_fields=["preferred_language"])
     consultation = joined(clinic)
     doctor_user = clinic.doctor.user
     consultation_services.confirm_consultation_mode(doctor_user, consultation, "chat")
@@ -169,8 +171,9 @@ def test_identity_and_prescription_keep_the_call_and_the_page_ends_it(
     record = doctor.locator("#identity").bounding_box()
     assert room["x"] + room["width"] <= record["x"], (room, record)
     assert room["y"] < 768 and record["y"] < 768, (room, record)
-    assert doctor.evaluate("document.documentElement.scrollHeight") < 768 * 1.5
-    expect(doctor.locator("#patient-language")).not_to_contain_text(": en")
+    # Each column scrolls on its own: the page itself is about one screen tall.
+    assert doctor.evaluate("document.documentElement.scrollHeight") <= 768 + 40
+    expect(doctor.locator("#patient-language")).to_have_text("Language: Kannada")
     assert_accessible(doctor, "workspace, in the call")
 
     # Identity: confirmed in the background, the call untouched.
@@ -189,7 +192,9 @@ def test_identity_and_prescription_keep_the_call_and_the_page_ends_it(
     doctor.fill("[name=item-0-quantity]", "6 tablets")
     doctor.fill("#rx-reconfirm [name=password]", PASSWORD)
     doctor.keyboard.press("Alt+KeyI")
-    expect(doctor.locator("#rx-result")).to_contain_text("Prescription issued and signed.")
+    expect(doctor.locator("#rx-result")).to_contain_text(
+        "Prescription issued and signed.", timeout=30_000
+    )
     expect(doctor.locator("#rx-issued li")).to_have_count(1)
     assert Prescription.objects.filter(consultation=consultation).count() == 1
     still_in_the_call(doctor)
