@@ -3,6 +3,10 @@
 Sets Django up on a scratch SQLite database under var/ (created and migrated here), issues
 one prescription in each language through the real service, then renders each N times.
 Target: at least 10 prescriptions per second per core. One process renders on one core.
+Also prints what a download costs now that the PDF is stored at issue (no render).
+For a breakdown of one render, run it under cProfile:
+
+    .venv/bin/python -m cProfile -s cumulative bench/prescription_pdf.py 20 | head -60
 
     .venv/bin/python bench/prescription_pdf.py [N]
 """
@@ -158,7 +162,11 @@ def main() -> None:
     rendering.warm_up()
     first = {lang: rendering.render_prescription_pdf(p) for lang, p in prescriptions.items()}
     print(f"warm-up (fonts, first render of each language): {time.perf_counter() - t0:.2f} s")
-    print(f"PDF sizes: en {len(first['en']) / 1024:.0f} KiB, hi {len(first['hi']) / 1024:.0f} KiB")
+    pages = {lang: len(PdfReader(io.BytesIO(pdf)).pages) for lang, pdf in first.items()}
+    print(
+        f"PDF sizes: en {len(first['en']) / 1024:.0f} KiB ({pages['en']} page), "
+        f"hi {len(first['hi']) / 1024:.0f} KiB ({pages['hi']} page)"
+    )
     text = " ".join(PdfReader(io.BytesIO(first["hi"])).pages[0].extract_text().split())
     exact = "सीता राम वर्मा" in text and "दवाइयाँ" in text
     print(f"Hindi text layer extracts as printed: {'yes' if exact else 'NO'}")
@@ -181,6 +189,13 @@ def main() -> None:
             f"CPU {cpu * 1000:5.1f} ms per render = {1 / cpu:5.1f}/s per core "
             f"({verdict} the 10/s per core target)"
         )
+    # What a download costs now: the PDF stored at issue, read back (no render).
+    for language, prescription in prescriptions.items():
+        start = time.process_time()
+        for _ in range(n):
+            services.pdf_for(prescription)
+        cpu = (time.process_time() - start) / n
+        print(f"  {language}: download from storage {cpu * 1000:5.2f} ms CPU (no render)")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{SCRATCH}{suffix}").unlink(missing_ok=True)
 

@@ -113,32 +113,41 @@ def _assign_glyph_ids(stream: Any, textbox: Any) -> None:
     pango.pango_layout_set_single_paragraph_mode(layout.layout, True)
     first_line, _index = layout.get_first_line()
     utf8_text = None
+    empty, unknown = pango.PANGO_GLYPH_EMPTY, pango.PANGO_GLYPH_UNKNOWN_FLAG
     run = first_line.runs[0]
     while run != ffi.NULL:
         glyph_item = run.data
         run = run.next
         glyph_string = glyph_item.glyphs
         num_glyphs = glyph_string.num_glyphs
-        clusters = glyph_string.log_clusters
         font, _size = stream.add_font(glyph_item.item.analysis.font)
         registry = None if font.bitmap else _registry(stream, font)
         if registry is None:
             continue
         offset = glyph_item.item.offset
+        length = glyph_item.item.length
         rtl = glyph_item.item.analysis.level % 2
+        glyphs = glyph_string.glyphs
+        # One cffi call for the cluster starts rather than one per glyph (this loop is the
+        # text layer's whole cost).
+        clusters = ffi.unpack(glyph_string.log_clusters, num_glyphs)
+        to_unicode, known_text = font.to_unicode, registry.text
+        utf8_text = utf8_text or layout.text.encode()
+        last = num_glyphs - 1
         for i in range(num_glyphs):
-            info = glyph_string.glyphs[i]
+            info = glyphs[i]
             glyph_id = info.glyph
-            if glyph_id == pango.PANGO_GLYPH_EMPTY or glyph_id & pango.PANGO_GLYPH_UNKNOWN_FLAG:
+            if glyph_id == empty or glyph_id & unknown:
                 continue
-            t1 = clusters[i]
             if rtl:
-                t2 = glyph_item.item.length if i == 0 else clusters[i - 1]
+                t2 = length if i == 0 else clusters[i - 1]
             else:
-                t2 = glyph_item.item.length if i == num_glyphs - 1 else clusters[i + 1]
-            utf8_text = utf8_text or layout.text.encode()
-            text = utf8_text[offset + t1 : offset + t2].decode(errors="replace")
-            new_id = registry.glyph_for(glyph_id, text, font.to_unicode)
+                t2 = length if i == last else clusters[i + 1]
+            text = utf8_text[offset + clusters[i] : offset + t2].decode(errors="replace")
+            if known_text.get(glyph_id) == text:
+                to_unicode.setdefault(glyph_id, text)
+                continue
+            new_id = registry.glyph_for(glyph_id, text, to_unicode)
             if new_id != glyph_id:
                 info.glyph = new_id
                 if new_id not in font.widths:
@@ -146,7 +155,7 @@ def _assign_glyph_ids(stream: Any, textbox: Any) -> None:
                         stream, glyph_item.item.analysis.font, glyph_id
                     )
             # WeasyPrint fills to_unicode on first sight; make it agree with the registry.
-            font.to_unicode.setdefault(new_id, registry.text[new_id])
+            to_unicode.setdefault(new_id, known_text[new_id])
 
 
 def _glyph_width(stream: Any, pango_font: Any, glyph_id: int) -> int:
