@@ -1,7 +1,8 @@
 """The room adapts to the link by itself: two headless Chromium pages (fake camera and
-microphone) in a call, both put on a slow link (300 ms, 250 kbit/s), step down (lower video,
-then audio only) and tell each other; a step the doctor chose with a button is kept while
-the link is poor; the link restored, both step back up to full video.
+microphone) in a call. The patient's page on a slow mobile link (300 ms, 250 kbit/s) lowers
+its video and tells the doctor; with the doctor's page slowed too (a round trip over a
+second) it goes audio only; a step the doctor chose with a button is kept while the link is
+poor; the links restored, both step back up to full video.
 
 How the link is slowed: DevTools network emulation (``Network.emulateNetworkConditions``)
 on each page. Chromium 156 applies it to WebRTC sockets too, but only to those opened after
@@ -76,12 +77,14 @@ def test_room_steps_down_on_a_slow_link_tells_both_sides_and_steps_back_up(
     wait_for_panel(patient, '[data-peer-quality-step="low-video"]', doctor)
     assert "chose low-bandwidth mode" in patient.inner_text('[data-el="peer-note"]')
 
-    for page in (doctor, patient):
-        emulate(page, SLOW_LINK)
-
-    # The patient's page steps down by itself, one step at a time, and says so.
+    # The patient's link slows: the patient's page lowers its video by itself and says so.
+    emulate(patient, SLOW_LINK)
     wait_for_panel(patient, '[data-quality-step="low-video"][data-quality-auto="1"]', doctor)
     assert "video lowered" in patient.inner_text('[data-el="adapt"]')
+    assert patient.get_attribute("[data-room]", "data-link-step") == "low-video"
+
+    # Both ends slow (a round trip over a second): audio only.
+    emulate(doctor, SLOW_LINK)
     wait_for_panel(patient, '[data-quality-step="audio-only"]', doctor)
     assert "audio only to keep the call going" in patient.inner_text('[data-el="adapt"]')
     # The doctor's page hears it through the room and says it under the patient's picture.

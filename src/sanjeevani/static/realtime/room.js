@@ -12,8 +12,15 @@
 
   var cfg = panel.dataset;
   var el = function (name) { return panel.querySelector('[data-el="' + name + '"]'); };
-  var POOR = { rtt: 0.8, loss: 0.1, bitrate: 120000 };
-  var RECOVERED = { rtt: 0.3, loss: 0.03 };
+  /* A step asks too much of the link past LIMITS (a "poor" sample for it); the link must stay
+     under FITS before the step above is tried again. Full video needs a round trip under
+     500 ms (a 300 ms, 250 kbit/s mobile link measures about 630 ms); lower video holds on
+     up to 800 ms; audio only is the floor. */
+  var LIMITS = {
+    normal: { rtt: 0.5, loss: 0.08, bitrate: 120000 },
+    "low-video": { rtt: 0.8, loss: 0.1, bitrate: 120000 }
+  };
+  var FITS = { normal: { rtt: 0.3, loss: 0.03 }, "low-video": { rtt: 0.5, loss: 0.03 } };
   /* What this page sends, from full video down to audio only. On a weak link the room steps
      down one step after STEP_DOWN_SAMPLES poor samples in a row (about 6 s), and back up one
      step after STEP_UP_SAMPLES good ones (about 10 s): one bad moment changes nothing, and
@@ -394,25 +401,36 @@
     peer.reported = key;
     send(Object.assign({ type: "media-stats", user_id: peer.user.user_id }, got));
   }
+  function tooMuch(step, q, bitrate) {
+    var limit = LIMITS[step];
+    return !!limit && ((q.rtt != null && q.rtt > limit.rtt) || q.loss > limit.loss ||
+                       (bitrate != null && bitrate < limit.bitrate));
+  }
+  function fits(step, q) {
+    var fit = FITS[step];
+    return q.rtt != null && q.rtt < fit.rtt && q.loss < fit.loss;
+  }
   function showQuality(q) {
     var box = el("quality");
     if (!q) { box.textContent = ""; box.dataset.level = ""; return; }
-    // The outgoing estimate only describes a link we are sending video over: with audio
-    // alone (or a capped picture) it stays low however good the link is.
-    var sendingVideo = state.step === "normal" && !state.cameraOff && !!videoTrack();
-    var bitrate = sendingVideo ? q.bitrate : null;
-    var poor = (q.rtt != null && q.rtt > POOR.rtt) || q.loss > POOR.loss ||
-               (bitrate != null && bitrate < POOR.bitrate);
-    var fair = (q.rtt != null && q.rtt > RECOVERED.rtt) || q.loss > RECOVERED.loss ||
-               (bitrate != null && bitrate < 400000);
+    // The outgoing estimate only describes a link we send video over: with audio alone it
+    // stays low however good the link is.
+    var sending = !state.cameraOff && videoTrack() ? state.step : "audio-only";
+    var bitrate = function (step) { return sending === step ? q.bitrate : null; };
+    var poor = tooMuch("normal", q, bitrate("normal"));
+    var fair = (q.rtt != null && q.rtt > FITS.normal.rtt) || q.loss > FITS.normal.loss ||
+               (bitrate("normal") != null && q.bitrate < 400000);
     var level = poor ? "poor" : fair ? "fair" : "good";
     box.dataset.level = level;
     box.textContent = { good: gettext("Connection: good"), fair: gettext("Connection: fair"), poor: gettext("Connection: poor") }[level] +
       " · " + (q.rtt != null ? Math.round(q.rtt * 1000) + " ms" : "–") +
       " · " + fmt(gettext("%(percent)s lost"), { percent: Math.round(q.loss * 100) + "%" }) +
       (q.bitrate != null ? " · " + Math.round(q.bitrate / 1000) + " kbit/s" : "");
-    var recovered = q.rtt != null && !fair;
-    adaptToLink(poor ? "poor" : recovered ? "recovered" : q.rtt == null ? null : "fair");
+    // Judged against the step the link calls for now, so a chosen step changes nothing here.
+    var at = state.autoStep, above = STEPS[STEPS.indexOf(at) - 1];
+    if (tooMuch(at, q, bitrate(at))) adaptToLink("poor");
+    else if (above && fits(above, q)) adaptToLink("recovered");
+    else adaptToLink(q.rtt == null ? null : "steady");
   }
   setInterval(sampleQuality, 2000);
 
