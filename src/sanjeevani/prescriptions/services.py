@@ -14,10 +14,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from sanjeevani.accounts.models import Role
 from sanjeevani.accounts.reauthentication import ReauthenticationError, confirm_identity
 from sanjeevani.accounts.sms import SMSKind, send_sms
 from sanjeevani.audit.services import client_ip, record_event
+from sanjeevani.consultations import care_team
+from sanjeevani.consultations.care_team import Action
 from sanjeevani.consultations.models import Consultation
 
 from . import selectors
@@ -31,7 +32,9 @@ from .rendering import IST
 from .signing import SigningKeyUnavailable, sign_as_doctor, sign_content
 
 #: How long after a consultation ends its doctor may still issue or correct a prescription.
-CORRECTION_WINDOW = dt.timedelta(hours=1)
+#: How long after the consultation the doctor may still issue or correct its prescription
+#: (the care-team policy's window for writing the record).
+CORRECTION_WINDOW = care_team.RECORD_CORRECTION
 MAX_ITEMS = 30
 TELECONSULTATION_STATEMENT = "This prescription is generated on a teleconsultation"
 #: 2: diagnosis required (provisional marked), quantity per line, contacts, findings, vitals,
@@ -88,24 +91,23 @@ def _initials(name: str) -> str:
 
 
 def _doctor_of(user: Any, consultation: Consultation):
-    profile = getattr(user, "doctor_profile", None) if user.role == Role.DOCTOR else None
-    if profile is None or consultation.doctor_id != profile.pk:
+    """The consultation's doctor, while the care-team policy lets them write its record:
+    anyone else is refused; its own doctor is told when the correction window has closed."""
+    if not care_team.tied(user, Action.WRITE_RECORD, consultation):
         raise PermissionDenied(
             _("Only the doctor of this consultation can write its prescription.")
         )
-    return profile
+    if care_team.lapsed(user, Action.WRITE_RECORD, consultation):
+        raise ValidationError(
+            _(
+                "This consultation ended more than an hour ago, so its prescription can no "
+                "longer be issued or corrected. Ask the patient to book a follow-up."
+            )
+        )
+    return user.doctor_profile
 
 
 def _check_consultation(consultation: Consultation) -> None:
-    if consultation.status == Consultation.Status.ENDED:
-        ended = consultation.ended_at
-        if ended is None or timezone.now() - ended > CORRECTION_WINDOW:
-            raise ValidationError(
-                _(
-                    "This consultation ended more than an hour ago, so its prescription can no "
-                    "longer be issued or corrected. Ask the patient to book a follow-up."
-                )
-            )
     if consultation.identity_confirmed_at is None:
         raise ValidationError(
             _("Confirm the patient's identity and age before writing a prescription.")
