@@ -1,5 +1,6 @@
 """Every page state the browser tests visit, loaded in headless Chromium with the strict
-Content-Security-Policy on, failing on any violation the browser reports.
+Content-Security-Policy on, failing on any violation the browser reports, and on any
+WCAG 2.1 A/AA violation axe-core finds in that state (``tests/e2e/accessibility.py``).
 
 Violations are caught twice: a ``securitypolicyviolation`` listener installed before any
 page script runs (reported to the test through an exposed function, so nothing is lost on
@@ -17,6 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from sanjeevani.patients.documents import upload_document
 from sanjeevani.prescriptions import signing
 from tests.access.world import build_world
+from tests.e2e.accessibility import accessibility_violations
 from tests.opd.pages_support import PNG_BYTES, make_clinic
 from tests.realtime.factories import ConsultationFactory
 
@@ -72,6 +74,12 @@ class Watcher:
         return found
 
 
+#: Page states whose axe violations come from templates another engineer is fixing:
+#: state -> "<violation id> in <template>, owned by <whom>". They are reported, not failed,
+#: and the walk fails once such a state is clean, so the entry is removed (strict).
+AXE_OWNED_ELSEWHERE: dict[str, str] = {}
+
+
 @pytest.fixture
 def watcher():
     return Watcher()
@@ -107,11 +115,22 @@ def test_every_page_state_runs_without_a_csp_violation(
     base = live_server_url
     problems: list[str] = []
     steps: list[str] = []
+    elsewhere: list[str] = []
 
     def check(step: str, page=None) -> None:
         steps.append(step)
         if page is not None:
             settle(page)
+            found = [
+                f"{step}: axe {v['id']} ({v['impact']}): {'; '.join(v['nodes'][:3])}"
+                for v in accessibility_violations(page)
+            ]
+            if step in AXE_OWNED_ELSEWHERE:
+                elsewhere.extend(found)
+                if not found:
+                    problems.append(f"{step}: axe-clean now: remove it from AXE_OWNED_ELSEWHERE")
+            else:
+                problems.extend(found)
         violations, console = watcher.take()
         for v in violations:
             problems.append(f"{step}: {v}")
@@ -239,3 +258,5 @@ def test_every_page_state_runs_without_a_csp_violation(
 
     assert not problems, "\n".join(problems)
     assert len(steps) == 22, steps  # every page state above was reached and checked
+    if elsewhere:
+        pytest.xfail("axe, in templates owned elsewhere:\n" + "\n".join(elsewhere))

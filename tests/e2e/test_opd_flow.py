@@ -163,3 +163,39 @@ def test_patient_and_doctor_through_the_online_opd(
     assert "paracetamol" in text.lower()
     assert "cetirizine" in text.lower()
     context.close()
+
+
+def test_back_and_forward_never_offer_a_stale_action(live_server_url, signed_in_page):
+    """After taking a token, Back shows the OPD page with the token held (no live "Take a
+    token" form); after cancelling, Back shows the waiting room as cancelled (no "Cancel"
+    or "Join" left to press). Both pages are no-store and re-fetched."""
+    from playwright.sync_api import expect
+
+    clinic = make_clinic()
+    page = signed_in_page(clinic.patient.account)
+    page.on("dialog", lambda dialog: dialog.accept())
+    opd_page = f"{live_server_url}/opd/{clinic.opd.pk}/?patient={clinic.patient.pk}"
+    page.goto(opd_page)
+    page.click("#take-token")
+    page.wait_for_url(re.compile(r"/opd/tickets/[0-9a-f-]{36}/$"))
+    waiting_room = page.url
+
+    page.go_back()
+    page.wait_for_url(opd_page)
+    expect(page.locator("#live-token")).to_be_visible()
+    expect(page.locator("#take-token")).to_have_count(0)
+
+    page.go_forward()
+    page.wait_for_url(waiting_room)
+    expect(page.locator("#token-number")).to_be_visible()
+    page.click("form.cancel button")
+    page.wait_for_url(re.compile(r"/opd/(\?.*)?$"))
+
+    page.go_back()
+    page.wait_for_url(waiting_room)
+    expect(page.locator("#ended-panel")).to_be_visible()
+    expect(page.locator("form.cancel")).to_have_count(0)
+    expect(page.locator("#join-now")).to_be_hidden()
+    page.go_back()
+    page.wait_for_url(opd_page)
+    expect(page.locator("#take-token")).to_be_visible()  # the token is gone: take a new one

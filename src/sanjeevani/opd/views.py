@@ -211,6 +211,7 @@ def waiting_room(request: HttpRequest, ticket_id) -> HttpResponse:
     )
 
 
+@never_cache
 @patient_required
 @require_GET
 def ticket_status(request: HttpRequest, ticket_id) -> JsonResponse:
@@ -293,6 +294,7 @@ def consultation(request: HttpRequest, consultation_id) -> HttpResponse:
     )
 
 
+@never_cache
 @patient_required
 @require_GET
 def consultation_status(request: HttpRequest, consultation_id) -> JsonResponse:

@@ -6,7 +6,7 @@
   if (root && root.dataset.open === "1") {
     var url = root.dataset.statusUrl;
     var check = function () {
-      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      fetch(url, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (s) { if (s && s.ended) window.location.reload(); })
         .catch(function () {});

@@ -86,7 +86,7 @@
 
   function refresh() {
     if (fetchPending) return fetchPending;
-    fetchPending = fetch(statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    fetchPending = fetch(statusUrl, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
       .then(render)
       .catch(function () { liveLabel("offline"); })
