@@ -9,6 +9,7 @@ import re
 from unittest import mock
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone, translation
 from django.utils.translation import pgettext
 from pypdf import PdfReader
@@ -70,33 +71,45 @@ def test_downloads_serve_the_stored_pdf_without_rendering_again(client, renders)
     assert renders.call_count == 0
 
 
-def test_a_prescription_from_before_stored_pdfs_renders_once_on_first_download(client, renders):
+def test_a_prescription_from_before_stored_pdfs_is_rendered_without_a_write_until_stored(
+    client, renders
+):
     consultation, prescription = issued()
     PrescriptionDocument.objects.filter(prescription=prescription).delete()
     renders.reset_mock()
     client.force_login(consultation.patient.account)
     first = client.get(f"/rx/{prescription.pk}/pdf/")
     assert renders.call_count == 1
-    assert PrescriptionDocument.objects.filter(prescription=prescription).exists()
+    assert not PrescriptionDocument.objects.filter(prescription=prescription).exists()
+    assert "paracetamol" in pdf_text(first.content)
+    out = io.StringIO()
+    call_command("store_prescription_pdfs", stdout=out)
+    assert "1 prescription PDF(s) stored" in out.getvalue()
+    assert renders.call_count == 2
     second = client.get(f"/rx/{prescription.pk}/pdf/")
-    assert renders.call_count == 1
-    assert first.content == second.content
+    third = client.get(f"/rx/{prescription.pk}/pdf/")
+    assert renders.call_count == 2
+    assert second.content == third.content
     assert "paracetamol" in pdf_text(second.content)
+    call_command("store_prescription_pdfs", stdout=out)
+    assert renders.call_count == 2
 
 
-def test_a_superseded_prescription_is_rendered_again_once_with_its_banner(client, renders):
+def test_a_correction_stores_the_superseded_pdf_with_its_banner(client, renders):
     consultation, old = issued()
+    renders.reset_mock()
     response = api_for(consultation.doctor.user).post(
         f"/api/v1/prescriptions/{old.pk}/correct/",
         {"items": [line("cetirizine")], "password": PASSWORD},
         format="json",
     )
     assert response.status_code == 201, response.content
+    assert renders.call_count == 2  # the new prescription and the old one's banner
     renders.reset_mock()
     client.force_login(consultation.patient.account)
     first = client.get(f"/rx/{old.pk}/pdf/")
     client.get(f"/rx/{old.pk}/pdf/")
-    assert renders.call_count == 1
+    assert renders.call_count == 0
     assert "Superseded" in pdf_text(first.content)
     stored = PrescriptionDocument.objects.get(prescription=old)
     assert stored.rendered_for_status == Prescription.Status.SUPERSEDED

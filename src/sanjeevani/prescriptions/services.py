@@ -25,7 +25,7 @@ from . import selectors
 from .addresses import download_url
 from .doctor_keys import active_key_for_signing, check_doctor_can_sign
 from .documents import pdf_for as pdf_for  # re-exported: downloads serve the stored PDF
-from .documents import store_pdf_at_issue
+from .documents import store_pdf, store_pdf_at_issue
 from .guidelines import ProposedMedicine, check_prescription
 from .models import Medicine, Prescription, PrescriptionItem
 from .rendering import IST
@@ -532,6 +532,8 @@ def correct_prescription(
             provisional_diagnosis=provisional_diagnosis,
         )
         Prescription.objects.filter(pk=old.pk).update(status=Prescription.Status.SUPERSEDED)
+        old.status = Prescription.Status.SUPERSEDED
+        store_pdf(old, request)
         record_event(
             doctor_user,
             "prescription.supersede",
