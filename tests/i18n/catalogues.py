@@ -23,6 +23,7 @@ LOCALE_DIRS = sorted(PACKAGE.glob("**/locale/hi/LC_MESSAGES"))
 #: prescription and its public verification page. Paths are globs under src/sanjeevani/.
 PATIENT_FACING = (
     "templates/base.html",
+    "templates/403.html",
     "templates/404.html",
     "templates/500.html",
     "templates/portal/*.html",
@@ -43,6 +44,8 @@ PATIENT_FACING = (
     "templates/limits/*.html",
     "static/opd/waiting.js",
     "static/opd/consultation.js",
+    "static/realtime/room.js",
+    "static/realtime/device_check.js",
     "static/realtime/*.js",
     "accounts/mobile_numbers.py",
     "accounts/otp.py",

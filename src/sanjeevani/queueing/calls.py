@@ -13,7 +13,6 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from sanjeevani.audit.services import record_event
 from sanjeevani.live.groups import ticket_group
@@ -21,7 +20,7 @@ from sanjeevani.registry.models import OnlineOPD
 
 from .events import publish_queue_events
 from .models import Ticket
-from .sms import sms_after_commit
+from .sms import missed_call_text, sms_after_commit
 
 Status = Ticket.Status
 
@@ -45,20 +44,7 @@ def mark_missed(ticket: Ticket, now: dt.datetime, actor: Any = None) -> Ticket:
         detail={"missed_count": ticket.missed_count},
     )
     can_rejoin = ticket.missed_count == 1
-    sms_after_commit(
-        ticket.patient,
-        lambda: (
-            (
-                _(
-                    "Sanjeevani: you missed the doctor's call for token %(token)s. Open the app to "
-                    "rejoin the queue at its head (once)."
-                )
-                if can_rejoin
-                else _("Sanjeevani: you missed the doctor's call twice; token %(token)s is closed.")
-            )
-            % {"token": ticket.token_number}
-        ),
-    )
+    sms_after_commit(ticket.patient, lambda: missed_call_text(ticket.token_number, can_rejoin))
     publish_queue_events(
         ticket.queue_id,
         "doctors",
