@@ -69,6 +69,10 @@ class Rule:
             "doctor": frozenset({"doctor"}),
             "care": frozenset({"patient", "doctor"}),
             "staff": frozenset(ROLES) - PATIENT_ROLES - {"anonymous"},
+            "chos": frozenset({"cho", "other_cho"}),
+            "hub_coordinators": frozenset({"hub_coordinator"}),
+            "operators": frozenset({"operator"}),
+            "administrators": frozenset({"state_admin", "other_state_admin", "national_admin"}),
         }[self.serves]
 
     def refusal_for(self, role: str) -> int:
@@ -117,10 +121,16 @@ PATIENT_API = {"wrong_role": 403}
 DOCTOR_API = {"wrong_role": 403}
 #: The family pages answer staff with 403: the role is wrong, and no identifier is confirmed.
 PATIENT_PAGE = {"wrong_role": 403}
+#: The doctor's pages likewise: another role gets the styled 403 naming whose page it is.
+DOCTOR_PAGE = {"wrong_role": 403}
 
 RULES: list[Rule] = [
     # --- portal, sign-in, language, schema
     Rule("portal:home", "public"),
+    Rule("portal:cho_workspace", "chos", **PATIENT_PAGE),
+    Rule("portal:hub_workspace", "hub_coordinators", **PATIENT_PAGE),
+    Rule("portal:operator_desk", "operators", **PATIENT_PAGE),
+    Rule("portal:overview", "administrators", **PATIENT_PAGE),
     Rule("accounts:otp_sign_in", "public"),
     Rule("accounts:staff_login", "public"),
     Rule("accounts:enrol_2fa", "staff", wrong_role=302),
@@ -154,20 +164,27 @@ RULES: list[Rule] = [
     Rule("registry-api:districts", "public", args=lambda w: {"code": w.state.code}),
     Rule("registry-api:specialties", "public"),
     # --- OPD pages, the patient's way
-    Rule("opd:start", "patients"),
-    Rule("opd:opd_list", P, data=lambda w: {"patient": w.patient.pk, "state": w.state.code}),
-    Rule("opd:opd_detail", P, args=opd, data=for_patient),
-    Rule("opd:take_token", P, method="post", audited=True, args=opd, data=for_patient),
-    Rule("opd:history", "patients"),
-    Rule("opd:upload", P, method="post", audited=True, args=patient),
+    Rule("opd:start", "patients", **PATIENT_PAGE),
+    Rule(
+        "opd:opd_list",
+        P,
+        data=lambda w: {"patient": w.patient.pk, "state": w.state.code},
+        **PATIENT_PAGE,
+    ),
+    Rule("opd:opd_detail", P, args=opd, data=for_patient, **PATIENT_PAGE),
+    Rule(
+        "opd:take_token", P, method="post", audited=True, args=opd, data=for_patient, **PATIENT_PAGE
+    ),
+    Rule("opd:history", "patients", **PATIENT_PAGE),
+    Rule("opd:upload", P, method="post", audited=True, args=patient, **PATIENT_PAGE),
     Rule("opd:document", "care", args=document, audited=True, anonymous="not_found"),
-    Rule("opd:waiting_room", P, args=ticket, audited=True),
-    Rule("opd:ticket_status", P, args=ticket),
-    Rule("opd:cancel", P, method="post", audited=True, args=ticket),
-    Rule("opd:join", P, method="post", audited=True, args=ticket),
-    Rule("opd:rejoin", P, method="post", audited=True, args=ticket),
-    Rule("opd:consultation", P, args=consultation, audited=True),
-    Rule("opd:consultation_status", P, args=consultation),
+    Rule("opd:waiting_room", P, args=ticket, audited=True, **PATIENT_PAGE),
+    Rule("opd:ticket_status", P, args=ticket, **PATIENT_PAGE),
+    Rule("opd:cancel", P, method="post", audited=True, args=ticket, **PATIENT_PAGE),
+    Rule("opd:join", P, method="post", audited=True, args=ticket, **PATIENT_PAGE),
+    Rule("opd:rejoin", P, method="post", audited=True, args=ticket, **PATIENT_PAGE),
+    Rule("opd:consultation", P, args=consultation, audited=True, **PATIENT_PAGE),
+    Rule("opd:consultation_status", P, args=consultation, **PATIENT_PAGE),
     Rule(
         "opd:feedback",
         P,
@@ -175,23 +192,30 @@ RULES: list[Rule] = [
         audited=True,
         args=consultation,
         data=lambda w: {"rating": 5},
+        **PATIENT_PAGE,
     ),
-    Rule("opd:follow_up", P, method="post", audited=True, args=consultation),
+    Rule("opd:follow_up", P, method="post", audited=True, args=consultation, **PATIENT_PAGE),
     # --- OPD pages, the doctor's way
     # ICD-10 terms are reference data for any clinician; no patient's data
     Rule("opd:icd10", "staff", data=lambda w: {"q": "fever"}, anonymous="not_found"),
     Rule("consultations-api:diagnoses", "staff", data=lambda w: {"q": "fever"}, wrong_role=403),
-    Rule("opd:doctor_console", "doctors"),
-    Rule("opd:doctor_queue", "doctors"),
-    Rule("opd:doctor_presence", "doctors", method="post", data=lambda w: {"action": "offline"}),
-    Rule("opd:call_next", "doctors", method="post"),
-    Rule("opd:doctor_consultation", D, args=consultation, audited=True),
-    Rule("opd:confirm_identity", D, method="post", audited=True, args=consultation),
-    Rule("opd:save_record", D, method="post", audited=True, args=consultation),
-    Rule("opd:prescribe", D, method="post", audited=True, args=consultation),
-    Rule("opd:end", D, method="post", audited=True, args=consultation),
-    Rule("opd:dropped", D, method="post", audited=True, args=consultation),
-    Rule("opd:hold", D, method="post", audited=True, args=consultation),
+    Rule("opd:doctor_console", "doctors", **DOCTOR_PAGE),
+    Rule("opd:doctor_queue", "doctors", **DOCTOR_PAGE),
+    Rule(
+        "opd:doctor_presence",
+        "doctors",
+        method="post",
+        data=lambda w: {"action": "offline"},
+        **DOCTOR_PAGE,
+    ),
+    Rule("opd:call_next", "doctors", method="post", **DOCTOR_PAGE),
+    Rule("opd:doctor_consultation", D, args=consultation, audited=True, **DOCTOR_PAGE),
+    Rule("opd:confirm_identity", D, method="post", audited=True, args=consultation, **DOCTOR_PAGE),
+    Rule("opd:save_record", D, method="post", audited=True, args=consultation, **DOCTOR_PAGE),
+    Rule("opd:prescribe", D, method="post", audited=True, args=consultation, **DOCTOR_PAGE),
+    Rule("opd:end", D, method="post", audited=True, args=consultation, **DOCTOR_PAGE),
+    Rule("opd:dropped", D, method="post", audited=True, args=consultation, **DOCTOR_PAGE),
+    Rule("opd:hold", D, method="post", audited=True, args=consultation, **DOCTOR_PAGE),
     # --- OPD API
     Rule("opd-api:opd-list", "signed_in"),
     Rule("opd-api:opd-detail", "signed_in", args=opd),

@@ -107,6 +107,9 @@ def test_control_an_injected_inline_script_is_blocked_and_seen(live_server_url, 
     page.context.close()
 
 
+# The walk visits about twenty page states, two of them with video both ways, and runs axe on
+# each: longer than the suite's default per-test limit on two cores.
+@pytest.mark.timeout(900)
 def test_every_page_state_runs_without_a_csp_violation(
     live_server_url, browser, signed_in_page, watcher, settings
 ):

@@ -74,7 +74,9 @@ def test_anonymous_doctor_pages_lead_to_staff_sign_in(client):
 
 def test_patient_cannot_open_doctor_pages(client, clinic):
     client.force_login(clinic.patient.account)
-    assert client.get(reverse("workspace:console")).status_code == 404
+    refused = client.get(reverse("workspace:console"))
+    assert refused.status_code == 403  # the styled page saying whose page it is
+    assert "This page is for doctors" in refused.content.decode()
     assert client.get(reverse("workspace:icd10"), {"q": "fever"}).status_code == 404
 
 

@@ -11,11 +11,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from sanjeevani.accounts.models import Role
+from sanjeevani.portal.access import NotYourPage
+from sanjeevani.portal.landing import LANDINGS
 from sanjeevani.queueing.errors import DomainError
 
 from . import selectors
@@ -40,7 +43,8 @@ def error_text(exc: Exception) -> str:
 
 
 def doctor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Doctors' pages: anonymous people go to the staff sign-in; other roles find nothing."""
+    """Doctors' pages: anonymous people go to the staff sign-in; other roles get the styled
+    403 that says whose page it is (``portal.access.NotYourPage``), never a debug 404."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -48,7 +52,7 @@ def doctor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
             return redirect(sign_in_url("accounts:staff_login", request.get_full_path()))
         doctor = selectors.doctor_profile_of(request.user)
         if doctor is None:
-            raise Http404
+            raise NotYourPage(str(LANDINGS[Role.DOCTOR].audience))
         request.doctor = doctor
         return view(request, *args, **kwargs)
 
