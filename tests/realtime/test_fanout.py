@@ -19,7 +19,7 @@ from channels.testing import WebsocketCommunicator
 from rest_framework.authtoken.models import Token
 
 from sanjeevani.live import publisher
-from sanjeevani.live.groups import queue_group
+from sanjeevani.live.groups import doctor_group, queue_group
 from sanjeevani.queueing import services
 from sanjeevani.queueing.models import Queue
 from sanjeevani.realtime.fanout import HUB_CAPACITY, LocalGroupFanout
@@ -300,3 +300,17 @@ def test_two_server_processes_each_get_an_event_once_through_redis():
 
     with running_server() as node_a, running_server() as node_b:
         asyncio.run(scenario([node_a, node_b]))
+
+
+async def test_the_doctors_feed_forwards_every_event_sent_to_the_doctor():
+    """Every event of ``doctor.<id>`` reaches the doctor's feed; one it had no handler for
+    (``consultation.mode``) used to close the socket the workspace follows the state on."""
+    first, _second, doctor = await database_sync_to_async(_doctor_on_two_opds)()
+    feed = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/doctor/queue/")
+    feed.scope["user"] = doctor.user
+    assert (await feed.connect())[0]
+    layer = get_channel_layer()
+    for kind in ("consultation.mode", "consultation.status", "consultation.assigned"):
+        await layer.group_send(doctor_group(doctor.pk), {"type": kind, "consultation": "c"})
+        assert (await _until(feed, lambda event, kind=kind: event["type"] == kind))["type"] == kind
+    await feed.disconnect()

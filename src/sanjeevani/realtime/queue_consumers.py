@@ -8,7 +8,8 @@ They never write to the database.
     OPD. Receives ``queue.advanced`` for the queue those tokens are in and ``ticket.called``
     / ``ticket.missed`` / ``ticket.returned`` for the family's token(s) there.
 ``ws/doctor/queue/``  a signed-in doctor. Receives ``presence.changed``,
-    ``consultation.assigned`` and ``consultation.status`` for themselves, and
+    ``consultation.assigned``, ``consultation.status`` and ``consultation.mode`` for
+    themselves, and
     ``queue.advanced`` of the queue they are online for (followed when they move).
 Refused connections close with code 4403.
 
@@ -77,6 +78,7 @@ class QueueFeedConsumer(AsyncJsonWebsocketConsumer):
     ticket_returned = forward
     consultation_assigned = forward
     consultation_status = forward
+    consultation_mode = forward
 
 
 class WaitingRoomConsumer(QueueFeedConsumer):
