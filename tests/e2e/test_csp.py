@@ -74,12 +74,6 @@ class Watcher:
         return found
 
 
-#: Page states whose axe violations come from templates another engineer is fixing:
-#: state -> "<violation id> in <template>, owned by <whom>". They are reported, not failed,
-#: and the walk fails once such a state is clean, so the entry is removed (strict).
-AXE_OWNED_ELSEWHERE: dict[str, str] = {}
-
-
 @pytest.fixture
 def watcher():
     return Watcher()
@@ -118,22 +112,15 @@ def test_every_page_state_runs_without_a_csp_violation(
     base = live_server_url
     problems: list[str] = []
     steps: list[str] = []
-    elsewhere: list[str] = []
 
     def check(step: str, page=None) -> None:
         steps.append(step)
         if page is not None:
             settle(page)
-            found = [
+            problems.extend(
                 f"{step}: axe {v['id']} ({v['impact']}): {'; '.join(v['nodes'][:3])}"
                 for v in accessibility_violations(page)
-            ]
-            if step in AXE_OWNED_ELSEWHERE:
-                elsewhere.extend(found)
-                if not found:
-                    problems.append(f"{step}: axe-clean now: remove it from AXE_OWNED_ELSEWHERE")
-            else:
-                problems.extend(found)
+            )
         violations, console = watcher.take()
         for v in violations:
             problems.append(f"{step}: {v}")
@@ -261,5 +248,3 @@ def test_every_page_state_runs_without_a_csp_violation(
 
     assert not problems, "\n".join(problems)
     assert len(steps) == 22, steps  # every page state above was reached and checked
-    if elsewhere:
-        pytest.xfail("axe, in templates owned elsewhere:\n" + "\n".join(elsewhere))

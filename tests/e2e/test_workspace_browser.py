@@ -61,7 +61,10 @@ def live_server_url(transactional_db, settings):
     from sanjeevani.prescriptions.models import Medicine
 
     if not _redis_answers():
-        pytest.skip(f"needs Redis at {REDIS} for the shared channel layer")
+        pytest.skip(
+            f"needs Redis at {REDIS}: the live server and this test process see each other's "
+            "consultation events only through a shared channel layer (.ci/run starts Redis)"
+        )
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "sanjeevani.realtime.layers.RedisChannelLayer",
