@@ -33,14 +33,15 @@ run: install
 	trap 'kill $$housekeeping 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/uvicorn sanjeevani.config.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio --no-proxy-headers
 
-# Debian's chromium for browser tests and coturn for the TURN relay test, when we may install them.
+# Debian's chromium for browser tests, coturn for the TURN relay test and nginx for the
+# proxy test (tests/deploy), when we may install them.
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v turnserver >/dev/null; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v turnserver >/dev/null || [ ! -x /usr/sbin/nginx ]; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-	    echo "Installing Debian's chromium and coturn for the browser and TURN tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn >/dev/null; \
+	    echo "Installing Debian's chromium, coturn and nginx for the browser, TURN and proxy tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn nginx >/dev/null; \
 	  else \
-	    echo "chromium or coturn missing: browser/TURN tests will skip (sudo apt-get install chromium coturn)"; \
+	    echo "chromium, coturn or nginx missing: browser/TURN/proxy tests will skip (sudo apt-get install chromium coturn nginx)"; \
 	  fi; \
 	fi
 

@@ -22,6 +22,12 @@ def password() -> str:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """Browser tests last: Playwright's sync API keeps an event loop running in the test
-    thread while a browser is open, which async tests must not inherit."""
-    items.sort(key=lambda item: "/tests/e2e/" in str(item.path))
+    """Browser tests last (those in tests/e2e/ and any other test that opens a browser):
+    Playwright's sync API keeps an event loop running in the test thread while a browser
+    is open, which async tests must not inherit, and sets DJANGO_ALLOW_ASYNC_UNSAFE, which
+    a subprocess running ``check --deploy`` must not inherit."""
+    items.sort(
+        key=lambda item: (
+            "/tests/e2e/" in str(item.path) or "_playwright" in getattr(item, "fixturenames", ())
+        )
+    )

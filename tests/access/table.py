@@ -127,9 +127,6 @@ DOCTOR_PAGE = {"wrong_role": 403}
 RULES: list[Rule] = [
     # --- portal, sign-in, language, schema
     Rule("portal:home", "public"),
-    Rule("portal:cho_workspace", "chos", **PATIENT_PAGE),
-    Rule("portal:hub_workspace", "hub_coordinators", **PATIENT_PAGE),
-    Rule("portal:operator_desk", "operators", **PATIENT_PAGE),
     Rule("portal:overview", "administrators", **PATIENT_PAGE),
     Rule("accounts:otp_sign_in", "public"),
     Rule("accounts:staff_login", "public"),
@@ -137,11 +134,20 @@ RULES: list[Rule] = [
     # a password-setting link from the admin: public, the token in the link is the check
     Rule("accounts:set_password", "public", args=lambda w: {"uidb64": "MQ", "token": "x-y"}),
     Rule("accounts:logout", "signed_in", method="post", anonymous="ok"),
+    Rule("accounts:devices", "signed_in"),
+    # one's own devices only: anyone else's device is not found
+    Rule("accounts:revoke_device", "patient", method="post", args=lambda w: {"pk": w.device.pk}),
+    Rule("accounts:sign_out_everywhere", "signed_in", method="post"),
     Rule("set_language", "public", method="post", data=lambda w: {"language": "hi"}),
     Rule("api-schema", "public"),
     Rule("api-docs", "public"),
     # browsers post policy violations here without cookies: anyone, rate-limited per address
     Rule("csp-report", "public", method="post", data=lambda w: {"csp-report": "{}"}),
+    # probes: anyone; /metrics answers a loopback connection when no METRICS_TOKEN is set, as
+    # here (the token and address rules: tests/observability/test_metrics.py)
+    Rule("healthz", "public"),
+    Rule("readyz", "public"),
+    Rule("metrics", "public"),
     Rule("realtime:javascript-catalog", "public"),
     Rule("realtime:device-check", "signed_in"),
     # --- family profiles
@@ -364,6 +370,9 @@ RULES: list[Rule] = [
     Rule("accounts-api:staff_token", "public", method="post"),
     Rule("accounts-api:me", "signed_in"),
     Rule("accounts-api:logout", "signed_in", method="post"),
+    Rule("accounts-api:logout_everywhere", "signed_in", method="post"),
+    Rule("accounts-api:devices", "signed_in"),
+    Rule("accounts-api:device", "patient", method="delete", args=lambda w: {"pk": w.device.pk}),
 ]
 
 #: The doctor's workspace, mounted by both service lines, answers as the OPD routes it

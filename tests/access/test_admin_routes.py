@@ -35,6 +35,7 @@ def _object_for(world: World, model: str):
         "registry_state": world.state,
         "registry_posting": world.users["cho"].posting,
         "accounts_user": world.users["patient"],
+        "accounts_devicetoken": world.device,
         "audit_auditevent": AuditEvent.objects.filter(patient_id=world.patient.pk).first(),
     }.get(model)
 

@@ -19,9 +19,8 @@ from django.views.decorators.csrf import csrf_protect
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
-from rest_framework.authtoken.models import Token
 
-from sanjeevani.accounts.models import Role
+from sanjeevani.accounts.models import DeviceToken, Role
 from sanjeevani.consultations.models import Consultation
 from tests.factories import DoctorFactory, PatientAccountFactory
 from tests.prescriptions.factories import ConsultationFactory
@@ -66,7 +65,7 @@ def client() -> Client:
 def doctor_client(db) -> Client:
     doctor = DoctorFactory(user__role=Role.DOCTOR)
     client = Client(raise_request_exception=False)
-    client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.create(user=doctor.user).key}"
+    client.defaults["HTTP_AUTHORIZATION"] = f"Token {DeviceToken.objects.issue(doctor.user).key}"
     return client
 
 
@@ -208,7 +207,7 @@ def test_a_refusal_answers_409_with_its_code(doctor_client):
 def test_a_join_token_for_an_ended_consultation_answers_the_declared_400(client, db):
     """A read that a service refuses with a ValidationError: declared on the operation."""
     consultation = ConsultationFactory(status=Consultation.Status.ENDED)
-    token = Token.objects.create(user=consultation.doctor.user).key
+    token = DeviceToken.objects.issue(consultation.doctor.user).key
     address = f"/api/v1/realtime/rooms/{consultation.pk}/join-token"
     response = client.get(address, HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == 400
@@ -324,7 +323,7 @@ def test_a_viewsets_partial_update_stays_partial():
 def test_a_patient_is_refused_a_doctors_operation_as_declared(db, client):
     """403 declared for a role-restricted read, and answered in the error shape."""
     account = PatientAccountFactory()
-    token = Token.objects.create(user=account).key
+    token = DeviceToken.objects.issue(account).key
     response = client.get("/api/v1/opd/doctor/queue/", HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == 403
     assert _error(response)["code"] == "permission_denied"
@@ -343,6 +342,10 @@ def _sweep_ids(world) -> dict[str, str]:
         "message_id": str(world.message.pk),
         "opd_id": str(world.opd.pk),
         "code": world.state.code,
+        # hub-and-spoke ids: the OPD world has none, so a patient's id stands in (a 404)
+        "case_id": str(world.patient.pk),
+        "referral_id": str(world.patient.pk),
+        "attachment_id": str(world.patient.pk),
     }
 
 

@@ -18,7 +18,6 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -27,6 +26,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from sanjeevani.accounts.models import DeviceToken
 from tests.prescriptions.factories import ConsultationFactory
 
 from .world import World, build_world
@@ -112,7 +112,7 @@ def test_a_consultation_without_a_ticket_matches_the_schema(wsgi_app, db):
     consultation = ConsultationFactory(ticket=None)
     operation = schema["/api/v1/opd/consultations/{consultation_id}/"]["GET"]
     case = operation.Case(path_parameters={"consultation_id": str(consultation.pk)})
-    token = Token.objects.create(user=consultation.doctor.user).key
+    token = DeviceToken.objects.issue(consultation.doctor.user).key
     response = case.call(app=wsgi_app, headers={"Authorization": f"Token {token}"})
     assert response.status_code == 200
     case.validate_response(response, checks=CONFORMANCE)

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 
-from sanjeevani.accounts.models import Role
+from sanjeevani.accounts.models import DeviceToken, Role
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.patients.documents import upload_document
 from sanjeevani.patients.models import Patient, PatientDocument
@@ -81,9 +80,12 @@ class World:
     document: PatientDocument
     message: ChatMessage
     users: dict[str, Any] = field(default_factory=dict)
+    #: The patient's app signed in on a phone (the device routes name it).
+    device: DeviceToken | None = None
 
     def token(self, role: str) -> str:
-        return Token.objects.get_or_create(user=self.users[role])[0].key
+        """A new API key of this person (one per call: one per signed-in device)."""
+        return DeviceToken.objects.issue(self.users[role], device="access test").key
 
 
 def pdf_upload(name: str = "report.pdf") -> SimpleUploadedFile:
@@ -154,7 +156,7 @@ def build_world() -> World:
     PostingFactory(user=hub_coordinator, state=state, facility=hub)
     other_hub_doctor = DoctorFactory()
     other_hub_doctor.hubs.add(other_hub)
-    return World(
+    world = World(
         state=state,
         other_state=other_state,
         spoke=spoke,
@@ -182,3 +184,5 @@ def build_world() -> World:
             "national_admin": StaffUserFactory(role=Role.NATIONAL_ADMIN),
         },
     )
+    world.device = DeviceToken.objects.issue(patient.account, device="Android phone").token
+    return world

@@ -41,9 +41,9 @@ def staff_member(role: str):
 
 STAFF_LANDINGS = [
     (Role.DOCTOR, "/consultations/"),
-    (Role.CHO, "/cho/"),
-    (Role.HUB_COORDINATOR, "/hub/"),
-    (Role.OPERATOR, "/operator/"),
+    (Role.CHO, "/centre/"),
+    (Role.HUB_COORDINATOR, "/hub/desk/"),
+    (Role.OPERATOR, "/assisted/"),
     (Role.STATE_ADMIN, "/overview/"),
     (Role.NATIONAL_ADMIN, "/overview/"),
 ]
@@ -73,7 +73,7 @@ def test_an_unsafe_next_is_ignored_for_the_landing_page(client):
     response = client.post(
         LOGIN, {"username": user.username, "password": PASSWORD, "next": "https://evil.test/"}
     )
-    assert response["Location"] == "/operator/"
+    assert response["Location"] == "/assisted/"
 
 
 def test_the_authenticator_step_lands_an_administrator_on_the_overview(client, require_2fa):

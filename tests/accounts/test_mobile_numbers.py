@@ -41,6 +41,9 @@ def test_schema_documents_every_accounts_endpoint(client, db):
         "/api/v1/accounts/staff/token",
         "/api/v1/accounts/me",
         "/api/v1/accounts/logout",
+        "/api/v1/accounts/logout/everywhere",
+        "/api/v1/accounts/devices",
+        "/api/v1/accounts/devices/{id}",
     }
     request = schema["paths"]["/api/v1/accounts/otp/request"]["post"]
     assert {"202", "400", "429"} <= set(request["responses"])

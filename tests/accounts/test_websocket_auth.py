@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from rest_framework.authtoken.models import Token
 
+from sanjeevani.accounts.models import DeviceToken
 from sanjeevani.config.asgi import application
 from sanjeevani.queueing import services
 from tests.factories import OnlineOPDFactory, PatientFactory
@@ -18,7 +18,7 @@ def _patient_with_ticket():
     opd = OnlineOPDFactory()
     patient = PatientFactory()
     services.join_queue(patient.account, patient, opd)
-    return opd, Token.objects.create(user=patient.account).key
+    return opd, DeviceToken.objects.issue(patient.account).key
 
 
 def _socket(path: str, authorization: str | None) -> WebsocketCommunicator:

@@ -66,13 +66,16 @@ PEOPLE = (
     "anonymous",
 )
 
+#: The patient is in front of the health worker: the centre's CHOs answer the hub doctor's
+#: call and report a dropped one while the consultation runs (issue 13).
+CHO_CALL_STEPS = {A.ANSWER_CALL, A.REPORT_DROPPED}
 #: Who may do what while the consultation runs; everyone else nothing.
 WHILE_OPEN: dict[str, set[Action]] = {
     "family": {A.VIEW_RECORD, A.VIEW_PRESCRIPTION, A.JOIN_ROOM, *PATIENT_ACTIONS, *FAMILY_STEPS},
     "doctor": {*CASE_ACTIONS, A.VIEW_HISTORY, A.VIEW_DOCUMENTS} - FAMILY_STEPS | {A.REPORT_DROPPED},
     "participant": {A.JOIN_ROOM},
-    "requester": {A.VIEW_RECORD, A.VIEW_PRESCRIPTION, A.JOIN_ROOM},
-    "centre_cho": {A.VIEW_RECORD, A.VIEW_PRESCRIPTION},
+    "requester": {A.VIEW_RECORD, A.VIEW_PRESCRIPTION, A.JOIN_ROOM, *CHO_CALL_STEPS},
+    "centre_cho": {A.VIEW_RECORD, A.VIEW_PRESCRIPTION, A.JOIN_ROOM, *CHO_CALL_STEPS},
 }
 
 
@@ -192,7 +195,8 @@ def test_what_a_lapsed_rule_leaves(case):
 def test_other_ties_do_not_lapse_while_their_posting_holds(case, who):
     ended = timezone.now() - dt.timedelta(days=400)
     case.end(ended)
-    assert allowed(case, who, ended + dt.timedelta(days=365)) == WHILE_OPEN[who]
+    expected = WHILE_OPEN[who] - (CHO_CALL_STEPS if who in {"centre_cho", "requester"} else set())
+    assert allowed(case, who, ended + dt.timedelta(days=365)) == expected
 
 
 def test_a_requester_who_left_the_centre_keeps_the_case_for_the_follow_up_only(case):
@@ -203,7 +207,7 @@ def test_a_requester_who_left_the_centre_keeps_the_case_for_the_follow_up_only(c
     forget_scope(requester)
     within = ended + REQUESTER_FOLLOW_UP - dt.timedelta(days=1)
     after = ended + REQUESTER_FOLLOW_UP + dt.timedelta(days=1)
-    assert allowed(case, "requester", within) == WHILE_OPEN["requester"]
+    assert allowed(case, "requester", within) == WHILE_OPEN["requester"] - CHO_CALL_STEPS
     assert allowed(case, "requester", after) == {A.JOIN_ROOM}
     assert listed(case, "requester", after) == {A.JOIN_ROOM}
 
@@ -242,7 +246,9 @@ def test_the_table_names_only_known_ties_actions_and_roles():
     for rule in RULES:
         assert rule.tie in Tie and rule.action in Action
         assert rule.role is None or rule.role in Role
-    # no clinical rule for these roles, by decision (see the module docstring)
+    # no clinical rule for these roles, by decision (see the module docstring); an operator
+    # has rules only through a token they took for the patient (the ``assisting`` tie)
     roles = {rule.role for rule in RULES}
-    for role in (Role.HUB_COORDINATOR, Role.STATE_ADMIN, Role.NATIONAL_ADMIN, Role.OPERATOR):
+    for role in (Role.HUB_COORDINATOR, Role.STATE_ADMIN, Role.NATIONAL_ADMIN):
         assert role not in roles
+    assert {rule.tie for rule in RULES if rule.role == Role.OPERATOR} == {Tie.ASSISTING}

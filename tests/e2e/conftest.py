@@ -39,6 +39,13 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
     "--autoplay-policy=no-user-gesture-required",
+    # Host ICE candidates as plain addresses, not mDNS names (.local): resolving those needs
+    # multicast, which a CI container may drop; both peers then have no remote candidate and
+    # the call stays "new" (seen as "no call within the time"). The peers here share a host.
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    # A container with no network but loopback (as CI may be) gathers no host candidate at
+    # all unless loopback is allowed: the call then stays "new" and "stable" on both pages.
+    "--allow-loopback-in-peer-connection",
 ]
 
 

@@ -91,9 +91,9 @@ def test_a_signed_out_patient_opening_the_device_check_is_sent_to_the_otp_sign_i
 @pytest.mark.parametrize(
     ("role", "landing", "heading"),
     [
-        (Role.CHO, "/cho/", "My health centre"),
-        (Role.HUB_COORDINATOR, "/hub/", "My hub"),
-        (Role.OPERATOR, "/operator/", "Assisted registration"),
+        (Role.CHO, "/centre/", "Health Centre"),  # the centre's name
+        (Role.HUB_COORDINATOR, "/hub/desk/", "Hub desk: Health Centre"),
+        (Role.OPERATOR, "/assisted/", "Assisted registration"),
         (Role.STATE_ADMIN, "/overview/", "Overview"),
         (Role.NATIONAL_ADMIN, "/overview/", "Overview: the whole country"),
     ],

@@ -101,6 +101,7 @@ def patient_pages(world, ended: Consultation, called: Ticket, missed: Ticket) ->
         PatientPage("history", "/opd/history/", ".history-entry"),
         PatientPage("prescription", f"/rx/{world.prescription.pk}/", ".rx-sheet"),
         PatientPage("device-check", "/room/device-check/", "[data-device-check]"),
+        PatientPage("signed-in-devices", "/accounts/devices/", "#devices"),
         PatientPage(
             "verification",
             f"/rx/v/{world.prescription.verification_code}/",

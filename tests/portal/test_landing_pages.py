@@ -69,24 +69,34 @@ def assert_styled(response) -> None:
 # --- the landing pages ---------------------------------------------------------------------
 
 
+def posted(role: str, facility) -> Client:
+    client = Client(raise_request_exception=False)
+    user = StaffUserFactory(role=role)
+    PostingFactory(user=user, state=facility.state, facility=facility)
+    client.force_login(user)
+    return client
+
+
 @pytest.mark.parametrize(
     ("role", "url", "says"),
     [
-        (Role.CHO, "/cho/", b"Hub-and-spoke consultations arrive in the next release"),
-        (Role.HUB_COORDINATOR, "/hub/", b"Hub-and-spoke consultations arrive in the next release"),
-        (Role.OPERATOR, "/operator/", b"Registering patients for them arrives in the next release"),
+        (Role.CHO, "/centre/", b"Follow-ups due"),
+        (Role.HUB_COORDINATOR, "/hub/desk/", b"Hub desk"),
+        (Role.OPERATOR, "/assisted/", b"Find one of your patients"),
     ],
 )
-def test_placeholder_workspaces_say_what_arrives_and_link_what_exists(role, url, says):
-    response = signed_in(role).get(url)
+def test_each_staff_landing_is_their_working_page(role, url, says):
+    hub = HubFactory(is_spoke=True)
+    client = posted(role, hub) if role != Role.OPERATOR else signed_in(role)
+    response = client.get(url)
     assert response.status_code == 200
     assert_styled(response)
     assert says in response.content
-    assert b'href="/room/device-check/"' in response.content
 
 
 def test_the_hub_coordinator_is_offered_the_administration():
-    assert b'href="/admin/"' in signed_in(Role.HUB_COORDINATOR).get("/hub/").content
+    hub = HubFactory()
+    assert b'href="/admin/"' in posted(Role.HUB_COORDINATOR, hub).get("/hub/desk/").content
 
 
 def test_the_state_overview_counts_only_the_states_figures():
@@ -157,7 +167,7 @@ def _account_nav(user) -> str:
 
 def test_account_nav_names_the_signed_in_persons_page_and_signs_out():
     html = _account_nav(StaffUserFactory(role=Role.CHO))
-    assert 'href="/cho/"' in html and "My health centre" in html
+    assert 'href="/centre/"' in html and "My health centre" in html
     assert 'action="/accounts/logout/"' in html
     assert "Staff sign-in" not in html
 
@@ -179,7 +189,7 @@ def test_staff_on_a_patients_page_get_the_styled_403_with_their_own_page(url, de
     assert response.status_code == 403
     assert_styled(response)
     assert b"These pages are for patients" in response.content
-    assert b'href="/cho/"' in response.content
+    assert b'href="/centre/"' in response.content
     assert b"Go to your page: My health centre" in response.content
     assert b"Traceback" not in response.content
 
@@ -187,10 +197,10 @@ def test_staff_on_a_patients_page_get_the_styled_403_with_their_own_page(url, de
 @pytest.mark.parametrize(
     ("role", "url", "whose"),
     [
-        (Role.DOCTOR, "/cho/", b"This page is for Community Health Officers."),
+        (Role.DOCTOR, "/centre/", b"This page is for Community Health Officers."),
         (Role.PATIENT, "/overview/", b"This page is for administrators."),
-        (Role.CHO, "/operator/", b"This page is for operators."),
-        (Role.OPERATOR, "/hub/", b"This page is for hub coordinators."),
+        (Role.CHO, "/assisted/", b"This page is for operators."),
+        (Role.OPERATOR, "/hub/desk/", b"This page is for hub coordinators."),
     ],
 )
 def test_another_roles_landing_page_is_a_403_saying_whose_it_is(role, url, whose):
@@ -200,7 +210,7 @@ def test_another_roles_landing_page_is_a_403_saying_whose_it_is(role, url, whose
     assert b"This page is not yours" in response.content
 
 
-@pytest.mark.parametrize("url", ["/cho/", "/hub/", "/operator/", "/overview/"])
+@pytest.mark.parametrize("url", ["/centre/", "/hub/desk/", "/assisted/", "/overview/"])
 def test_signed_out_visitors_of_a_staff_page_are_sent_to_the_staff_sign_in(url):
     response = Client().get(url)
     assert response.status_code == 302
@@ -229,7 +239,7 @@ def test_the_404_page_is_styled_and_links_the_signed_in_persons_page():
     response = signed_in(Role.OPERATOR).get("/no-such-page/")
     assert response.status_code == 404
     assert_styled(response)
-    assert b'href="/operator/"' in response.content
+    assert b'href="/assisted/"' in response.content
 
 
 def test_the_404_page_speaks_hindi():

@@ -16,8 +16,8 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
-from rest_framework.authtoken.models import Token
 
+from sanjeevani.accounts.models import DeviceToken
 from sanjeevani.live import publisher
 from sanjeevani.live.groups import doctor_group, queue_group
 from sanjeevani.queueing import services
@@ -252,7 +252,7 @@ async def test_a_doctors_queue_moves_with_the_doctor_to_another_opd():
 
 def _two_node_world():
     opd, people = _waiting_opd(2)
-    keys = [Token.objects.create(user=person.account).key for person in people]
+    keys = [DeviceToken.objects.issue(person.account).key for person in people]
     return opd, keys
 
 

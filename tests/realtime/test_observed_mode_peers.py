@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from sanjeevani.accounts.models import DeviceToken
 from sanjeevani.consultations.models import Consultation, MediaObservation
 from sanjeevani.consultations.modes import AUDIO_MIN_PACKETS, VIDEO_MIN_FRAMES
 from tests.e2e.live import running_server
@@ -23,8 +23,8 @@ LIE = {"video_frames": 10_000, "video_bytes": 10**8, "audio_packets": 10_000, "a
 @pytest.fixture
 def room(transactional_db):
     consultation = ConsultationFactory()
-    doctor = Token.objects.create(user=consultation.doctor.user).key
-    patient = Token.objects.create(user=consultation.patient.account).key
+    doctor = DeviceToken.objects.issue(consultation.doctor.user).key
+    patient = DeviceToken.objects.issue(consultation.patient.account).key
     return consultation, doctor, patient
 
 

@@ -18,8 +18,8 @@ import subprocess
 import time
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from sanjeevani.accounts.models import DeviceToken
 from tests.e2e.live import free_port, machine_address, running_server
 from tests.polling import wait_until
 from tests.realtime.factories import ConsultationFactory
@@ -31,8 +31,8 @@ pytestmark = [pytest.mark.realtime, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def room(transactional_db):
     consultation = ConsultationFactory()
-    doctor = Token.objects.create(user=consultation.doctor.user).key
-    patient = Token.objects.create(user=consultation.patient.account).key
+    doctor = DeviceToken.objects.issue(consultation.doctor.user).key
+    patient = DeviceToken.objects.issue(consultation.patient.account).key
     return str(consultation.pk), doctor, patient
 
 

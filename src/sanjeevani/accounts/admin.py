@@ -13,16 +13,20 @@ from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.views import redirect_to_login
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from sanjeevani.audit.services import client_ip
+
+from .api_tokens import expires_at, revoke_device, sign_out_everywhere
 from .errors import SignInError
 from .mobile_numbers import normalise_mobile
-from .models import Role, User
+from .models import DeviceToken, Role, User
 from .passwords import set_password_path
 from .policies import admin_site_allows
 
@@ -64,6 +68,10 @@ class NationalAdminOnly:
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return self._allowed(request)
 
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        """Signing people's devices out (the admin actions that do it)."""
+        return self._allowed(request)
+
 
 def _clean_mobile(value: str) -> str:
     if not value:
@@ -103,8 +111,26 @@ class SanjeevaniUserChangeForm(UserChangeForm):
         return _clean_mobile(self.cleaned_data.get("mobile", ""))
 
 
+@admin.action(description=_("Sign out everywhere (every app and browser)"), permissions=["revoke"])
+def sign_out_users_everywhere(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
+    """For a lost phone or a person who left: every device token and session ends."""
+    for user in queryset:
+        sign_out_everywhere(request.user, user, client_ip(request))
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "%(count)d person is signed out everywhere.",
+            "%(count)d people are signed out everywhere.",
+            len(queryset),
+        )
+        % {"count": len(queryset)},
+        messages.SUCCESS,
+    )
+
+
 @admin.register(User)
 class SanjeevaniUserAdmin(NationalAdminOnly, UserAdmin):
+    actions = [sign_out_users_everywhere]
     form = SanjeevaniUserChangeForm
     add_form = SanjeevaniUserCreationForm
     list_display = ("username", "get_full_name", "role", "mobile", "is_active", "last_login")
@@ -149,3 +175,45 @@ if admin.site.is_registered(TOTPDevice):
 @admin.register(TOTPDevice)
 class NationalTOTPDeviceAdmin(NationalAdminOnly, TOTPDeviceAdmin):
     """A national administrator removes a lost authenticator so its owner can enrol again."""
+
+
+@admin.action(description=_("Sign out the selected devices"), permissions=["revoke"])
+def sign_out_devices(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
+    """Each revocation through the service, so each leaves its audit row."""
+    revoked = sum(
+        revoke_device(request.user, token, client_ip(request))
+        for token in queryset.select_related("user")
+    )
+    modeladmin.message_user(
+        request,
+        ngettext("%(count)d device is signed out.", "%(count)d devices are signed out.", revoked)
+        % {"count": revoked},
+        messages.SUCCESS,
+    )
+
+
+@admin.register(DeviceToken)
+class DeviceTokenAdmin(NationalAdminOnly, admin.ModelAdmin):
+    """Who is signed in on which device. Read-only: tokens come from signing in, and leave
+    through the action (never a bare delete, which would skip the audit trail)."""
+
+    actions = [sign_out_devices]
+    list_display = ("user", "device", "created_at", "last_used_at", "expires")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__mobile", "device")
+    fields = ("user", "device", "key_prefix", "created_at", "last_used_at", "expires")
+    readonly_fields = fields
+    ordering = ("-last_used_at",)
+
+    @admin.display(description=_("expires"))
+    def expires(self, token: DeviceToken):
+        return expires_at(token)
+
+    def has_add_permission(self, request: HttpRequest, *args) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

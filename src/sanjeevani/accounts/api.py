@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import logout as auth_logout
+from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,9 +18,12 @@ from rest_framework.views import APIView
 
 from sanjeevani.audit.services import client_ip
 
-from . import services, trust
+from . import selectors, services, trust
+from .authentication import DeviceTokenAuthentication
+from .models import DeviceToken
 from .serializers import (
     APIErrorSerializer,
+    DeviceSerializer,
     OTPRequestSerializer,
     OTPSentSerializer,
     OTPVerifySerializer,
@@ -125,8 +131,8 @@ class OTPVerifyView(PublicAPIView):
             )
         except services.SignInError as error:
             raise _as_api_error(error) from None
-        token = services.issue_api_token(user, ip)
-        response = Response(TokenSerializer({"token": token.key, "user": user}).data)
+        token = services.issue_api_token(user, ip, device=_device_label(request, serializer))
+        response = Response(_signed_in(token, user))
         trust.remember_device(request, response, trust.MOBILE, user.mobile)
         return response
 
@@ -156,10 +162,24 @@ class StaffTokenView(PublicAPIView):
             raise exceptions.PermissionDenied(
                 detail=_enrolment_message(), code="enrolment_required"
             )
-        token = services.issue_api_token(result.user, ip)
-        response = Response(TokenSerializer({"token": token.key, "user": result.user}).data)
+        token = services.issue_api_token(result.user, ip, device=_device_label(request, serializer))
+        response = Response(_signed_in(token, result.user))
         trust.remember_device(request, response, trust.STAFF, result.user.get_username())
         return response
+
+
+def _device_label(request: Request, serializer: Any) -> str:
+    return services.device_label(
+        serializer.validated_data.get("device"), request.headers.get("User-Agent")
+    )
+
+
+def _signed_in(token: services.IssuedToken, user: Any) -> dict:
+    """The sign-in answer: the key, the account, and this device's row."""
+    return TokenSerializer(
+        {"token": token.key, "user": user, "device": token.device},
+        context={"current_id": token.device.pk},
+    ).data
 
 
 def _enrolment_message() -> str:
@@ -172,8 +192,13 @@ def _enrolment_message() -> str:
 class SignedInAPIView(APIView):
     """Token first, so an app without credentials gets 401 with ``WWW-Authenticate``."""
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [DeviceTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
+
+
+def _current_token(request: Request) -> DeviceToken | None:
+    """The device token this request came with; None for a browser session."""
+    return request.auth if isinstance(request.auth, DeviceToken) else None
 
 
 class MeView(SignedInAPIView):
@@ -186,12 +211,49 @@ class LogoutView(SignedInAPIView):
     @extend_schema(
         request=None,
         responses={204: OpenApiResponse(description="Signed out."), **_error_responses(401)},
-        summary="Sign out: the API token stops working",
+        summary="Sign out this device: its API token stops working, other devices stay",
     )
     def post(self, request: Request) -> Response:
-        services.sign_out(request.user, client_ip(request), revoke_token=True)
-        if not isinstance(request.successful_authenticator, TokenAuthentication):
+        token = _current_token(request)
+        services.sign_out(request.user, client_ip(request), token=token)
+        if token is None:
             auth_logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutEverywhereView(SignedInAPIView):
+    @extend_schema(
+        request=None,
+        responses={204: OpenApiResponse(description="Signed out everywhere.")},
+        summary="Sign out everywhere: every API token and browser session of this account",
+    )
+    def post(self, request: Request) -> Response:
+        services.sign_out_everywhere(request.user, request.user, client_ip(request))
+        auth_logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DeviceListView(SignedInAPIView):
+    @extend_schema(
+        responses={200: DeviceSerializer(many=True)},
+        summary="The devices signed in to this account (current: the one asking)",
+    )
+    def get(self, request: Request) -> Response:
+        current = _current_token(request)
+        devices = selectors.devices_of(request.user)
+        context = {"current_id": current.pk if current else None}
+        return Response(DeviceSerializer(devices, many=True, context=context).data)
+
+
+class DeviceView(SignedInAPIView):
+    @extend_schema(
+        request=None,
+        responses={204: OpenApiResponse(description="The device is signed out.")},
+        summary="Sign one of this account's devices out",
+    )
+    def delete(self, request: Request, pk: Any) -> Response:
+        token = get_object_or_404(selectors.devices_of(request.user).select_related("user"), pk=pk)
+        services.revoke_device(request.user, token, client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -201,4 +263,7 @@ urlpatterns = [
     path("staff/token", StaffTokenView.as_view(), name="staff_token"),
     path("me", MeView.as_view(), name="me"),
     path("logout", LogoutView.as_view(), name="logout"),
+    path("logout/everywhere", LogoutEverywhereView.as_view(), name="logout_everywhere"),
+    path("devices", DeviceListView.as_view(), name="devices"),
+    path("devices/<uuid:pk>", DeviceView.as_view(), name="device"),
 ]

@@ -1,26 +1,165 @@
-"""Bearer tokens for the mobile apps, and signing out (which revokes an app's token)."""
+"""Bearer tokens for the mobile apps, one per signed-in device, and signing out.
+
+Each sign-in through the API gets its own ``DeviceToken``: signing out on one phone ends
+that token only, "sign out everywhere" ends all of the person's tokens and browser
+sessions, and the person or an administrator can end any one device. Only a hash of each
+key is stored.
+
+Expiry is sliding: a token that has not been used for ``API_TOKEN_IDLE_DAYS`` (30 by
+default) stops working. A phone used every week stays signed in (a patient signing in
+again costs an SMS and a wait), while a lost or sold phone's token dies on its own a month
+after its last use. ``last_used_at`` is written at most once per ``API_TOKEN_TOUCH_SECONDS``
+(5 minutes) per token, so a busy app does not write on every request.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from hmac import compare_digest
+
+from django.conf import settings
 from django.db import transaction
-from rest_framework.authtoken.models import Token
+from django.db.models import F
+from django.utils import timezone
 
 from sanjeevani.audit.services import record_event
 
-from .models import User
+from .models import KEY_MAX_LENGTH, KEY_PREFIX_LENGTH, DeviceToken, User, hash_key
+
+#: Longest device label kept (a User-Agent is cut to this).
+DEVICE_LABEL_LENGTH = 120
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
-def issue_api_token(user: User, client_ip: str | None) -> Token:
-    """The bearer token a mobile app keeps; one per account, reused until signed out."""
+@dataclass(frozen=True)
+class IssuedToken:
+    """What a sign-in hands the app: the key (shown once) and its device row."""
+
+    key: str
+    device: DeviceToken
+
+
+def idle_lifetime() -> timedelta:
+    """How long a token may go unused before it stops working."""
+    return timedelta(days=settings.API_TOKEN_IDLE_DAYS)
+
+
+def touch_interval() -> timedelta:
+    """The least time between two writes of one token's ``last_used_at``."""
+    return timedelta(seconds=settings.API_TOKEN_TOUCH_SECONDS)
+
+
+def expires_at(token: DeviceToken) -> datetime:
+    """When the token stops working unless it is used before then."""
+    return token.last_used_at + idle_lifetime()
+
+
+def device_label(given: str | None, user_agent: str | None) -> str:
+    """The name a person will recognise their device by: what the app sent, else the
+    browser's User-Agent, on one line and cut to fit."""
+    for candidate in (given, user_agent):
+        text = " ".join(_CONTROL.sub(" ", candidate or "").split())
+        if text:
+            return text[:DEVICE_LABEL_LENGTH]
+    return ""
+
+
+def issue_api_token(user: User, client_ip: str | None, *, device: str = "") -> IssuedToken:
+    """A new bearer token for this sign-in on this device; the person's tokens that expired
+    are purged at the same time."""
     with transaction.atomic():
-        token, _created = Token.objects.get_or_create(user=user)
-        record_event(user, "auth.api_token_issued", obj=user, ip=client_ip)
+        DeviceToken.objects.filter(
+            user=user, last_used_at__lt=timezone.now() - idle_lifetime()
+        ).delete()
+        token, key = DeviceToken.objects.issue(user, device=device[:DEVICE_LABEL_LENGTH])
+        record_event(
+            user,
+            "auth.api_token_issued",
+            obj=user,
+            ip=client_ip,
+            detail={"device_id": str(token.pk), "device": token.device},
+        )
+    return IssuedToken(key=key, device=token)
+
+
+def token_for_key(key: str) -> DeviceToken | None:
+    """The live token this key belongs to, its user loaded; None for an unknown, revoked or
+    expired key. Marks the token used, at most once per ``touch_interval``."""
+    if not key or len(key) > KEY_MAX_LENGTH:
+        return None
+    digest = hash_key(key)
+    token = next(
+        (
+            candidate
+            for candidate in DeviceToken.objects.select_related("user").filter(
+                key_prefix=key[:KEY_PREFIX_LENGTH]
+            )
+            if compare_digest(candidate.key_hash, digest)
+        ),
+        None,
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at + idle_lifetime() <= now:
+        return None
+    stale = now - touch_interval()
+    if token.last_used_at <= stale:
+        # A conditional UPDATE: of concurrent requests only the first writes.
+        DeviceToken.objects.filter(pk=token.pk, last_used_at__lte=stale).update(last_used_at=now)
+        token.last_used_at = now
     return token
 
 
-def sign_out(user: User, client_ip: str | None, *, revoke_token: bool) -> None:
-    """Record the sign-out; from an app, also delete its bearer token so it stops working."""
+def _revoke(actor: User, token: DeviceToken, client_ip: str | None, action: str) -> bool:
+    """Delete one token and say so in the audit trail; False if it was already gone."""
+    deleted, _ = DeviceToken.objects.filter(pk=token.pk).delete()
+    if deleted:
+        record_event(
+            actor,
+            action,
+            obj=token.user,
+            ip=client_ip,
+            detail={
+                "device_id": str(token.pk),
+                "device": token.device,
+                "owner": token.user.get_username(),
+            },
+        )
+    return bool(deleted)
+
+
+def sign_out(user: User, client_ip: str | None, *, token: DeviceToken | None = None) -> None:
+    """Record the sign-out; from an app, also revoke the token it signed in with (and no
+    other: the person's other devices stay signed in)."""
     with transaction.atomic():
-        if revoke_token:
-            Token.objects.filter(user=user).delete()
+        if token is not None:
+            _revoke(user, token, client_ip, "auth.device_revoked")
         record_event(user, "auth.sign_out", obj=user, ip=client_ip)
+
+
+def revoke_device(actor: User, token: DeviceToken, client_ip: str | None) -> bool:
+    """Sign one device out: by its owner (from the device list) or an administrator. The
+    caller has checked that ``actor`` may; False if it was already signed out."""
+    with transaction.atomic():
+        return _revoke(actor, token, client_ip, "auth.device_revoked")
+
+
+def sign_out_everywhere(actor: User, user: User, client_ip: str | None) -> int:
+    """Revoke every token of ``user`` and end every browser session they have (the session
+    epoch is part of each session's hash). Returns how many devices were signed out."""
+    with transaction.atomic():
+        tokens = list(DeviceToken.objects.select_related("user").filter(user=user))
+        revoked = sum(_revoke(actor, token, client_ip, "auth.device_revoked") for token in tokens)
+        User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+        user.refresh_from_db(fields=["session_epoch"])
+        record_event(
+            actor,
+            "auth.sign_out_everywhere",
+            obj=user,
+            ip=client_ip,
+            detail={"devices": revoked, "owner": user.get_username()},
+        )
+    return revoked

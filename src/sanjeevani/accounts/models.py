@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
+from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
@@ -44,6 +49,9 @@ class User(AbstractUser):
     #: Set by ``seed_demo`` when it gives the account the published demo password, so the
     #: deployment check runs the (slow) hasher on these accounts only.
     demo_password_set = models.BooleanField(default=False, editable=False)
+    #: Raised by "sign out everywhere": every browser session made before it stops working
+    #: (it is part of the session's hash, as the password is).
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     objects = SanjeevaniUserManager()
 
@@ -66,6 +74,19 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django's hash of the password, plus the session epoch once it was raised (so
+        sessions of people who never signed out everywhere keep the hash they have)."""
+        password_hash = super()._get_session_auth_hash(secret=secret)
+        if not self.session_epoch:
+            return password_hash
+        return salted_hmac(
+            "sanjeevani.accounts.User.session_epoch",
+            f"{password_hash}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class OTPChallenge(models.Model):
@@ -100,3 +121,60 @@ class SignInCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.failures}"
+
+
+#: Characters of a key kept in clear to find its row (the rest is only hashed).
+KEY_PREFIX_LENGTH = 8
+#: Longest key a client may present; anything longer is not ours.
+KEY_MAX_LENGTH = 128
+
+
+def hash_key(key: str) -> str:
+    """SHA-256 of the key: a 256-bit random key needs no slow hash, and a database leak then
+    holds nothing that signs anyone in."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class IssuedKey(NamedTuple):
+    token: DeviceToken
+    key: str
+
+
+class DeviceTokenManager(models.Manager["DeviceToken"]):
+    def issue(self, user: User, device: str = "") -> IssuedKey:
+        """A new row and the key the client keeps; the key is returned once, never stored."""
+        key = secrets.token_urlsafe(32)
+        token = self.create(
+            user=user,
+            key_prefix=key[:KEY_PREFIX_LENGTH],
+            key_hash=hash_key(key),
+            device=device,
+        )
+        return IssuedKey(token, key)
+
+
+class DeviceToken(models.Model):
+    """One app sign-in on one device: signing out on one phone ends that row only. Revoking
+    deletes the row (the audit trail keeps who revoked which device); an expired row is
+    refused and purged at the owner's next sign-in."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="device_tokens", verbose_name=_("person")
+    )
+    key_prefix = models.CharField(max_length=KEY_PREFIX_LENGTH, db_index=True, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    device = models.CharField(_("device"), max_length=120, blank=True)
+    created_at = models.DateTimeField(_("signed in at"), default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), default=timezone.now, editable=False)
+
+    objects = DeviceTokenManager()
+
+    class Meta:
+        ordering = ["-last_used_at"]
+        indexes = [models.Index(fields=["user", "-last_used_at"])]
+        verbose_name = _("signed-in device")
+        verbose_name_plural = _("signed-in devices")
+
+    def __str__(self) -> str:
+        return f"{self.device or '?'} ({self.key_prefix}...)"

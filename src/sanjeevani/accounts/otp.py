@@ -351,6 +351,12 @@ def verify_otp(
     return user
 
 
+def patient_account_for(e164: str) -> User:
+    """The mobile number's patient account, opened if new: by its first sign-in, or by a
+    health worker registering a patient under their own or a family member's number."""
+    return _patient_account(e164)
+
+
 def _patient_account(e164: str) -> User:
     user = User.objects.filter(role=Role.PATIENT, mobile=e164).first()
     if user is None:

@@ -3,10 +3,19 @@ describe the fields so the OpenAPI schema is complete."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from .models import User
+from .api_tokens import expires_at
+from .models import DeviceToken, User
+
+#: The optional name of the device a token is for (the app sends e.g. "Asha's phone").
+DEVICE_HELP = _(
+    "A name for this device, shown in the list of signed-in devices; without it the "
+    "User-Agent is used. Cut to 120 characters."
+)
 
 
 class OTPRequestSerializer(serializers.Serializer):
@@ -31,6 +40,9 @@ class OTPSentSerializer(serializers.Serializer):
 
 class OTPVerifySerializer(serializers.Serializer):
     mobile = serializers.CharField(max_length=32)
+    device = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default="", help_text=DEVICE_HELP
+    )
     code = serializers.CharField(max_length=12, help_text=_("The 6-digit code from the SMS."))
     challenge = serializers.UUIDField(
         required=False,
@@ -57,16 +69,42 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class DeviceSerializer(serializers.ModelSerializer):
+    """One signed-in device as its owner sees it."""
+
+    expires_at = serializers.SerializerMethodField(
+        help_text=_("When this sign-in stops working unless it is used before then.")
+    )
+    current = serializers.SerializerMethodField(
+        help_text=_("True for the token this request was made with.")
+    )
+
+    class Meta:
+        model = DeviceToken
+        fields = ["id", "device", "created_at", "last_used_at", "expires_at", "current"]
+        read_only_fields = fields
+
+    def get_expires_at(self, token: DeviceToken) -> datetime:
+        return expires_at(token)
+
+    def get_current(self, token: DeviceToken) -> bool:
+        return token.pk == self.context.get("current_id")
+
+
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(
         help_text=_("Send as 'Authorization: Token <token>' on every later request.")
     )
     user = UserSerializer()
+    device = DeviceSerializer(help_text=_("This sign-in, as the list of devices shows it."))
 
 
 class StaffTokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=256, style={"input_type": "password"})
+    device = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default="", help_text=DEVICE_HELP
+    )
     totp = serializers.CharField(
         max_length=12,
         required=False,

@@ -8,10 +8,17 @@ wait, and never applies to a device the person signed in from before (``trust``)
 
 The services live by concern and are re-exported here, one address for callers:
 ``mobile_numbers``, ``otp`` (patients), ``passwords`` and ``staff_sign_in`` (staff),
-``api_tokens`` (apps), ``errors`` (``SignInError``).
+``api_tokens`` (apps: one token per signed-in device), ``errors`` (``SignInError``).
 """
 
-from .api_tokens import issue_api_token, sign_out
+from .api_tokens import (
+    IssuedToken,
+    device_label,
+    issue_api_token,
+    revoke_device,
+    sign_out,
+    sign_out_everywhere,
+)
 from .errors import SignInError
 from .mobile_numbers import display_mobile, normalise_mobile
 from .otp import OTPSent, request_otp, verify_otp
@@ -26,6 +33,7 @@ from .staff_sign_in import (
 )
 
 __all__ = [
+    "IssuedToken",
     "OTPSent",
     "SignInError",
     "StaffSignIn",
@@ -33,12 +41,15 @@ __all__ = [
     "check_staff_password",
     "confirm_totp_enrolment",
     "confirmed_device",
+    "device_label",
     "display_mobile",
     "issue_api_token",
     "normalise_mobile",
     "request_otp",
+    "revoke_device",
     "set_password_path",
     "sign_out",
+    "sign_out_everywhere",
     "start_totp_enrolment",
     "verify_otp",
     "verify_totp",

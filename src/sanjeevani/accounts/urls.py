@@ -11,6 +11,9 @@ urlpatterns = [
     path("staff/", views.staff_login, name="staff_login"),
     path("staff/enrol-2fa/", views.enrol_2fa, name="enrol_2fa"),
     path("logout/", views.logout, name="logout"),
+    path("devices/", views.devices, name="devices"),
+    path("devices/<uuid:pk>/sign-out/", views.revoke_device, name="revoke_device"),
+    path("sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
     path(
         "set-password/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from base64 import b32encode
+from typing import Any
 from urllib.parse import urlencode
 
 import segno
@@ -11,20 +12,24 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
 from sanjeevani.audit.services import client_ip
+from sanjeevani.limits.pages import rate_limited
 from sanjeevani.portal.landing import landing_url
 
 from . import services, trust
+from .api_tokens import expires_at
 from .models import User
 from .policies import may_open_admin
-from .selectors import seconds_until_resend
+from .selectors import devices_of, seconds_until_resend
 
 OTP_MOBILE_KEY = "accounts_otp_mobile"
 OTP_CHALLENGE_KEY = "accounts_otp_challenge"
@@ -251,8 +256,41 @@ def logout(request: HttpRequest) -> HttpResponse:
     """Sign out on POST; a GET only shows the button, so a link cannot sign anyone out."""
     if request.method == "POST":
         if request.user.is_authenticated:
-            services.sign_out(request.user, client_ip(request), revoke_token=False)
+            services.sign_out(request.user, client_ip(request))
         auth_logout(request)
         messages.success(request, _("You have signed out."))
         return redirect("portal:home")
     return render(request, "accounts/logout.html")
+
+
+@never_cache
+@login_required
+def devices(request: HttpRequest) -> HttpResponse:
+    """The apps signed in to this account, each with a button that signs it out."""
+    rows = [(token, expires_at(token)) for token in devices_of(request.user)]
+    return render(request, "accounts/devices.html", {"devices": rows})
+
+
+@login_required
+@require_POST
+@rate_limited("write")
+def revoke_device(request: HttpRequest, pk: Any) -> HttpResponse:
+    """Sign one of the person's own devices out; another person's device is a 404."""
+    token = get_object_or_404(devices_of(request.user).select_related("user"), pk=pk)
+    services.revoke_device(request.user, token, client_ip(request))
+    messages.success(
+        request,
+        _("%(device)s is signed out.") % {"device": token.device or _("The device")},
+    )
+    return redirect("accounts:devices")
+
+
+@login_required
+@require_POST
+@rate_limited("write")
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    """Every app and every browser, this one included."""
+    services.sign_out_everywhere(request.user, request.user, client_ip(request))
+    auth_logout(request)
+    messages.success(request, _("You have signed out on every device."))
+    return redirect("portal:home")

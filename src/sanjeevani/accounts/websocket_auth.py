@@ -1,16 +1,19 @@
 """WebSocket sign-in for mobile apps: ``Authorization: Token <key>`` on the upgrade
-request, the same API token the REST API takes. Browsers keep using the session cookie."""
+request, the same per-device token the REST API takes. Browsers keep using the session
+cookie. A revoked or expired token leaves the connection anonymous, which every consumer
+refuses."""
 
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
-from rest_framework.authtoken.models import Token
+
+from .api_tokens import token_for_key
 
 
 @database_sync_to_async
 def _user_for_token(key: str):
-    token = Token.objects.select_related("user").filter(key=key).first()
+    token = token_for_key(key)
     if token is None or not token.user.is_active:
         return None
     return token.user

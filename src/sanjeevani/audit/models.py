@@ -45,6 +45,10 @@ class AuditEvent(models.Model):
     client_ip = models.GenericIPAddressField(_("from"), null=True, blank=True)
     user_agent = models.CharField(max_length=256, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    #: The request or WebSocket connection that wrote the row (its ``X-Request-ID``, also
+    #: on the log lines and live events); "" outside one. A database default, so rows the
+    #: database functions write (``audit_record_event``) get "" too.
+    request_id = models.CharField(_("request id"), max_length=64, blank=True, db_default="")
 
     objects = AuditEventQuerySet.as_manager()
 

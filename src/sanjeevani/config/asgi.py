@@ -13,20 +13,28 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from sanjeevani.accounts.websocket_auth import TokenAuthMiddleware  # noqa: E402
+from sanjeevani.config.overload import with_request_limit  # noqa: E402
+from sanjeevani.config.proxy_headers import ForwardedHeadersFromTrustedProxies  # noqa: E402
 from sanjeevani.config.websocket_routes import websocket_urlpatterns  # noqa: E402
 
 
-def build_application(extra_websocket_routes: Sequence = ()) -> ProtocolTypeRouter:
+def build_application(
+    extra_websocket_routes: Sequence = (),
+) -> ForwardedHeadersFromTrustedProxies:
     """The project's application; benchmarks add their own WebSocket routes behind the
-    same origin check and authentication (bench/ws_feed.py), production adds none."""
+    same origin check and authentication (bench/ws_feed.py), production adds none.
+    Forwarded headers reach it only from trusted proxies (config/proxy_headers.py); HTTP
+    requests past the worker's bound are answered 503 at once (config/overload.py)."""
     routes = [*websocket_urlpatterns, *extra_websocket_routes]
-    return ProtocolTypeRouter(
-        {
-            "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(routes)))
-            ),
-        }
+    return ForwardedHeadersFromTrustedProxies(
+        ProtocolTypeRouter(
+            {
+                "http": with_request_limit(django_asgi_app),
+                "websocket": AllowedHostsOriginValidator(
+                    AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(routes)))
+                ),
+            }
+        )
     )
 
 

@@ -58,6 +58,7 @@ MEDIA_ROUTES = frozenset(
         "opd:consultation",
         "opd:doctor_consultation",
         "workspace:consultation",
+        "hub-workspace:consultation",
     }
 )
 

@@ -129,25 +129,33 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "csp",
+    "sanjeevani.observability",
     "sanjeevani.audit",
     "sanjeevani.accounts",
     "sanjeevani.registry",
     "sanjeevani.patients",
+    "sanjeevani.rollups",
     "sanjeevani.queueing",
     "sanjeevani.consultations",
     "sanjeevani.prescriptions",
     "sanjeevani.realtime",
+    "sanjeevani.hwc",
     "sanjeevani.opd",
     "sanjeevani.portal",
+    "sanjeevani.dashboard",
 ]
 
 MIDDLEWARE = [
+    # Outermost: the request id (logs, audit rows, live events) and the request's metrics
+    # (sanjeevani.observability; docs/observability.md).
+    "sanjeevani.observability.middleware.RequestObservation",
+    # /healthz, /readyz, /metrics: answered here, before the host check and HTTPS redirect.
+    "sanjeevani.observability.probes.ProbeRoutes",
     # First: any error under /api/ that is not JSON yet becomes the API's error shape.
     "sanjeevani.config.api_errors.JsonErrorsUnderApi",
     # NUL dropped from the query string before any view reads it (request_guards.py).
@@ -203,6 +211,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA busy_timeout=20000; PRAGMA foreign_keys=ON;"
         ),
     }
+elif os.environ.get("DB_POOL_MAX_SIZE"):
+    # Production (PostgreSQL): each worker process keeps a bounded pool of connections, so
+    # a request borrows one instead of opening its own (a new connection costs PostgreSQL
+    # about 3 ms of CPU). A request that finds the pool exhausted waits DB_POOL_TIMEOUT
+    # seconds, then gets the 503 "try again" (config/overload.py); each borrowed connection
+    # is checked first, so a restarted database costs no request. Sized with
+    # MAX_CONCURRENT_REQUESTS: docs/deployment.md.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "1")),
+        "max_size": int(os.environ["DB_POOL_MAX_SIZE"]),
+        "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "5")),
+    }
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool checks what it lends
 # A suffix lets several test runs share one machine without sharing a test database.
 TEST_DB_SUFFIX = os.environ.get("TEST_DB_SUFFIX", "")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -210,6 +231,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}{TEST_DB_SUFFIX}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- overload -----------------------------------------------------------------
+# HTTP requests one worker process serves at once; past it a request is answered 503 with
+# Retry-After at once (config/overload.py). 0: no bound (development and tests).
+MAX_CONCURRENT_REQUESTS = int(os.environ.get("MAX_CONCURRENT_REQUESTS", "0"))
+OVERLOAD_RETRY_AFTER = int(os.environ.get("OVERLOAD_RETRY_AFTER", "5"))
+
+# --- API sign-ins and metrics ---------------------------------------------------
+# A device's API token stops working this many days after its last use; its last use is
+# written at most this often (accounts/api_tokens.py).
+API_TOKEN_IDLE_DAYS = int(os.environ.get("API_TOKEN_IDLE_DAYS", "30"))
+API_TOKEN_TOUCH_SECONDS = int(os.environ.get("API_TOKEN_TOUCH_SECONDS", "300"))
+# The bearer token Prometheus sends to /metrics; empty: loopback only (observability/views.py).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 # --- cache and channel layer --------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -300,6 +335,10 @@ for _proxy in TRUSTED_PROXIES:
         raise ImproperlyConfigured(
             f"TRUSTED_PROXIES: {_proxy!r} is not an address or CIDR, e.g. 10.0.0.0/24."
         ) from None
+# HTTPS as the proxy saw it: X-Forwarded-Proto counts only behind listed proxies (the ASGI
+# entry point drops it from any other peer, config/proxy_headers.py). Without TRUSTED_PROXIES
+# a proxy that terminates TLS makes every request look like plain HTTP.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
 
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
 SMS_OUTBOX_DIR = Path(os.environ.get("SMS_OUTBOX_DIR", VAR_DIR / "sms-outbox"))
@@ -373,7 +412,7 @@ USE_TZ = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "sanjeevani.accounts.authentication.DeviceTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # drf-spectacular's, plus the error statuses each operation can answer (api_schema.py).
@@ -431,7 +470,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
@@ -479,10 +517,31 @@ if env_bool("CSP_REPORT_ONLY", False):
 else:
     CONTENT_SECURITY_POLICY = _CSP
 
+# Every line names the request (or WebSocket connection) it belongs to. LOG_FORMAT=json (for
+# production: one JSON object a line, for a log collector) gives time, level, logger,
+# message and request_id; the default is plain text (docs/observability.md).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be 'text' or 'json'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "sanjeevani.observability.log_records.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sanjeevani.live.groups import doctor_group, ticket_group
@@ -26,25 +27,41 @@ from .states import ACTIVE, CStatus
 
 
 def _open_for_claimed(
-    ticket: Ticket, consultation_id: uuid.UUID, doctor: DoctorProfile, now: dt.datetime
+    ticket: Ticket,
+    consultation_id: uuid.UUID,
+    doctor: DoctorProfile,
+    now: dt.datetime,
+    hub_id: uuid.UUID | None = None,
+    opening: dict[str, Any] | None = None,
 ) -> Consultation:
-    """The consultation of a ticket just claimed: calling, implied consent (the claim's
-    audit row names it); the patient's ring and the doctor's assignment after commit. A
-    follow-up token names the completed consultation it continues (``book_follow_up`` set
-    it), whichever doctor takes it."""
-    consultation = Consultation(
-        id=consultation_id,
-        service_line=Consultation.ServiceLine.OPD,
-        ticket=ticket,
-        patient_id=ticket.patient_id,
-        doctor=doctor,
-        opd_id=ticket.opd_id,
-        status=CStatus.CALLING,
-        consent="implied",
-        consent_recorded_at=now,
-        complaints=ticket.complaint,
-        follow_up_of_id=ticket.follow_up_of_id,
-    )
+    """The consultation of a ticket just claimed: calling (the claim's audit row names
+    it); the patient's ring and the doctor's assignment after commit. A follow-up token
+    names the completed consultation it continues (``book_follow_up`` set it), whichever
+    doctor takes it. An Online OPD patient started it (implied consent); a hub-and-spoke
+    case was asked for by the health worker who recorded the patient's explicit consent
+    (``hwc``), and is held at ``hub_id``, the claiming doctor's hub. ``opening`` are fields the
+    service line fills in from what it knows of the ticket (one INSERT, no UPDATE after)."""
+    hub_line = ticket.hub_id is not None
+    fields = {
+        "id": consultation_id,
+        "service_line": (
+            Consultation.ServiceLine.HUB_SPOKE if hub_line else Consultation.ServiceLine.OPD
+        ),
+        "ticket": ticket,
+        "patient_id": ticket.patient_id,
+        "doctor": doctor,
+        "opd_id": ticket.opd_id,
+        "hub_id": (hub_id or ticket.hub_id) if hub_line else None,
+        "spoke_id": ticket.spoke_id,
+        "requested_by_id": ticket.created_by_id if hub_line else None,
+        "status": CStatus.CALLING,
+        "consent": "explicit" if hub_line else "implied",
+        "consent_recorded_at": now,
+        "complaints": ticket.complaint,
+        "follow_up_of_id": ticket.follow_up_of_id,
+    }
+    fields.update(opening or {})
+    consultation = Consultation(**fields)
     consultation.save(force_insert=True)
     publish_many_after_commit(
         [
@@ -72,20 +89,32 @@ def _open_for_claimed(
 
 
 def claim_for(
-    doctor: DoctorProfile, opd: OnlineOPD | None, actor: Any, now: dt.datetime
+    doctor: DoctorProfile,
+    opd: OnlineOPD | None,
+    actor: Any,
+    now: dt.datetime,
+    *,
+    queues: list | None = None,
+    hub_id: uuid.UUID | None = None,
+    opening: Callable[[Ticket], dict[str, Any]] | None = None,
 ) -> Ticket | None:
-    """In the caller's transaction: claim the next ticket for ``doctor`` (of ``opd``, or
-    of the OPD they are online for) and open its consultation. Returns the CALLED ticket
-    with ``.consultation`` set, or None (doctor not free to call there, or nobody waits).
+    """In the caller's transaction: claim the next ticket for ``doctor`` (of ``opd``, of
+    ``queues`` in the doctor's order, or of the queue they are online for) and open its
+    consultation (at ``hub_id``, for a hub doctor; ``opening(ticket)`` gives the fields the
+    line fills in, e.g. the centre's vitals). Returns the CALLED ticket with
+    ``.consultation`` set, or None (doctor not free to call there, or nobody waits).
     What a workflow calls when a doctor with auto-assign comes online."""
     consultation_id = uuid.uuid4()
-    claim = queue.claim_next_ticket(
-        doctor, opd, actor, now, detail={"consultation": str(consultation_id)}
-    )
+    detail = {"consultation": str(consultation_id)}
+    if queues is not None:
+        claim = queue.claim_from_queues(doctor, queues, actor, now, detail=detail)
+    else:
+        claim = queue.claim_next_ticket(doctor, opd, actor, now, detail=detail)
     if claim is None:
         return None
     ticket = claim.ticket
-    ticket.consultation = _open_for_claimed(ticket, consultation_id, doctor, now)
+    fields = opening(ticket) if opening is not None else None
+    ticket.consultation = _open_for_claimed(ticket, consultation_id, doctor, now, hub_id, fields)
     return ticket
 
 

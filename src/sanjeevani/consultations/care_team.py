@@ -3,7 +3,8 @@
 A person's *tie* to a consultation is how they come to it: the patient's own mobile account
 (``family``), its doctor (``attending``), someone the doctor added to the room
 (``participant``), the CHO who asked for it (``requester``), a CHO posted at the spoke it was
-held from (``centre``), a coordinator posted at its hub (``hub``). ``RULES`` declares, as data,
+held from (``centre``), a coordinator posted at its hub (``hub``), an operator who took the
+token for the patient (``assisting``). ``RULES`` declares, as data,
 which role with which tie may do which ``Action``, and for how long after the consultation
 ends. Anything not declared is refused. Like ``registry.scoping``, ties are lookup paths, so
 one table answers both a single question (``may``) and a list (``cases_visible_to``).
@@ -18,9 +19,21 @@ Decisions where the seven earlier answers disagreed (the safer, realistic readin
   prescriptions, so a CHO who can open a prescription can open the consultation it came from.
   The requesting CHO keeps that for ``REQUESTER_FOLLOW_UP`` even after leaving the centre.
 - Participants added to a room join the room only; they read no record beyond it.
-- Hub coordinators, state and national administrators and operators have no clinical tie:
-  they see places, queues and figures (``registry.scoping``); an operator keeps family
-  profiles for an account (``patients.services``), which is profile work, not the case.
+- Hub and spoke: the patient is in front of the health worker, so a CHO of the centre
+  answers the hub doctor's call and joins the room with the patient (the requester too,
+  wherever they are now posted), and reports a dropped call.
+- Hub coordinators, state and national administrators have no clinical tie: they see
+  places, queues and figures (``registry.scoping``). An operator keeps family profiles for
+  an account (``patients.services``), which is profile work, not the case.
+- Assisted registration (an operator at a Common Service Centre, a prison or an old-age
+  home, ``patients.assisted`` and ``opd.assisted``): the operator is tied to a consultation
+  only through a token they took for the patient themselves (``patients.family.
+  is_assisting_operator`` with the ticket), never through having registered the patient, so
+  a token the patient later takes from home stays private. With that tie the operator
+  answers the call and joins the room with the patient and reports a dropped call while the
+  consultation is open, and reads its prescription until ``OPERATOR_HANDOVER`` after the end
+  (to print it for a patient without a phone of their own, or hand medicines over at an
+  institution); never the record, the history or the documents.
 - The family tie is defined once, in ``patients.family.is_account_holder``; this table builds
   ``family`` on it, and the layers below (the queue's tokens, document uploads) ask it
   directly since they cannot ask upwards. Only the family uploads documents, answers a call,
@@ -47,7 +60,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sanjeevani.accounts.models import Role
-from sanjeevani.patients.family import is_account_holder
+from sanjeevani.patients.family import (
+    assisted_ticket_ids,
+    is_account_holder,
+    is_assisting_operator,
+)
 from sanjeevani.patients.models import Patient, PatientDocument
 from sanjeevani.registry.scoping import scope_of
 
@@ -75,6 +92,7 @@ class Tie(StrEnum):
     REQUESTER = "requester"
     CENTRE = "centre"
     HUB = "hub"
+    ASSISTING = "assisting"
 
 
 #: Lookups from a consultation to the user a tie names.
@@ -96,6 +114,9 @@ DOCTOR_AFTERCARE = dt.timedelta(days=7)
 #: How long the doctor may still amend what the consultation wrote (a prescription's
 #: correction; ``prescriptions.services.CORRECTION_WINDOW`` is the same hour).
 RECORD_CORRECTION = dt.timedelta(hours=1)
+#: How long an assisting operator may still open the prescription of a consultation they
+#: joined with the patient: the rest of the visit and the next day, to print it.
+OPERATOR_HANDOVER = dt.timedelta(hours=24)
 #: How long the requesting CHO keeps the consultation if no longer posted at its centre.
 REQUESTER_FOLLOW_UP = dt.timedelta(days=30)
 
@@ -157,10 +178,28 @@ RULES: tuple[Rule, ...] = (
         Tie.REQUESTER,
         Role.CHO,
         (A.JOIN_ROOM, FOR_GOOD),
+        (A.ANSWER_CALL, WHILE_OPEN),
+        (A.REPORT_DROPPED, WHILE_OPEN),
         (A.VIEW_RECORD, REQUESTER_FOLLOW_UP),
         (A.VIEW_PRESCRIPTION, REQUESTER_FOLLOW_UP),
     ),
-    *_rules(Tie.CENTRE, Role.CHO, (A.VIEW_RECORD, FOR_GOOD), (A.VIEW_PRESCRIPTION, FOR_GOOD)),
+    *_rules(
+        Tie.CENTRE,
+        Role.CHO,
+        (A.JOIN_ROOM, FOR_GOOD),
+        (A.ANSWER_CALL, WHILE_OPEN),
+        (A.REPORT_DROPPED, WHILE_OPEN),
+        (A.VIEW_RECORD, FOR_GOOD),
+        (A.VIEW_PRESCRIPTION, FOR_GOOD),
+    ),
+    *_rules(
+        Tie.ASSISTING,
+        Role.OPERATOR,
+        (A.ANSWER_CALL, WHILE_OPEN),
+        (A.JOIN_ROOM, WHILE_OPEN),
+        (A.REPORT_DROPPED, WHILE_OPEN),
+        (A.VIEW_PRESCRIPTION, OPERATOR_HANDOVER),
+    ),
 )
 
 #: Actions about the patient as a whole rather than one consultation: the family holds them
@@ -190,6 +229,10 @@ def _tied(user: Any, tie: Tie, consultation: Consultation) -> bool:
         return consultation.requested_by_id == user.pk
     if tie == Tie.PARTICIPANT:
         return consultation.room_participants.filter(user=user).exists()
+    if tie == Tie.ASSISTING:
+        return consultation.ticket_id is not None and is_assisting_operator(
+            user, consultation.patient, ticket_id=consultation.ticket_id
+        )
     facility = _facility_of(user)
     return facility is not None and getattr(consultation, f"{FACILITY_PATHS[tie]}_id") == facility
 
@@ -248,6 +291,8 @@ def require(user: Any, action: Action, target: Any, now: dt.datetime | None = No
 def _tie_condition(user: Any, tie: Tie) -> Q | None:
     if tie in USER_PATHS:
         return Q(**{USER_PATHS[tie]: user})
+    if tie == Tie.ASSISTING:
+        return Q(ticket_id__in=assisted_ticket_ids(user))
     facility = _facility_of(user)
     return None if facility is None else Q(**{f"{FACILITY_PATHS[tie]}_id": facility})
 

@@ -18,6 +18,8 @@ reason         service                         outcome       the ticket
 ``missed``     ``abandon_call`` (expiry)       no_show       MISSED by the queue
 ``cancelled``  ``abandon_call`` (patient)      no_show       CANCELLED by the queue
 ``dropped``    ``return_dropped_ticket``       dropped       back to the head (WAITING)
+``forwarded``  ``forward_consultation``        forwarded     WAITING in the higher hub's
+                                                             queue (hub and spoke)
 =============  ==============================  ============  ===========================
 """
 
@@ -33,9 +35,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sanjeevani.audit.services import record_event
+from sanjeevani.observability.metrics import count_consultation_ended
 from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.errors import ConsultationError, QueueError
 from sanjeevani.queueing.models import LIVE_STATUSES, Ticket
+from sanjeevani.rollups.services import count_consultation_closed
 
 from . import care_team
 from .assignment import free_doctor
@@ -53,6 +57,7 @@ class CloseReason(enum.StrEnum):
     MISSED = "missed"
     CANCELLED = "cancelled"
     DROPPED = "dropped"
+    FORWARDED = "forwarded"
 
 
 #: The outcomes a doctor may end a consultation with.
@@ -97,8 +102,10 @@ def close_consultation(
 
 def _after_close(consultation: Consultation, reason: CloseReason, now: dt.datetime) -> None:
     """The hook point for what follows every ending, in the same transaction: the
-    dashboards' rollup rows (per day, state, service line) and the record export will be
-    called from here. Nothing yet."""
+    dashboards' rollup rows (per day, state, service line) are counted here; the record
+    export will be called from here too."""
+    count_consultation_closed(consultation)
+    count_consultation_ended(consultation.service_line, consultation.outcome, reason.value)
 
 
 def _close_open_consultations(
@@ -299,5 +306,40 @@ def return_dropped_ticket(actor: Any, consultation: Consultation) -> Ticket | No
         )
     if not requeue:
         return None
+    ticket.refresh_from_db()
+    return ticket
+
+
+def forward_consultation(
+    doctor_user: Any, consultation: Consultation, to_queue: Any, to_hub: Any, note: str
+) -> Ticket:
+    """Hub and spoke: the doctor sends the case up a tier (``hwc.routing`` chose the
+    queue). Its ticket waits in ``to_queue`` keeping its wait so far; this consultation
+    ends as ``forwarded`` and the doctor is free. Refused once a prescription was issued
+    (the case has been answered here)."""
+    require_doctor_of(doctor_user, consultation)
+    now = timezone.now()
+    with transaction.atomic():
+        consultation = locked(consultation)
+        require_open(consultation)
+        if consultation.ticket_id is None or consultation.hub_id is None:
+            raise ConsultationError(
+                "not_hub_case", _("Only a hub-and-spoke case can be forwarded to another hub.")
+            )
+        if _has_issued_prescription(consultation):
+            raise ConsultationError(
+                "already_prescribed",
+                _("A prescription was issued in this consultation; refer the patient instead."),
+            )
+        ticket = queue.lock_ticket(consultation.ticket_id)
+        queue.move_to_queue(ticket, to_queue, "forwarded", hub=to_hub)
+        close_consultation(consultation, Outcome.FORWARDED, CloseReason.FORWARDED, doctor_user, now)
+        record_event(
+            doctor_user,
+            "consultation.forwarded",
+            obj=consultation,
+            patient_id=consultation.patient_id,
+            detail={"to_hub": str(to_hub.pk), "queue": str(to_queue.pk), "note": note[:300]},
+        )
     ticket.refresh_from_db()
     return ticket

@@ -31,6 +31,7 @@ class Consultation(models.Model):
         REFERRED = "referred", _("Referred")
         NO_SHOW = "no_show", _("Patient did not join")
         DROPPED = "dropped", _("Connection dropped: patient returned to the queue")
+        FORWARDED = "forwarded", _("Forwarded to a higher hub")
 
     class Mode(models.TextChoices):
         VIDEO = "video", _("Video")

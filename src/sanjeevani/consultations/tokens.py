@@ -24,6 +24,7 @@ from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.errors import QueueError
 from sanjeevani.queueing.models import DoctorPresence, Ticket
 from sanjeevani.registry.models import DoctorProfile, OnlineOPD
+from sanjeevani.rollups.services import count_token_cancelled, count_token_taken
 
 from .assignment import claim_for, offer_to_auto_assign_doctors
 from .lifecycle import CloseReason, abandon_call, expire_unanswered_calls
@@ -48,6 +49,7 @@ def take_token(
             preferred_doctor=preferred_doctor,
             follow_up_of=follow_up_of,
         )
+        count_token_taken(ticket)
         offer_to_auto_assign_doctors(ticket.opd, timezone.now())
     ticket.refresh_from_db()
     return ticket
@@ -57,7 +59,10 @@ def cancel_token(actor: Any, ticket: Ticket) -> Ticket:
     """``queueing.cancel_ticket``; a call in progress ends as a no-show (``cancelled``)
     and its doctor is free."""
     with transaction.atomic():
+        was = Ticket.objects.select_for_update().values_list("status", flat=True).get(pk=ticket.pk)
         ticket = queue.cancel_ticket(actor, ticket)
+        if was != Ticket.Status.CANCELLED:
+            count_token_cancelled(ticket)
         abandon_call(ticket, CloseReason.CANCELLED, timezone.now(), actor)
     return ticket
 

@@ -42,6 +42,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
+from sanjeevani.observability.context import current_request_id
+
 from .groups import is_broadcast_group
 
 log = logging.getLogger(__name__)
@@ -214,9 +216,20 @@ async def _send_in_order(layer: Any, batch: list[Message]) -> None:
         await layer.group_send(group, event)
 
 
+def with_request_id(messages: Iterable[Message], request_id: str) -> list[Message]:
+    """Each event with ``request_id`` (the request or connection that caused it), unless it
+    names one already; unchanged outside a request."""
+    if not request_id:
+        return list(messages)
+    return [
+        (group, event if "request_id" in event else {**event, "request_id": request_id})
+        for group, event in messages
+    ]
+
+
 def publish_now(messages: Iterable[Message]) -> None:
     """Hand ``(group, event)`` pairs to the channel layer and return without waiting."""
-    batch = list(messages)
+    batch = with_request_id(messages, current_request_id())
     layer = get_channel_layer()
     if layer is None or not batch:
         return
@@ -238,7 +251,7 @@ def publish_after_commit(group: str, event: dict[str, Any]) -> None:
 
 def publish_many_after_commit(messages: Iterable[Message]) -> None:
     """Several events in one hand-over to the channel layer."""
-    batch = list(messages)
+    batch = with_request_id(messages, current_request_id())
     if batch:
         transaction.on_commit(lambda: publish_now(batch))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.urls import path
+from django.urls import include, path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -38,6 +38,7 @@ from sanjeevani.queueing import services as queue_services
 from sanjeevani.queueing.models import Ticket
 from sanjeevani.registry.models import OnlineOPD
 
+from . import assisted_api
 from . import selectors as opd_selectors
 from . import serializers as s
 from .aliases import alias
@@ -267,6 +268,8 @@ WORKSPACE_ALIASES = [
 WORKSPACE_VIEWS = {name: view for _route, view, name in workspace_api.ROUTES}
 
 urlpatterns = [
+    # The operator's steps for a patient (assisted registration): opd-api:assisted-*.
+    path("assisted/", include(assisted_api.urlpatterns)),
     path("opds/", OPDListView.as_view(), name="opd-list"),
     path("opds/<uuid:opd_id>/", OPDDetailView.as_view(), name="opd-detail"),
     path("opds/<uuid:opd_id>/tickets/", TakeTokenView.as_view(), name="take-token"),

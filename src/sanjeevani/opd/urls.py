@@ -4,11 +4,11 @@ The doctor's pages moved to the workspace (/consultations/); their old paths bel
 for one more release (``aliases``).
 """
 
-from django.urls import path
+from django.urls import include, path
 
 from sanjeevani.consultations.workspace import views as workspace
 
-from . import views
+from . import assisted_urls, views
 from .aliases import alias
 from .workspace import OPD_WORKSPACE
 
@@ -55,6 +55,8 @@ urlpatterns = [
     ),
     path("consultations/<uuid:consultation_id>/feedback", views.feedback, name="feedback"),
     path("consultations/<uuid:consultation_id>/follow-up", views.follow_up, name="follow_up"),
+    # The operator's steps for a patient (assisted registration): opd:assisted_*.
+    path("assisted/", include(assisted_urls.urlpatterns)),
     *[
         path(route, alias(view, f"workspace:{new}"), MOUNT, name=old)
         for route, view, old, new in DOCTOR_PAGE_ALIASES

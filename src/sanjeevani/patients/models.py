@@ -158,3 +158,46 @@ class PatientDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.get_kind_display()})"
+
+
+class AssistedAction(models.Model):
+    """One step an operator (a Common Service Centre, a prison, an old-age home) took for a
+    patient, with the consent the patient gave for it: the record the guidelines ask for
+    when someone other than the patient starts a consultation.
+
+    The ticket and consultation are kept by id, not by key: they live in apps above this
+    one (``queueing``, ``consultations``), and imports point down only.
+    """
+
+    class Kind(models.TextChoices):
+        REGISTERED = "registered", _("Registered the patient")
+        TOOK_TOKEN = "took_token", _("Took an Online OPD token")
+        JOINED_ROOM = "joined_room", _("Joined the consultation room with the patient")
+        REJOINED = "rejoined", _("Rejoined the queue after a missed call")
+        CANCELLED_TOKEN = "cancelled_token", _("Cancelled the token")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assisted_actions"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="assisted_actions")
+    kind = models.CharField(_("what was done"), max_length=16, choices=Kind.choices)
+    consent_statement = models.TextField(
+        _("consent statement"),
+        help_text=_("The consent as the patient gave it, in their words or as read to them."),
+    )
+    consent_given_by = models.CharField(
+        _("consent given by"),
+        max_length=150,
+        help_text=_("The patient, or the relative or guardian who consented for them."),
+    )
+    ticket_id = models.UUIDField(null=True, blank=True, db_index=True)
+    consultation_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["operator", "patient"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.patient_id} by {self.operator_id}"

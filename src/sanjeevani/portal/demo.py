@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from sanjeevani.accounts.checks import DEMO_PASSWORD
 from sanjeevani.accounts.models import Role
+from sanjeevani.hwc.demo import seed_centre
 from sanjeevani.patients.models import Patient
 from sanjeevani.prescriptions.doctor_keys import ensure_signing_key
 from sanjeevani.registry.models import (
@@ -337,6 +338,8 @@ def seed_demo() -> list[SignIn]:
             Posting.objects.get_or_create(
                 user=user, defaults={"state": state, "facility": facility}
             )
+        if role == Role.CHO and facility is not None:
+            seed_centre(facility, user)
 
     account, created = get_user_model().objects.get_or_create(
         role=Role.PATIENT,

@@ -29,13 +29,11 @@ class Landing:
 LANDINGS: dict[str, Landing] = {
     Role.PATIENT: Landing("patients:family", _("My consultations"), _("patients")),
     Role.DOCTOR: Landing("workspace:console", _("Doctor's console"), _("doctors")),
-    Role.CHO: Landing(
-        "portal:cho_workspace", _("My health centre"), _("Community Health Officers")
-    ),
-    Role.HUB_COORDINATOR: Landing("portal:hub_workspace", _("My hub"), _("hub coordinators")),
+    Role.CHO: Landing("centre:workspace", _("My health centre"), _("Community Health Officers")),
+    Role.HUB_COORDINATOR: Landing("hub:desk", _("My hub"), _("hub coordinators")),
     Role.STATE_ADMIN: Landing("portal:overview", _("Overview"), _("administrators")),
     Role.NATIONAL_ADMIN: Landing("portal:overview", _("Overview"), _("administrators")),
-    Role.OPERATOR: Landing("portal:operator_desk", _("Assisted registration"), _("operators")),
+    Role.OPERATOR: Landing("assisted:desk", _("Assisted registration"), _("operators")),
 }
 
 

@@ -1,5 +1,5 @@
-"""Public pages and each staff role's landing page (patients and doctors land in their
-own apps: /patients/ and /consultations/)."""
+"""Public pages and the administrators' overview (every other role lands in its own app:
+see ``portal.landing``)."""
 
 from django.urls import path
 
@@ -8,8 +8,5 @@ from . import views
 app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
-    path("cho/", views.cho_workspace, name="cho_workspace"),
-    path("hub/", views.hub_workspace, name="hub_workspace"),
-    path("operator/", views.operator_desk, name="operator_desk"),
     path("overview/", views.overview, name="overview"),
 ]

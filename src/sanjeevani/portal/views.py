@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from sanjeevani.accounts.models import Role
+from sanjeevani.config.overload import database_unavailable, is_database_unavailable
 
 from .access import NotYourPage, roles_required
 from .selectors import overview_for
@@ -29,24 +32,6 @@ def home(request: HttpRequest) -> HttpResponse:
     so the brand link still shows what the service is (e.g. a CHO explaining it to a
     patient); every sign-in already lands them on their page directly."""
     return render(request, "portal/home.html")
-
-
-@roles_required(Role.CHO)
-def cho_workspace(request: HttpRequest) -> HttpResponse:
-    """The Community Health Officer's place: a placeholder until hub-and-spoke arrives."""
-    return render(request, "portal/cho_workspace.html")
-
-
-@roles_required(Role.HUB_COORDINATOR)
-def hub_workspace(request: HttpRequest) -> HttpResponse:
-    """The hub coordinator's place: a placeholder until hub-and-spoke arrives."""
-    return render(request, "portal/hub_workspace.html")
-
-
-@roles_required(Role.OPERATOR)
-def operator_desk(request: HttpRequest) -> HttpResponse:
-    """The assisted-registration operator's place: what they will do and how today."""
-    return render(request, "portal/operator_desk.html")
 
 
 @roles_required(Role.STATE_ADMIN, Role.NATIONAL_ADMIN)
@@ -91,7 +76,10 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """Our failure: the site's layout when it renders, the plain static page if even that
-    fails (the database or a template may be what broke)."""
+    fails (the database or a template may be what broke). A database that is down or
+    restarting is not our bug but a wait: 503 with ``Retry-After``."""
+    if is_database_unavailable(sys.exc_info()[1]):
+        return database_unavailable(request)
     if _wants_json(request):
         return _error_json(
             "server_error", _("Something went wrong on our side. Please try again shortly."), 500

@@ -20,6 +20,7 @@ from sanjeevani.audit.services import client_ip, record_event
 from sanjeevani.consultations import care_team
 from sanjeevani.consultations.care_team import Action
 from sanjeevani.consultations.models import Consultation
+from sanjeevani.rollups.services import count_prescription_issued
 
 from . import selectors
 from .addresses import download_url
@@ -480,7 +481,7 @@ def issue_prescription(
     """
     method = _reconfirm(doctor_user, consultation, password, totp, request)
     with transaction.atomic():
-        return _issue(
+        prescription = _issue(
             doctor_user,
             consultation,
             items,
@@ -493,6 +494,8 @@ def issue_prescription(
             reconfirmed_by=method,
             provisional_diagnosis=provisional_diagnosis,
         )
+        count_prescription_issued(prescription)
+        return prescription
 
 
 def correct_prescription(

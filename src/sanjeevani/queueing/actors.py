@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
 from sanjeevani.accounts.models import Role
-from sanjeevani.patients.family import require_account_holder
+from sanjeevani.patients.family import is_assisting_operator, require_account_holder
 from sanjeevani.patients.models import Patient
 from sanjeevani.registry.models import DoctorProfile
 
@@ -27,5 +27,9 @@ def doctor_of(user: Any) -> DoctorProfile:
 
 def check_family(actor: Any, patient: Patient) -> None:
     """Only the account holder of a family acts for its tokens (``patients.family``, the
-    tie the care-team policy's ``family`` is built on)."""
+    tie the care-team policy's ``family`` is built on), or an operator assisting the
+    patient (``patients.family.is_assisting_operator``: one they registered), whose
+    workflows (``opd.assisted``) record the patient's consent in the same transaction."""
+    if is_assisting_operator(actor, patient):
+        return
     require_account_holder(actor, patient)

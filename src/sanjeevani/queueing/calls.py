@@ -143,3 +143,41 @@ def return_to_head(ticket: Ticket, reason: str) -> None:
             )
         ],
     )
+
+
+def move_to_queue(ticket: Ticket, queue: Any, reason: str, hub: Any = None) -> None:
+    """In the caller's transaction, ticket locked: the ticket waits in ``queue`` from now
+    on, keeping its priority and ``queued_at`` (the wait so far still counts). ``reason``
+    is ``overflow``, ``forwarded`` or ``reassigned``; a ticket that was called or in a
+    consultation (forwarded) is waiting again and unclaimed. ``hub`` names the hub the
+    ticket now goes to, when it changes."""
+    was_waiting = ticket.status == Status.WAITING
+    old_queue = ticket.queue_id
+    ticket.queue = queue
+    ticket.status = Status.WAITING
+    ticket.claimed_by = None
+    ticket.called_at = None
+    ticket.call_expires_at = None
+    ticket.service_started_at = None
+    ticket.near_turn_notified = False
+    fields = [
+        "queue", "status", "claimed_by", "called_at", "call_expires_at",
+        "service_started_at", "near_turn_notified", "updated_at",
+    ]  # fmt: skip
+    if hub is not None:
+        ticket.hub = hub
+        fields.append("hub")
+    ticket.save(update_fields=fields)
+    if was_waiting and old_queue != queue.pk:
+        publish_queue_events(old_queue, "left", ticket)
+    publish_queue_events(
+        queue.pk,
+        "joined",
+        ticket,
+        [
+            (
+                ticket_group(ticket.pk),
+                {"type": "ticket.moved", "ticket": str(ticket.pk), "reason": reason},
+            )
+        ],
+    )

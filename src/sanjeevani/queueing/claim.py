@@ -20,6 +20,8 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
 from sanjeevani.audit.services import actor_fields, record_event
+from sanjeevani.observability.context import current_request_id
+from sanjeevani.observability.metrics import count_claim
 from sanjeevani.registry.models import DoctorProfile, OnlineOPD
 
 from . import selectors
@@ -121,6 +123,7 @@ def claim_from_queues(
     if claim is None:
         return None
     ticket = claim.ticket
+    count_claim("hub" if ticket.hub_id else "opd")
     publish_queue_events(ticket.queue_id, "claimed", ticket, busy_delta=1, doctors=claim.doctors)
     return claim
 
@@ -135,7 +138,9 @@ def claim_in_function(
     near = near_limit() if expected is None or pace.due(expected) else 0
     params = [
         doctor.pk, queue_ids, now, now + CALL_WINDOW, near,
-        actor_id, actor_label, actor_role, json.dumps(detail, cls=DjangoJSONEncoder),
+        actor_id, actor_label, actor_role,
+        # The audit function files request_id in its own column (audit migration 0004).
+        json.dumps({**detail, "request_id": current_request_id()}, cls=DjangoJSONEncoder),
     ]  # fmt: skip
     row = _run_prepared(_CLAIM_CALL, params)
     if row is None:

@@ -20,7 +20,7 @@ from sanjeevani.registry.models import DoctorProfile, Facility, OnlineOPD, Speci
 LIVE_STATUSES = ("waiting", "called", "in_consultation")
 #: Ticket references indexed only where set (see ``Ticket.Meta``).
 NULLABLE_REFERENCES = (
-    "hub", "spoke", "specialty", "preferred_doctor", "follow_up_of", "claimed_by", "created_by",
+    "hub", "specialty", "preferred_doctor", "follow_up_of", "claimed_by", "created_by",
 )  # fmt: skip
 
 
@@ -36,6 +36,26 @@ class QueueManager(models.Manager):
                 "specialty_id": opd.specialty_id,
                 "label": opd.name[:200],
             },
+        )
+        return queue
+
+    def for_hub(self, hub: Facility, specialty: Specialty) -> Queue:
+        """The hub's queue for one specialty, made on first use."""
+        queue, _created = self.get_or_create(
+            kind=Queue.Kind.HUB_SPECIALTY,
+            hub=hub,
+            specialty=specialty,
+            defaults={"state_id": hub.state_id, "label": f"{hub.name}: {specialty.name}"[:200]},
+        )
+        return queue
+
+    def for_state_overflow(self, state: State, specialty: Specialty) -> Queue:
+        """The state's overflow queue for one specialty, made on first use."""
+        queue, _created = self.get_or_create(
+            kind=Queue.Kind.STATE_OVERFLOW,
+            state=state,
+            specialty=specialty,
+            defaults={"label": f"{state.name}: {specialty.name} (overflow)"[:200]},
         )
         return queue
 
@@ -115,6 +135,7 @@ class Ticket(models.Model):
 
     class Priority(models.IntegerChoices):
         HEAD = 0, _("Head of queue (returning after a drop or a missed call)")
+        URGENT = 1, _("Urgent (danger signs recorded at the health centre)")
         FOLLOW_UP = 5, _("Follow-up")
         NORMAL = 10, _("Normal")
 
@@ -233,6 +254,13 @@ class Ticket(models.Model):
                 fields=["hub", "specialty", "priority", "queued_at"],
                 condition=Q(status="waiting"),
                 name="ticket_hub_waiting_idx",
+            ),
+            # A spoke's cases by day: its next number (an index-only scan backwards) and
+            # the centre's list of today's cases.
+            models.Index(
+                fields=["spoke", "service_date", "token_number"],
+                condition=Q(spoke__isnull=False),
+                name="ticket_spoke_day_idx",
             ),
             models.Index(
                 fields=["opd", "service_ended_at"],

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sanjeevani.audit.services import record_event
-from sanjeevani.registry.models import DoctorProfile, OnlineOPD
+from sanjeevani.registry.models import DoctorProfile, Facility, OnlineOPD, Specialty
 
 from .actors import doctor_of
 from .errors import QueueError
@@ -76,6 +76,57 @@ def go_online(doctor_user: Any, opd: OnlineOPD, auto_assign: bool = False) -> Do
         )
         publish_queue_events(presence.queue_id, "doctors", None, [presence_event(presence)])
         if previous_queue_id and previous_queue_id != presence.queue_id:
+            publish_queue_events(previous_queue_id, "doctors")
+    presence.refresh_from_db()
+    return presence
+
+
+def go_online_at_hub(doctor_user: Any, hub: Facility, specialty: Specialty) -> DoctorPresence:
+    """Start serving ``hub``'s cases of ``specialty``: the doctor must be posted at the
+    hub (``DoctorProfile.hubs``) and hold the specialty. They then call from the hub's
+    queue for that specialty and the state's overflow for it (``hwc.routing``)."""
+    doctor = doctor_of(doctor_user)
+    if not hub.active or not hub.is_hub:
+        raise QueueError("hub_inactive", _("%(hub)s is not taking cases.") % {"hub": hub.name})
+    if not doctor.hubs.filter(pk=hub.pk).exists():
+        raise QueueError(
+            "not_rostered",
+            _("You are not posted at %(hub)s; ask your state administrator to add you.")
+            % {"hub": hub.name},
+            status=403,
+        )
+    if not doctor.specialties.filter(pk=specialty.pk).exists():
+        raise QueueError(
+            "not_your_specialty",
+            _("%(specialty)s is not among your specialties.") % {"specialty": specialty.name},
+            status=403,
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        presence = _presence_for_update(doctor)
+        busy = presence.status == Presence.BUSY
+        previous_queue_id = presence.queue_id if presence.status != Presence.OFFLINE else None
+        queue = Queue.objects.for_hub(hub, specialty)
+        if busy and previous_queue_id and previous_queue_id != queue.pk:
+            raise QueueError(
+                "consultation_open",
+                _("Finish your open consultation before moving to another queue."),
+            )
+        presence.opd = None
+        presence.hub = hub
+        presence.queue = queue
+        presence.status = Presence.BUSY if busy else Presence.AVAILABLE
+        presence.auto_assign = False
+        presence.last_seen = now
+        presence.save()
+        record_event(
+            doctor_user,
+            "presence.online",
+            obj=presence,
+            detail={"hub": str(hub.pk), "specialty": specialty.code, "queue": str(queue.pk)},
+        )
+        publish_queue_events(queue.pk, "doctors", None, [presence_event(presence)])
+        if previous_queue_id and previous_queue_id != queue.pk:
             publish_queue_events(previous_queue_id, "doctors")
     presence.refresh_from_db()
     return presence
@@ -154,7 +205,7 @@ def claim_refusal(doctor: DoctorProfile, opd: OnlineOPD | None) -> QueueError | 
     """Why ``claim_next_ticket`` found nothing for this doctor, as the error to raise; None
     when the doctor may call and simply nobody waits."""
     presence = DoctorPresence.objects.filter(doctor=doctor).select_related("opd").first()
-    if presence is None or presence.status == Presence.OFFLINE or presence.opd_id is None:
+    if presence is None or presence.status == Presence.OFFLINE or presence.queue_id is None:
         return QueueError("not_online", _("Go online for an OPD before calling a patient."))
     if opd is not None and presence.opd_id != opd.pk:
         return QueueError(

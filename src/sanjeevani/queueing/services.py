@@ -65,6 +65,7 @@ from .calls import (
     lock_ticket,
     mark_missed,
     miss_unanswered_calls,
+    move_to_queue,
     return_to_head,
     start_service,
 )
@@ -77,12 +78,13 @@ from .presence import (
     claim_refusal,
     go_offline,
     go_online,
+    go_online_at_hub,
     mark_doctor_busy,
     mark_doctor_free,
     take_break,
 )
 from .sms import message_language
-from .tickets import cancel_ticket, join_queue, rejoin_after_missed
+from .tickets import cancel_ticket, join_queue, place_hub_ticket, rejoin_after_missed
 
 Status = Ticket.Status
 Presence = DoctorPresence.Status
@@ -106,6 +108,7 @@ __all__ = [
     "expire_stale_tickets",
     "go_offline",
     "go_online",
+    "go_online_at_hub",
     "join_queue",
     "lock_ticket",
     "mark_near_turn",
@@ -113,8 +116,10 @@ __all__ = [
     "mark_doctor_free",
     "mark_missed",
     "miss_unanswered_calls",
+    "move_to_queue",
     "message_language",
     "notify_near_turn",
+    "place_hub_ticket",
     "publish_queue_events",
     "queue_advanced_event",
     "rejoin_after_missed",

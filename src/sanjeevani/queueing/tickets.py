@@ -6,6 +6,7 @@ events after commit.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -15,8 +16,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from sanjeevani.audit.services import record_event
+from sanjeevani.observability.metrics import count_ticket_placed
 from sanjeevani.patients.models import Patient
-from sanjeevani.registry.models import DoctorProfile, OnlineOPD
+from sanjeevani.registry.models import DoctorProfile, Facility, OnlineOPD, Specialty
 
 from .actors import check_family
 from .calls import lock_ticket, return_to_head
@@ -139,13 +141,16 @@ def join_queue(
             ),
         )
         publish_queue_events(queue, "joined", ticket)
+        count_ticket_placed("opd")
         mark_near_turn(queue)
     ticket.refresh_from_db()
     return ticket
 
 
 def _refuse_second_live_ticket(patient: Patient) -> None:
-    live = Ticket.objects.filter(patient=patient, status__in=LIVE_STATUSES).select_related("opd")
+    live = Ticket.objects.filter(patient=patient, status__in=LIVE_STATUSES).select_related(
+        "opd", "queue"
+    )
     held = live.first()
     if held is not None:
         raise QueueError(
@@ -157,7 +162,9 @@ def _refuse_second_live_ticket(patient: Patient) -> None:
             % {
                 "name": patient.name,
                 "token": held.token_number,
-                "place": held.opd.name if held.opd else _("a hub"),
+                "place": held.opd.name
+                if held.opd
+                else (held.queue.label if held.queue_id else _("a hub")),
             },
             ticket=str(held.pk),
         )
@@ -212,4 +219,60 @@ def rejoin_after_missed(actor: Any, ticket: Ticket) -> Ticket:
         return_to_head(ticket, "rejoined")
         record_event(actor, "ticket.rejoin", obj=ticket, patient_id=ticket.patient_id)
     ticket.refresh_from_db()
+    return ticket
+
+
+def place_hub_ticket(
+    actor: Any,
+    patient: Patient,
+    queue: Queue,
+    *,
+    hub_id: uuid.UUID,
+    spoke: Facility,
+    specialty: Specialty,
+    priority: int,
+    complaint: str,
+    now: Any,
+) -> Ticket:
+    """In the caller's transaction (the hub-and-spoke workflow has checked the health
+    worker and chosen the queue): a case from ``spoke`` waits in ``queue``. Its number is
+    the spoke's next for the day, counted under a lock on the spoke's row. A patient who
+    already holds a live place is refused by the database's one-live-ticket constraint,
+    then told where (no look-up before: the common case pays nothing)."""
+    Facility.objects.select_for_update().filter(pk=spoke.pk).order_by().values_list("pk").first()
+    service_date = timezone.localdate(now)
+    number = (
+        Ticket.objects.filter(spoke=spoke, service_date=service_date).aggregate(
+            m=Max("token_number")
+        )["m"]
+        or 0
+    ) + 1
+    try:
+        with transaction.atomic():
+            ticket = Ticket.objects.create(
+                patient=patient,
+                queue=queue,
+                hub_id=hub_id,
+                spoke=spoke,
+                specialty=specialty,
+                service_date=service_date,
+                token_number=number,
+                priority=priority,
+                queued_at=now,
+                complaint=(complaint or "")[:500],
+                language=patient.preferred_language,
+                created_by=actor,
+            )
+    except IntegrityError:
+        _refuse_second_live_ticket(patient)
+        raise
+    record_event(
+        actor,
+        "ticket.create",
+        obj=ticket,
+        patient_id=patient.pk,
+        detail={"queue": str(queue.pk), "spoke": str(spoke.pk), "token": number},
+    )
+    publish_queue_events(queue, "joined", ticket)
+    count_ticket_placed("hub")
     return ticket

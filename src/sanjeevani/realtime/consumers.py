@@ -20,10 +20,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from sanjeevani.audit.services import scope_client_ip
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.consultations.modes import RANK, level_of
 from sanjeevani.limits import rates as limit_rates
 from sanjeevani.live.groups import consultation_group, room_group
+from sanjeevani.observability.sockets import ObservedConnection
 from sanjeevani.queueing.errors import DomainError
 
 from . import selectors, services
@@ -44,7 +46,7 @@ MEDIA_STATS_WRITE_SECONDS = 30.0
 MEDIA_STATS_SOURCES = 8
 
 
-class RoomConsumer(AsyncJsonWebsocketConsumer):
+class RoomConsumer(ObservedConnection, AsyncJsonWebsocketConsumer):
     """One participant's connection to one consultation room."""
 
     admission: services.Admission | None = None
@@ -63,12 +65,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         session = (query.get("session") or [""])[0]
         # The page's own id: a rejoin from the same page keeps its media connections.
         self.session = session if session.isalnum() and len(session) <= 32 else ""
-        client = self.scope.get("client") or (None, None)
         # Accept first so that the refusal reaches the client as a close code and a reason.
         await self.accept()
         try:
             self.admission = await database_sync_to_async(services.admit_to_room)(
-                token, self.consultation_id, session_user=self.scope.get("user"), ip=client[0]
+                token,
+                self.consultation_id,
+                session_user=self.scope.get("user"),
+                ip=scope_client_ip(self.scope),
             )
         except services.RoomRefused as refused:
             await self._refuse(refused.close_code, refused.code, refused.message)
@@ -138,7 +142,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         refusal = await sync_to_async(limit_rates.check)(
             "room.chat",
             user=self.admission.user,
-            address=(self.scope.get("client") or (None,))[0],
+            address=scope_client_ip(self.scope),
         )
         if refusal is not None:
             await self.send_json(

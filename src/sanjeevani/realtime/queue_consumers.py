@@ -25,6 +25,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from sanjeevani.accounts.models import Role
 from sanjeevani.live.groups import doctor_group, queue_group, ticket_group
+from sanjeevani.observability.sockets import ObservedConnection
 from sanjeevani.queueing.models import LIVE_STATUSES, DoctorPresence, Ticket
 from sanjeevani.queueing.selectors import ONLINE_STATUSES
 
@@ -33,7 +34,7 @@ from .fanout import LocalGroupFanout
 REFUSED = 4403
 
 
-class QueueFeedConsumer(AsyncJsonWebsocketConsumer):
+class QueueFeedConsumer(ObservedConnection, AsyncJsonWebsocketConsumer):
     """A listening socket: joins its groups (a queue's through the process's fan-out hub)
     and forwards what the services publish. The waiting room and the doctor's queue are
     these; so is the benchmark's feed."""

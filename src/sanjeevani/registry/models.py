@@ -37,6 +37,11 @@ class State(models.Model):
     code = models.CharField(_("code"), max_length=4, unique=True)
     name = models.CharField(_("name"), max_length=100, unique=True)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.STATE)
+    #: How long a hub-and-spoke case waits with the spoke's own hubs before every hub of the
+    #: state with that specialty sees it (``hwc.routing``).
+    hub_overflow_minutes = models.PositiveSmallIntegerField(
+        _("minutes before a case overflows to every hub of the state"), default=15
+    )
 
     class Meta:
         ordering = ["name"]

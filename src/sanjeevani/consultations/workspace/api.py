@@ -27,6 +27,7 @@ from sanjeevani.portal.api_errors import AnswersRefusals
 from sanjeevani.queueing import selectors as queue_selectors
 from sanjeevani.queueing import services as queue_services
 
+from . import line
 from . import serializers as s
 from .mount import Mount
 
@@ -220,6 +221,11 @@ class GoOnlineView(WorkspaceView):
     @extend_schema(summary="Go online for an OPD you are rostered on",
                    request=s.GoOnlineSerializer, responses=s.PresenceSerializer)  # fmt: skip
     def post(self, request):
+        if self.mount.go_online is not None:
+            data = _valid(self.mount.online_request or s.GoOnlineSerializer, request)
+            doctor = queue_services.doctor_of(request.user)
+            self.mount.go_online(request.user, doctor, data, bool(data.get("auto_assign")))
+            return Response(s.PresenceSerializer(queue_selectors.presence_of(doctor)).data)
         data = _valid(s.GoOnlineSerializer, request)
         served = get_object_or_404(self.mount.queues(), pk=data["opd"])
         presence = consultation_services.start_serving(request.user, served, data["auto_assign"])
@@ -249,6 +255,8 @@ class DoctorQueueView(WorkspaceView):
                    responses=s.DoctorQueueSerializer)  # fmt: skip
     def get(self, request):
         doctor = queue_services.doctor_of(request.user)
+        if self.mount.queue_view is not None:
+            return Response(line.queue_view(self.mount, doctor) or {"online": False})
         return Response(s.DoctorQueueSerializer(queue_selectors.doctor_queue(doctor)).data)
 
 
@@ -272,7 +280,7 @@ class CallNextView(WorkspaceView):
         responses={201: s.CallNextSerializer, 200: s.CallNextSerializer},
     )
     def post(self, request):
-        ticket = consultation_services.call_next_patient(request.user)
+        ticket = line.call_next(self.mount, request.user)
         if ticket is None:
             return Response({"ticket": None, "token_number": None, "consultation": None,
                              "call_expires_at": None,
@@ -283,7 +291,9 @@ class CallNextView(WorkspaceView):
             "consultation": ticket.consultation.pk,
             "call_expires_at": ticket.call_expires_at,
             "message": _("Token %(n)s is being called; the patient has 2 minutes to join.")
-            % {"n": ticket.token_number},
+            % {"n": ticket.token_number}
+            if ticket.consultation.status == Consultation.Status.CALLING
+            else _("Token %(n)s is open.") % {"n": ticket.token_number},
         }
         return Response(s.CallNextSerializer(body).data, status=status.HTTP_201_CREATED)
 
@@ -315,6 +325,36 @@ ROUTES = [
 ]
 
 
+def _own(method):
+    """A fresh function calling ``method``: ``extend_schema`` marks the function it gets,
+    and marking the base class's own would change the other line's schema too."""
+
+    def handler(self, request, *args, **kwargs):
+        return method(self, request, *args, **kwargs)
+
+    return handler
+
+
+def _for_mount(view: type[WorkspaceView], mount: Mount) -> type[WorkspaceView]:
+    """The view as the mount serves it: a line with its own go-online body documents it."""
+    if view is GoOnlineView and mount.online_request is not None:
+        schema = extend_schema(
+            summary="Go online for what your line offers you",
+            request=mount.online_request,
+            responses=s.PresenceSerializer,
+        )
+        return type(view.__name__, (view,), {"post": schema(_own(view.post))})
+    if view is DoctorQueueView and mount.queue_response is not None:
+        schema = extend_schema(
+            summary="The queue you are online for", responses=mount.queue_response
+        )
+        return type(view.__name__, (view,), {"get": schema(_own(view.get))})
+    return view
+
+
 def api_routes(mount: Mount) -> list[URLPattern]:
     """The workspace API for one service line."""
-    return [path(route, view.as_view(mount=mount), name=name) for route, view, name in ROUTES]
+    return [
+        path(route, _for_mount(view, mount).as_view(mount=mount), name=name)
+        for route, view, name in ROUTES
+    ]

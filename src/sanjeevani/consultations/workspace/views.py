@@ -13,7 +13,7 @@ import json
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -33,7 +33,7 @@ from sanjeevani.prescriptions.services import issue_prescription
 from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.errors import DomainError
 
-from . import selectors
+from . import line, selectors
 from .forms import (
     EndConsultationForm,
     IdentityForm,
@@ -82,14 +82,15 @@ def console(request: HttpRequest, mount: Mount) -> HttpResponse:
     doctor = request.doctor
     return render(
         request,
-        "consultations/workspace/console.html",
+        mount.console_template,
         {
             "doctor": doctor,
             "opds": mount.queues_of(doctor),
             "presence": selectors.presence_of(doctor),
-            "queue": selectors.doctor_queue_view(doctor),
+            "queue": line.queue_view(mount, doctor),
             "open_consultations": consultation_selectors.open_consultations_of_doctor(doctor),
             "presence_form": PresenceForm(),
+            **line.console_context(mount, doctor),
         },
     )
 
@@ -98,7 +99,7 @@ def console(request: HttpRequest, mount: Mount) -> HttpResponse:
 @require_GET
 def queue_json(request: HttpRequest, mount: Mount) -> JsonResponse:
     """The polling fallback of the doctor's live queue."""
-    data = selectors.doctor_queue_view(request.doctor) or {}
+    data = line.queue_view(mount, request.doctor) or {}
     data["online"] = bool(data)
     data["empty_text"] = _("Nobody is waiting.")
     presence = selectors.presence_of(request.doctor)
@@ -124,13 +125,9 @@ def presence(request: HttpRequest, mount: Mount) -> HttpResponse:
     action = form.cleaned_data["action"]
     try:
         if action == "online":
-            if not form.cleaned_data["opd"]:
-                raise Http404
-            served = get_object_or_404(mount.queues_of(request.doctor), pk=form.cleaned_data["opd"])
-            consultations.start_serving(
-                request.user, served, auto_assign=form.cleaned_data["auto_assign"]
-            )
-            messages.success(request, _("You are online for %(opd)s.") % {"opd": served.name})
+            auto_assign = form.cleaned_data["auto_assign"]
+            text = line.go_online(mount, request.user, request.doctor, request.POST, auto_assign)
+            messages.success(request, text)
         elif action == "break":
             queue.take_break(request.user)
             messages.success(request, _("You are on a break. No patient will be sent to you."))
@@ -147,7 +144,7 @@ def presence(request: HttpRequest, mount: Mount) -> HttpResponse:
 @rate_limited("write")
 def call_next(request: HttpRequest, mount: Mount) -> HttpResponse:
     try:
-        claimed = consultations.call_next_patient(request.user)
+        claimed = line.call_next(mount, request.user)
     except SERVICE_ERRORS as exc:
         messages.error(request, error_text(exc))
         return _back(request, "console")
@@ -193,6 +190,7 @@ def consultation(request: HttpRequest, consultation_id, mount: Mount) -> HttpRes
             "prescriptions": selectors.prescriptions_of(found),
             "record_json": selectors.record_of(found),
             "routes": MEDICINE_ROUTES,
+            **line.consultation_context(mount, request, found),
         },
     )
 

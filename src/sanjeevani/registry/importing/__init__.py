@@ -10,11 +10,21 @@ is the service that ties them into one transaction with its audit record.
 """
 
 from .importer import import_registry_csv, import_registry_rows
-from .rows import COLUMNS, KINDS, MAX_ROWS, ImportResult, RegistryRow, RowError, read_registry_csv
+from .rows import (
+    COLUMNS,
+    KINDS,
+    MAX_COMMAND_ROWS,
+    MAX_ROWS,
+    ImportResult,
+    RegistryRow,
+    RowError,
+    read_registry_csv,
+)
 
 __all__ = [
     "COLUMNS",
     "KINDS",
+    "MAX_COMMAND_ROWS",
     "MAX_ROWS",
     "ImportResult",
     "RegistryRow",

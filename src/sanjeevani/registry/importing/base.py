@@ -3,9 +3,11 @@ importer's reach, and the column checks shared by facilities, OPDs, links and do
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from ..models import District, Facility, OnlineOPD, Specialty, State
@@ -45,15 +47,19 @@ class CheckerBase:
         for row in by_kind["doctor"]:
             facility_codes.update(row.items("hubs"))
         self.db_facilities = {
-            f.code: f for f in Facility.objects.filter(code__in=facility_codes - {""})
+            f.code: f for f in in_chunks(Facility.objects.all(), "code", facility_codes - {""})
         }
         opd_codes = {r.get("code") for r in by_kind["opd"]}
         for row in by_kind["doctor"]:
             opd_codes.update(row.items("opds"))
-        self.db_opds = {o.code: o for o in OnlineOPD.objects.filter(code__in=opd_codes - {""})}
+        self.db_opds = {
+            o.code: o for o in in_chunks(OnlineOPD.objects.all(), "code", opd_codes - {""})
+        }
         self.file_facilities: dict[str, dict[str, Any]] = {}
         self.file_opds: dict[str, dict[str, Any]] = {}
         self.link_values: list[tuple[RegistryRow, dict[str, Any]]] = []
+        #: (hub code, spoke code) -> the line that first named the link (repeats are errors).
+        self.link_lines: dict[tuple[str, str], int] = {}
         self.facility_values: list[tuple[RegistryRow, dict[str, Any]]] = []
         self.opd_values: list[tuple[RegistryRow, dict[str, Any]]] = []
         self.doctor_values: list[tuple[RegistryRow, dict[str, Any]]] = []
@@ -173,6 +179,14 @@ class CheckerBase:
         if facility is not None:
             return facility.is_hub, facility.is_spoke, facility.state_id
         return None
+
+
+def in_chunks(queryset: QuerySet, field: str, values: Iterable[Any], size: int = 5_000) -> Iterator:
+    """The rows whose ``field`` is one of ``values``, asked in chunks: a national file names
+    over a hundred thousand codes, beyond what one ``IN (...)`` may hold on SQLite."""
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield from queryset.filter(**{f"{field}__in": values[start : start + size]})
 
 
 def _kinds() -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
@@ -15,8 +16,8 @@ from sanjeevani.audit.services import record_event
 
 from ..scoping import AdminScope, scope_of
 from .checker import Checker
-from .rows import ImportResult, RegistryRow, RowError, read_registry_csv
-from .writing import count_planned, write
+from .rows import MAX_ROWS, ImportResult, RegistryRow, RowError, read_registry_csv
+from .writing import Progress, count_planned, write
 
 
 def import_registry_csv(
@@ -25,13 +26,19 @@ def import_registry_csv(
     *,
     dry_run: bool = False,
     request: HttpRequest | None = None,
+    max_rows: int = MAX_ROWS,
+    progress: Progress | None = None,
 ) -> ImportResult:
-    """Read a CSV file and import it (see :func:`import_registry_rows`)."""
+    """Read a CSV file and import it (see :func:`import_registry_rows`). ``progress``, when
+    given, is told what is happening (the command prints it on stderr)."""
     _require_importer(actor)
-    rows, errors = read_registry_csv(source)
+    started = time.monotonic()
+    rows, errors = read_registry_csv(source, max_rows=max_rows)
     if errors:
         return ImportResult(errors=errors, dry_run=dry_run)
-    return import_registry_rows(rows, actor, dry_run=dry_run, request=request)
+    if progress is not None:
+        progress(f"read {len(rows):,} rows in {time.monotonic() - started:,.1f} s")
+    return import_registry_rows(rows, actor, dry_run=dry_run, request=request, progress=progress)
 
 
 def import_registry_rows(
@@ -40,6 +47,7 @@ def import_registry_rows(
     *,
     dry_run: bool = False,
     request: HttpRequest | None = None,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Check every row, then create or update facilities, OPDs, links and doctors at once.
 
@@ -55,14 +63,20 @@ def import_registry_rows(
     result = ImportResult(dry_run=dry_run)
     try:
         with transaction.atomic():
+            started = time.monotonic()
             checker = Checker(numbered, scope)
             result.errors = checker.run()
+            if progress is not None:
+                progress(
+                    f"checked {len(numbered):,} rows in {time.monotonic() - started:,.1f} s: "
+                    f"{len(result.errors):,} problem(s)"
+                )
             if result.errors:
                 return result
             if dry_run:
                 count_planned(checker, result)
                 return result
-            write(checker, result)
+            write(checker, result, progress)
             record_event(
                 actor,
                 "registry.import",

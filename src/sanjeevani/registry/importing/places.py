@@ -138,15 +138,16 @@ class PlaceChecks(CheckerBase):
                 row, _("the specialties column is empty; name what the hub covers, e.g. obg;ent")
             )
         priority = self.number(row, "priority", 1, 1, 99)
-        for earlier, values in self.link_values:
-            if (values["hub"], values["spoke"]) == (hub_code, spoke_code):
-                self.error(
-                    row,
-                    _("the link %(hub)s → %(spoke)s appears again (first on line %(line)d)")
-                    % {"hub": hub_code, "spoke": spoke_code, "line": earlier.line},
-                )
-                ok = False
+        earlier = self.link_lines.get((hub_code, spoke_code))
+        if earlier is not None:
+            self.error(
+                row,
+                _("the link %(hub)s → %(spoke)s appears again (first on line %(line)d)")
+                % {"hub": hub_code, "spoke": spoke_code, "line": earlier},
+            )
+            ok = False
         if ok:
+            self.link_lines[(hub_code, spoke_code)] = row.line
             self.link_values.append(
                 (
                     row,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sanjeevani.accounts.services import set_password_path
+from sanjeevani.registry.importing import MAX_COMMAND_ROWS
 from sanjeevani.registry.services import import_registry_csv
 
 
@@ -32,13 +34,20 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, file: Path, username: str | None, check: bool, **options) -> None:
+        self._started = time.monotonic()
         actor = self._actor(username)
         try:
             data = file.read_bytes()
         except OSError as exc:
             raise CommandError(f"cannot read {file}: {exc.strerror}") from exc
         try:
-            result = import_registry_csv(data, actor, dry_run=check)
+            result = import_registry_csv(
+                data,
+                actor,
+                dry_run=check,
+                max_rows=MAX_COMMAND_ROWS,
+                progress=self._progress,
+            )
         except PermissionDenied as exc:
             raise CommandError(str(exc)) from exc
         if not result.ok:
@@ -58,6 +67,12 @@ class Command(BaseCommand):
             ):
                 link = settings.PUBLIC_BASE_URL.rstrip("/") + set_password_path(user)
                 self.stdout.write(f"  {user.username}: {link}")
+
+    def _progress(self, message: str) -> None:
+        """What the import is doing, with the time since the command started, on stderr."""
+        elapsed = time.monotonic() - self._started
+        self.stderr.write(f"[{elapsed:7.1f} s] {message}")
+        self.stderr.flush()
 
     def _actor(self, username: str | None):
         """The named administrator, or None: the operator at the shell, with national reach."""

@@ -1,0 +1,589 @@
+"""The figures every dashboard page shows, read from the rollups (``sanjeevani.rollups``),
+never from the raw consultations: each costs the same at 3 thousand or 300 million.
+
+Which grain answers: "to date" for the country or a state from ``StateTotal``; a day or a
+date range for the country or a state from ``StateDay``; anything narrower (a district, a
+place, a specialty, a hub) from ``DayDetail``. Live figures (waiting now, doctors online)
+come straight from the queue: they are small by nature.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
+
+from sanjeevani.queueing.models import DoctorPresence, Ticket
+from sanjeevani.registry.models import (
+    District,
+    Facility,
+    HubSpokeLink,
+    OnlineOPD,
+    RosterShift,
+    Specialty,
+    State,
+)
+from sanjeevani.rollups.models import (
+    HOURS,
+    NO_PLACE,
+    WAIT_BUCKETS,
+    WAIT_EDGES_MINUTES,
+    DayDetail,
+    DoctorDay,
+    ServiceLine,
+    StateDay,
+    StateTotal,
+)
+
+LINES = tuple(ServiceLine.values)  # "opd", "hub_spoke", "store_forward"
+
+
+@dataclass(frozen=True)
+class Scope:
+    state_code: str | None = None  # None: the whole country
+    hub_id: uuid.UUID | None = None  # a hub coordinator's hub (Facility id)
+    district_id: int | None = None
+    facility_id: uuid.UUID | None = None  # an OPD id or a spoke/hub Facility id
+    specialty_code: str | None = None
+    start: dt.date | None = None  # inclusive IST days
+    end: dt.date | None = None
+
+    @property
+    def narrow(self) -> bool:
+        """Needs the detailed grain (anything below a state)."""
+        return bool(self.hub_id or self.district_id or self.facility_id or self.specialty_code)
+
+
+@dataclass(frozen=True)
+class Headline:
+    consultations_to_date: int
+    consultations_today: int
+    patients_served: int
+    by_line: dict[str, int]  # "opd", "hub_spoke", "store_forward" -> consultations to date
+    hubs: int
+    spokes: int
+    opds_general: int
+    opds_specialist: int
+    doctors_today: int
+
+
+@dataclass(frozen=True)
+class StateRow:
+    code: str
+    name: str
+    consultations: int
+
+
+@dataclass(frozen=True)
+class DayRow:
+    day: dt.date
+    consultations: int
+    by_line: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Live:
+    waiting: int
+    doctors_online: int
+
+
+@dataclass(frozen=True)
+class PlaceDay:
+    """One OPD or hub on one day (the operations table)."""
+
+    day: dt.date
+    place_id: uuid.UUID
+    place: str
+    kind: str  # "opd" or "hub"
+    consultations: int
+    median_wait_minutes: float | None
+    p90_wait_minutes: float | None
+    missed: int
+    missed_rate: float | None  # missed / (completed + missed)
+    doctors_rostered: int
+    doctors_served: int
+
+
+@dataclass(frozen=True)
+class EquityRow:
+    kind: str  # "district" or "spoke"
+    id: str
+    name: str
+    consultations: int
+
+
+@dataclass(frozen=True)
+class QuietSpoke:
+    id: uuid.UUID
+    code: str
+    name: str
+    district: str
+
+
+@dataclass(frozen=True)
+class Operations:
+    places: list[PlaceDay]
+    busiest_hours: list[int]  # 24 counts of completed consultations by IST hour
+    women_share: float | None
+    senior_share: float | None
+    quiet_spokes: list[QuietSpoke]
+    equity: list[EquityRow]  # fewest consultations first (no population figures yet)
+    wait_histogram: dict[str, int] = field(default_factory=dict)
+    quiet_spoke_count: int = 0  # all of them; ``quiet_spokes`` holds the first ``QUIET_SHOWN``
+    start: dt.date | None = None  # the days the operations cover (inclusive)
+    end: dt.date | None = None
+
+
+# --- scope ------------------------------------------------------------------------------
+
+
+def _state_id(scope: Scope) -> int | None:
+    if scope.state_code is None:
+        return None
+    found = State.objects.filter(code=scope.state_code).values_list("id", flat=True).first()
+    return found if found is not None else -1  # an unknown state has no figures
+
+
+def _specialty_id(scope: Scope) -> int | None:
+    if not scope.specialty_code:
+        return None
+    found = Specialty.objects.filter(code=scope.specialty_code).values_list("id", flat=True)
+    return found.first() or -1
+
+
+def _dates(qs: QuerySet, scope: Scope) -> QuerySet:
+    if scope.start:
+        qs = qs.filter(day__gte=scope.start)
+    if scope.end:
+        qs = qs.filter(day__lte=scope.end)
+    return qs
+
+
+def _detail(scope: Scope, dated: bool = True) -> QuerySet:
+    qs = DayDetail.objects.all()
+    state_id = _state_id(scope)
+    if state_id is not None:
+        qs = qs.filter(state_id=state_id)
+    if scope.hub_id:
+        qs = qs.filter(hub_id=scope.hub_id)
+    if scope.district_id:
+        qs = qs.filter(district_id=scope.district_id)
+    if scope.facility_id:
+        f = scope.facility_id
+        qs = qs.filter(Q(opd_id=f) | Q(hub_id=f) | Q(spoke_id=f))
+    specialty_id = _specialty_id(scope)
+    if specialty_id is not None:
+        qs = qs.filter(specialty_id=specialty_id)
+    return _dates(qs, scope) if dated else qs
+
+
+def _days(scope: Scope) -> QuerySet:
+    """Per-day rows at the cheapest grain that answers the scope."""
+    if scope.narrow:
+        return _detail(scope)
+    qs = StateDay.objects.all()
+    state_id = _state_id(scope)
+    if state_id is not None:
+        qs = qs.filter(state_id=state_id)
+    return _dates(qs, scope)
+
+
+def _to_date(scope: Scope) -> QuerySet:
+    """All-time rows (or the scope's date range) at the cheapest grain."""
+    if scope.narrow or scope.start or scope.end:
+        return _days(scope)
+    qs = StateTotal.objects.all()
+    state_id = _state_id(scope)
+    if state_id is not None:
+        qs = qs.filter(state_id=state_id)
+    return qs
+
+
+def _sum(qs: QuerySet, *names: str) -> dict[str, int]:
+    got = qs.aggregate(**{name: Sum(name) for name in names})
+    return {name: int(got[name] or 0) for name in names}
+
+
+def _by_line(qs: QuerySet, name: str = "consultations") -> dict[str, int]:
+    counts = dict.fromkeys(LINES, 0)
+    for line, total in qs.values_list("service_line").annotate(n=Sum(name)).order_by():
+        counts[line] = counts.get(line, 0) + int(total or 0)
+    return counts
+
+
+# --- the public figures -----------------------------------------------------------------
+
+
+def _places(scope: Scope) -> tuple[int, int, int, int]:
+    """Hubs, spokes, general and specialist OPDs live (active) in the scope."""
+    facilities = Facility.objects.filter(active=True)
+    opds = OnlineOPD.objects.filter(active=True)
+    state_id = _state_id(scope)
+    if state_id is not None:
+        facilities = facilities.filter(state_id=state_id)
+        opds = opds.filter(state_id=state_id)
+    if scope.district_id:
+        facilities = facilities.filter(district_id=scope.district_id)
+        opds = opds.none()
+    if scope.hub_id:
+        spokes = HubSpokeLink.objects.filter(hub_id=scope.hub_id, active=True, spoke__active=True)
+        hubs = facilities.filter(pk=scope.hub_id, is_hub=True).count()
+        return hubs, spokes.values("spoke_id").distinct().count(), 0, 0
+    if scope.facility_id:
+        facilities = facilities.filter(pk=scope.facility_id)
+        opds = opds.filter(pk=scope.facility_id)
+    return (
+        facilities.filter(is_hub=True).count(),
+        facilities.filter(is_spoke=True).count(),
+        opds.filter(specialty__isnull=True).count(),
+        opds.filter(specialty__isnull=False).count(),
+    )
+
+
+def _doctors_on(scope: Scope, day: dt.date) -> int:
+    qs = DoctorDay.objects.filter(day=day)
+    state_id = _state_id(scope)
+    if state_id is not None:
+        qs = qs.filter(state_id=state_id)
+    place = scope.hub_id or scope.facility_id
+    if place:
+        qs = qs.filter(place_id=place)
+    return qs.values("doctor_id").distinct().count()
+
+
+def headline(scope: Scope, today: dt.date | None = None) -> Headline:
+    """The public page's figures (and the top of every dashboard) for ``scope``.
+    "To date" honours the scope's date range when it has one; "today" is ``today`` (IST)."""
+    today = today or timezone.localdate()
+    to_date = _to_date(scope)
+    totals = _sum(to_date, "consultations", "new_patients")
+    today_rows = _days(replace(scope, start=today, end=today))
+    hubs, spokes, general, specialist = _places(scope)
+    return Headline(
+        consultations_to_date=totals["consultations"],
+        consultations_today=_sum(today_rows, "consultations")["consultations"],
+        patients_served=totals["new_patients"],
+        by_line=_by_line(to_date),
+        hubs=hubs,
+        spokes=spokes,
+        opds_general=general,
+        opds_specialist=specialist,
+        doctors_today=_doctors_on(scope, today),
+    )
+
+
+def state_ranking(scope: Scope, limit: int | None = None) -> list[StateRow]:
+    """States and UTs by consultations (to date, or in the scope's date range), best first;
+    every state (36) when ``limit`` is None, those with none at the end."""
+    states = State.objects.all()
+    if scope.state_code:
+        states = states.filter(code=scope.state_code)
+    unscoped = Scope(
+        specialty_code=scope.specialty_code, start=scope.start, end=scope.end
+    )  # the ranking compares states: the state filter picks rows, not the grain
+    counts = dict(
+        _to_date(unscoped)
+        .values_list("state_id")
+        .annotate(n=Sum("consultations"))
+        .order_by()
+        .values_list("state_id", "n")
+    )
+    rows = [StateRow(s.code, s.name, int(counts.get(s.pk) or 0)) for s in states]
+    rows.sort(key=lambda r: (-r.consultations, r.name))
+    return rows if limit is None else rows[:limit]
+
+
+def daily_trend(scope: Scope, days: int = 30, today: dt.date | None = None) -> list[DayRow]:
+    """``days`` days up to ``today`` (or the scope's end), oldest first, every day present
+    (0 when nothing happened), each with its split by service line."""
+    last = scope.end or today or timezone.localdate()
+    first = last - dt.timedelta(days=max(days, 1) - 1)
+    if scope.start and scope.start > first:
+        first = scope.start
+    window = replace(scope, start=first, end=last)
+    per_day: dict[dt.date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(LINES, 0))
+    for day, line, n in (
+        _days(window)
+        .values_list("day", "service_line")
+        .annotate(n=Sum("consultations"))
+        .order_by()
+        .values_list("day", "service_line", "n")
+    ):
+        per_day[day][line] = int(n or 0)
+    out = []
+    day = first
+    while day <= last:
+        lines = dict(per_day.get(day) or dict.fromkeys(LINES, 0))
+        out.append(DayRow(day, sum(lines.values()), lines))
+        day += dt.timedelta(days=1)
+    return out
+
+
+def live_now(scope: Scope) -> Live:
+    """Patients waiting and doctors online now, from the queue itself."""
+    waiting = Ticket.objects.filter(status=Ticket.Status.WAITING)
+    online = DoctorPresence.objects.filter(
+        status__in=(DoctorPresence.Status.AVAILABLE, DoctorPresence.Status.BUSY)
+    )
+    state_id = _state_id(scope)
+    if state_id is not None:
+        waiting = waiting.filter(queue__state_id=state_id)
+        online = online.filter(Q(opd__state_id=state_id) | Q(hub__state_id=state_id))
+    place = scope.hub_id or scope.facility_id
+    if place:
+        waiting = waiting.filter(Q(opd_id=place) | Q(hub_id=place) | Q(spoke_id=place))
+        online = online.filter(Q(opd_id=place) | Q(hub_id=place))
+    if scope.district_id:
+        waiting = waiting.filter(spoke__district_id=scope.district_id)
+        online = online.filter(hub__district_id=scope.district_id)
+    return Live(waiting=waiting.count(), doctors_online=online.count())
+
+
+# --- operations (state and hub dashboards) ----------------------------------------------
+
+
+def wait_percentile(histogram: dict[str, int], fraction: float) -> float | None:
+    """The upper edge (minutes) of the bucket where ``fraction`` of the waits fall (the
+    open last bucket: its lower edge); None without waits."""
+    total = sum(histogram.get(b, 0) for b in WAIT_BUCKETS)
+    if not total:
+        return None
+    running = 0
+    for bucket, edge in zip(WAIT_BUCKETS, (*WAIT_EDGES_MINUTES, None), strict=True):
+        running += histogram.get(bucket, 0)
+        if running >= fraction * total:
+            return float(edge if edge is not None else WAIT_EDGES_MINUTES[-1])
+    return float(WAIT_EDGES_MINUTES[-1])
+
+
+def _rostered(place_ids: set[uuid.UUID]) -> dict[tuple[uuid.UUID, int], set]:
+    """Doctors rostered per (place, weekday)."""
+    out: dict[tuple[uuid.UUID, int], set] = defaultdict(set)
+    shifts = RosterShift.objects.filter(Q(opd_id__in=place_ids) | Q(hub_id__in=place_ids))
+    for opd_id, hub_id, weekday, doctor_id in shifts.values_list(
+        "opd_id", "hub_id", "weekday", "doctor_id"
+    ):
+        out[(opd_id or hub_id, weekday)].add(doctor_id)
+    return out
+
+
+def _place_days(scope: Scope) -> list[PlaceDay]:
+    rows = (
+        _detail(scope)
+        .values("day", "opd_id", "hub_id")
+        .annotate(
+            consultations=Sum("consultations"),
+            missed=Sum("missed"),
+            **{b: Sum(b) for b in WAIT_BUCKETS},
+        )
+        .order_by("day")
+    )
+    rows = [r for r in rows if r["consultations"] or r["missed"]]
+    place_ids = {r["hub_id"] if r["hub_id"] != NO_PLACE else r["opd_id"] for r in rows}
+    names = dict(OnlineOPD.objects.filter(pk__in=place_ids).values_list("id", "name"))
+    names.update(Facility.objects.filter(pk__in=place_ids).values_list("id", "name"))
+    served = defaultdict(int)
+    for day, place in (
+        _dates(DoctorDay.objects.filter(place_id__in=place_ids), scope)
+        .values_list("day", "place_id")
+        .order_by()
+    ):
+        served[(day, place)] += 1
+    rostered = _rostered(place_ids)
+    merged: dict[tuple, dict] = {}
+    for r in rows:
+        is_hub = r["hub_id"] != NO_PLACE
+        place = r["hub_id"] if is_hub else r["opd_id"]
+        slot = merged.setdefault(
+            (r["day"], place),
+            {"kind": "hub" if is_hub else "opd", "consultations": 0, "missed": 0}
+            | dict.fromkeys(WAIT_BUCKETS, 0),
+        )
+        for k in ("consultations", "missed", *WAIT_BUCKETS):
+            slot[k] += int(r[k] or 0)
+    out = []
+    for (day, place), slot in sorted(merged.items(), key=lambda i: (i[0][0], str(i[0][1]))):
+        asked = slot["consultations"] + slot["missed"]
+        out.append(
+            PlaceDay(
+                day=day,
+                place_id=place,
+                place=names.get(place, str(place)),
+                kind=slot["kind"],
+                consultations=slot["consultations"],
+                median_wait_minutes=wait_percentile(slot, 0.5),
+                p90_wait_minutes=wait_percentile(slot, 0.9),
+                missed=slot["missed"],
+                missed_rate=slot["missed"] / asked if asked else None,
+                doctors_rostered=len(rostered.get((place, day.weekday()), ())),
+                doctors_served=served.get((day, place), 0),
+            )
+        )
+    return out
+
+
+def _spokes(scope: Scope) -> QuerySet:
+    spokes = Facility.objects.filter(is_spoke=True, active=True)
+    state_id = _state_id(scope)
+    if state_id is not None:
+        spokes = spokes.filter(state_id=state_id)
+    if scope.district_id:
+        spokes = spokes.filter(district_id=scope.district_id)
+    if scope.hub_id:
+        spokes = spokes.filter(hub_links__hub_id=scope.hub_id, hub_links__active=True)
+    if scope.facility_id:
+        spokes = spokes.filter(pk=scope.facility_id)
+    return spokes.distinct()
+
+
+def _quiet(scope: Scope, today: dt.date | None = None, days: int = 30) -> QuerySet:
+    today = today or timezone.localdate()
+    since = today - dt.timedelta(days=days - 1)
+    # A request counts at its spoke only (not at a hub: see ``rollups.facts``), so only the
+    # state narrows the look-up.
+    asked = DayDetail.objects.filter(day__gte=since, day__lte=today, tokens__gt=0)
+    state_id = _state_id(scope)
+    if state_id is not None:
+        asked = asked.filter(state_id=state_id)
+    return _spokes(scope).exclude(pk__in=asked.values("spoke_id"))
+
+
+def quiet_spokes(
+    scope: Scope, today: dt.date | None = None, days: int = 30, limit: int | None = None
+) -> list[QuietSpoke]:
+    """Active spokes in the scope that took no token (asked for no consultation) in the last
+    ``days`` days, by name; the first ``limit`` when given."""
+    spokes = _quiet(scope, today, days).select_related("district").order_by("name")
+    if limit is not None:
+        spokes = spokes[:limit]
+    return [QuietSpoke(s.pk, s.code, s.name, s.district.name if s.district else "") for s in spokes]
+
+
+def equity(scope: Scope, limit: int = 20) -> list[EquityRow]:
+    """Districts, then spokes, with the fewest consultations in the scope (those with none
+    included). Ranked by count: no population figures are kept yet, so not per head."""
+    detail = _detail(scope)
+    by_district = dict(
+        detail.values_list("district_id").annotate(n=Sum("consultations")).order_by()
+    )
+    districts = District.objects.all()
+    state_id = _state_id(scope)
+    if state_id is not None:
+        districts = districts.filter(state_id=state_id)
+    if scope.district_id:
+        districts = districts.filter(pk=scope.district_id)
+    rows = [
+        EquityRow("district", str(d.pk), d.name, int(by_district.get(d.pk) or 0)) for d in districts
+    ]
+    rows.sort(key=lambda r: (r.consultations, r.name))
+    # One grouped read of the scope's days, then the scope's spokes (those with none
+    # included) ranked here: a query per spoke would cost a large state minutes.
+    by_spoke = dict(detail.values_list("spoke_id").annotate(n=Sum("consultations")).order_by())
+    fewest = heapq.nsmallest(
+        limit,
+        (
+            (pk, name, int(by_spoke.get(pk) or 0))
+            for pk, name in _spokes(scope).values_list("pk", "name").order_by()
+        ),
+        key=lambda row: (row[2], row[1]),
+    )
+    spokes = [EquityRow("spoke", str(pk), name, int(n)) for pk, name, n in fewest]
+    return rows[:limit] + spokes
+
+
+OPERATIONS_DAYS = 30
+#: The days before the period's last whose waits per place the page shows.
+PLACE_DAYS_SHOWN = dt.timedelta(days=1)
+#: The quiet spokes an operations view keeps (the page shows them; the export has all).
+QUIET_SHOWN = 50
+
+
+def bounded(scope: Scope, today: dt.date | None = None) -> Scope:
+    """``scope`` with its dates, else the ``OPERATIONS_DAYS`` days up to its end (or
+    today): what operations and their exports read, never all of history."""
+    today = today or timezone.localdate()
+    end = scope.end or max(today, scope.start or today)
+    start = scope.start or end - dt.timedelta(days=OPERATIONS_DAYS - 1)
+    return replace(scope, start=start, end=end)
+
+
+def operations(scope: Scope, today: dt.date | None = None) -> Operations:
+    """The state and hub dashboards' operations view for ``scope``: its date range, else
+    the ``OPERATIONS_DAYS`` days up to its end (so that the page costs the same after years
+    of service: its reads never span all of history)."""
+    today = today or timezone.localdate()
+    scope = bounded(scope, today)
+    detail = _detail(scope)
+    totals = _sum(detail, "consultations", "women", "seniors", *HOURS, *WAIT_BUCKETS)
+    done = totals["consultations"]
+    return Operations(
+        # The page shows the latest place-days; the export (``table_rows("waits")``) has
+        # every day of the period. Over a month a large state has tens of thousands.
+        places=_place_days(replace(scope, start=max(scope.start, scope.end - PLACE_DAYS_SHOWN))),
+        busiest_hours=[totals[h] for h in HOURS],
+        women_share=totals["women"] / done if done else None,
+        senior_share=totals["seniors"] / done if done else None,
+        quiet_spokes=quiet_spokes(scope, today, limit=QUIET_SHOWN),
+        quiet_spoke_count=_quiet(scope, today).count(),
+        equity=equity(scope),
+        wait_histogram={b: totals[b] for b in WAIT_BUCKETS},
+        start=scope.start,
+        end=scope.end,
+    )
+
+
+# --- exports ----------------------------------------------------------------------------
+
+TABLES = ("states", "trend", "waits", "hours", "equity", "quiet_spokes")
+
+
+def table_rows(name: str, scope: Scope) -> tuple[list[str], Iterator[list]]:
+    """The header and the rows (a generator, for a streamed CSV) of the named table;
+    ``KeyError`` for a name not in ``TABLES``."""
+    if name == "states":
+        header = ["code", "state", "consultations"]
+        return header, ([r.code, r.name, r.consultations] for r in state_ranking(scope))
+    if name == "trend":
+        header = ["day", "consultations", *LINES]
+        return header, (
+            [r.day.isoformat(), r.consultations, *(r.by_line[line] for line in LINES)]
+            for r in daily_trend(scope)
+        )
+    if name == "waits":
+        header = [
+            "day", "place", "kind", "consultations", "median_wait_minutes",
+            "p90_wait_minutes", "missed", "missed_rate", "doctors_rostered", "doctors_served",
+        ]  # fmt: skip
+        return header, (
+            [
+                r.day.isoformat(),
+                r.place,
+                r.kind,
+                r.consultations,
+                r.median_wait_minutes,
+                r.p90_wait_minutes,
+                r.missed,
+                None if r.missed_rate is None else round(r.missed_rate, 4),
+                r.doctors_rostered,
+                r.doctors_served,
+            ]  # fmt: skip
+            for r in _place_days(bounded(scope))
+        )
+    if name == "hours":
+        counts = _sum(_detail(bounded(scope)), *HOURS)
+        return ["hour", "consultations"], ([h, counts[n]] for h, n in enumerate(HOURS))
+    if name == "equity":
+        return ["kind", "id", "name", "consultations"], (
+            [r.kind, r.id, r.name, r.consultations] for r in equity(bounded(scope), limit=10**9)
+        )
+    if name == "quiet_spokes":
+        return ["code", "name", "district"], (
+            [s.code, s.name, s.district] for s in quiet_spokes(scope)
+        )
+    raise KeyError(name)

@@ -1,0 +1,84 @@
+"""A synthetic but realistic country for trying and measuring the dashboards at national
+scale (``manage.py seed_national``): every state and UT with its districts, 115,234 spokes,
+15,731 hubs, 1,152 OPDs, their doctors, patients, and N consultations over the years since
+2019, with the state, service-line and outcome shares of the real service.
+
+``country`` is the plan (pure numbers), ``places`` writes the registry, ``history`` the
+patients, tickets, consultations and prescriptions, ``writer`` the fast bulk path (COPY on
+PostgreSQL). Deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .country import CountryPlan, plan_country
+from .history import History
+from .places import build_places, seeded_already
+
+__all__ = ["SeedReport", "plan_country", "seed_national"]
+
+
+@dataclass
+class SeedReport:
+    plan: CountryPlan
+    consultations: int
+    patients: int
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def seed_tag(seed: int, small: bool) -> int:
+    """The ids' prefix for this seed and scale (56 bits)."""
+    return (seed * 0x9E3779B1 + (0x5A5A if small else 0x7F4A7C15)) & ((1 << 56) - 1)
+
+
+def seed_national(
+    consultations: int,
+    *,
+    seed: int = 1,
+    small: bool = False,
+    last_day: dt.date | None = None,
+    stream: Any = None,
+) -> SeedReport:
+    """Write the country (unless this seed's is there already) and ``consultations`` more
+    consultations. The caller decides whether the database may be written (the command
+    refuses production and databases with consultations unless told)."""
+    from sanjeevani.consultations.models import Consultation
+    from sanjeevani.patients.models import Patient
+    from sanjeevani.queueing.models import Ticket
+
+    stream = stream or sys.stderr
+    plan = plan_country(small=small)
+    tag = seed_tag(seed, small)
+    report = SeedReport(plan=plan, consultations=consultations, patients=0)
+    started = time.monotonic()
+    exists = seeded_already(tag)
+    stream.write(
+        f"seed_national: {len(plan.states)} states, {plan.total_spokes:,} spokes, "
+        f"{plan.total_hubs:,} hubs, {plan.total_opds:,} OPDs"
+        f"{' (already there)' if exists else ''}; {consultations:,} consultations\n"
+    )
+    with transaction.atomic():
+        country = build_places(plan, random.Random(seed), tag, write=not exists)
+    report.seconds["places"] = time.monotonic() - started
+    offsets = (Patient.objects.count(), Ticket.objects.count(), Consultation.objects.count())
+    history = History(
+        country,
+        consultations,
+        last_day or timezone.localdate(),
+        random.Random(seed * 7919 + offsets[2]),
+        offsets,
+    )
+    mark = time.monotonic()
+    history.run(stream)
+    report.patients = history.patient_count
+    report.seconds["history"] = time.monotonic() - mark
+    return report

@@ -1,0 +1,49 @@
+"""Who acts in the hub-and-spoke line: the CHO's centre, a staff member's facility, and
+whether a patient is the centre's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+
+from sanjeevani.accounts.models import Role
+from sanjeevani.patients.models import Patient
+from sanjeevani.registry.models import Facility
+from sanjeevani.registry.scoping import scope_of
+
+from .models import Case
+
+
+def centre_of(user: Any) -> Facility:
+    """The spoke a Community Health Officer is posted at; refused for anyone else."""
+    if getattr(user, "role", None) != Role.CHO:
+        raise PermissionDenied(_("Only a Community Health Officer can do this."))
+    facility_id = scope_of(user).facility_id
+    centre = Facility.objects.filter(pk=facility_id, is_spoke=True, active=True).order_by().first()
+    if centre is None:
+        raise PermissionDenied(
+            _("You are not posted at an active health centre; ask your state administrator.")
+        )
+    return centre
+
+
+def facility_of(user: Any) -> Facility:
+    """The facility a CHO or hub coordinator is posted at."""
+    facility_id = scope_of(user).facility_id
+    facility = Facility.objects.filter(pk=facility_id).first()
+    if facility is None:
+        raise PermissionDenied(_("You are not posted at a facility."))
+    return facility
+
+
+def require_centre_patient(user: Any, patient: Patient) -> Facility:
+    """The patient was registered at, or has a case from, the CHO's centre."""
+    centre = centre_of(user)
+    if (
+        patient.registered_at_facility_id != centre.pk
+        and not Case.objects.filter(patient=patient, spoke=centre).exists()
+    ):
+        raise PermissionDenied(_("This patient is not registered at your centre."))
+    return centre

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HwcConfig(AppConfig):
+    name = "sanjeevani.hwc"
+    verbose_name = "Hub and spoke"

@@ -1,0 +1,55 @@
+"""The centre's live feed, ``ws/centre/cases/``: a CHO's workspace hears at once when a hub
+doctor calls one of the centre's live cases (``ticket.called``), or when a case moves
+(overflow, forwarding: ``ticket.moved``), misses its call or returns to the line. The page
+then reads the status feed (``centre:status``), which holds the names, positions and
+waits; the socket carries no patient data of its own beyond the service's event.
+
+A CHO's socket joins the ticket group of each live case of their centre when it connects;
+a case sent afterwards is heard after the page reconnects (it does so when the status
+feed shows a live case it did not join). Refused connections close with 4403."""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from django.core.exceptions import PermissionDenied
+
+from sanjeevani.accounts.models import Role
+from sanjeevani.live.groups import ticket_group
+from sanjeevani.queueing.models import LIVE_STATUSES
+from sanjeevani.realtime.queue_consumers import REFUSED, QueueFeedConsumer
+
+from .models import Case
+from .services import centre_of
+
+
+class CentreFeedConsumer(QueueFeedConsumer):
+    ticket_moved = QueueFeedConsumer.forward
+
+    async def connect(self) -> None:
+        self.groups_joined = []
+        user = self.scope.get("user")
+        if not getattr(user, "is_authenticated", False) or user.role != Role.CHO:
+            await self.close(code=REFUSED)
+            return
+        tickets = await self._live_tickets(user)
+        if tickets is None:
+            await self.close(code=REFUSED)
+            return
+        for ticket_id in tickets:
+            await self._join(ticket_group(ticket_id))
+        await self.accept()
+        await self.send_json({"type": "centre.joined", "tickets": tickets})
+
+    @database_sync_to_async
+    def _live_tickets(self, user) -> list[str] | None:
+        """The live tickets of the CHO's centre's cases (None: not posted at a centre)."""
+        try:
+            centre = centre_of(user)
+        except PermissionDenied:
+            return None
+        return [
+            str(pk)
+            for pk in Case.objects.filter(
+                spoke=centre, ticket__status__in=LIVE_STATUSES
+            ).values_list("ticket_id", flat=True)
+        ]

@@ -1,0 +1,51 @@
+"""The first middleware: one request id per request, and the request's metrics.
+
+Bottom half of the app: imports only ``context`` and ``metrics``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from .context import bound_request_id
+from .metrics import observe_request
+
+HEADER = "X-Request-ID"
+#: The route label of a request no URL pattern matched (a 404 from the resolver).
+UNMATCHED = "unmatched"
+
+
+def route_label(request: HttpRequest) -> str:
+    """The matched URL pattern's name (``namespace:name``; an unnamed pattern's view path),
+    never the path itself: no patient or ticket id becomes a label."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return UNMATCHED
+    return match.view_name or UNMATCHED
+
+
+class RequestObservation:
+    """Takes a valid incoming ``X-Request-ID`` (the proxy's, e.g. nginx ``$request_id``)
+    or makes a UUID, serves the request under it (log lines, audit rows, live events read
+    it from ``context``), answers it in the same header, and records the request's
+    latency, status class and 5xx by route name."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        with bound_request_id(request.headers.get(HEADER)) as request_id:
+            request.request_id = request_id
+            response = self.get_response(request)
+            response[HEADER] = request_id
+            observe_request(
+                request.method or "",
+                route_label(request),
+                response.status_code,
+                time.perf_counter() - started,
+            )
+        return response

@@ -1,0 +1,68 @@
+"""The centre's live feed (ws/centre/cases/): a CHO's workspace hears at once when a hub
+doctor calls one of the centre's cases; other roles and unposted CHOs are refused; another
+centre's CHO hears nothing of it."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+
+from sanjeevani.config.websocket_routes import websocket_urlpatterns
+from sanjeevani.hwc import services as hwc
+from sanjeevani.live.publisher import flush
+from tests.factories import FacilityFactory, SpecialtyFactory
+from tests.hwc.factories import build_network, cho_at, send_case
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.realtime]
+
+
+def _socket(user) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/centre/cases/")
+    communicator.scope["user"] = user
+    return communicator
+
+
+def _world():
+    # a transactional test may follow another that flushed the migrations' specialties
+    SpecialtyFactory(code="general-medicine", name="General medicine")
+    SpecialtyFactory(code="dermatology", name="Dermatology")
+    network = build_network()
+    case = send_case(network)
+    hwc.go_online_at_hub(network.doctor_a.user, network.hub_a, network.general)
+    other_cho = cho_at(FacilityFactory(state=network.state))
+    assert flush(timeout=10)
+    return network, case, other_cho
+
+
+def _call(network):
+    return hwc.call_next_case(network.doctor_a.user)
+
+
+async def test_the_centre_hears_the_call_and_another_centre_does_not():
+    network, case, other_cho = await database_sync_to_async(_world)()
+    ours, theirs = _socket(network.cho), _socket(other_cho)
+    assert (await ours.connect())[0] and (await theirs.connect())[0]
+    joined = await ours.receive_json_from(timeout=5)
+    assert joined == {"type": "centre.joined", "tickets": [str(case.ticket_id)]}
+    assert (await theirs.receive_json_from(timeout=5))["tickets"] == []
+    ticket = await database_sync_to_async(_call)(network)
+    called = await ours.receive_json_from(timeout=5)
+    assert called["type"] == "ticket.called"
+    assert called["ticket"] == str(ticket.pk)
+    assert await theirs.receive_nothing(timeout=0.5)
+    await ours.disconnect()
+    await theirs.disconnect()
+
+
+async def test_the_feed_refuses_other_roles_and_the_signed_out():
+    network, *_ = await database_sync_to_async(_world)()
+    for user in (network.doctor_a.user, None):
+        communicator = _socket(user)
+        if user is None:
+            from django.contrib.auth.models import AnonymousUser
+
+            communicator.scope["user"] = AnonymousUser()
+        connected, code = await communicator.connect()
+        assert not connected and code == 4403
