@@ -148,6 +148,7 @@ INSTALLED_APPS = [
     "sanjeevani.opd",
     "sanjeevani.portal",
     "sanjeevani.dashboard",
+    "sanjeevani.backups",
 ]
 
 MIDDLEWARE = [
