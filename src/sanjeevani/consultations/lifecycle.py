@@ -75,17 +75,20 @@ def close_consultation(
     reason: CloseReason | str,
     actor: Any,
     now: dt.datetime,
+    ended_at: dt.datetime | None = None,
 ) -> Consultation:
     """In the caller's transaction, the consultation locked and its ticket already moved
     on: the consultation ends with ``outcome``. Every ending passes here once (an ended
     consultation is refused), so this is where whatever must follow every ending
     belongs. The doctor is free again and, with auto-assign on, called the next patient
-    (in this transaction, so after the ticket's own change)."""
+    (in this transaction, so after the ticket's own change). ``ended_at`` is when it
+    ended if that was before ``now`` (housekeeping catching up on a missed call records
+    it at the end of its window, so the day it is counted on is the day it happened)."""
     require_open(consultation)
     reason = CloseReason(reason)
     consultation.status = CStatus.ENDED
     consultation.outcome = outcome
-    consultation.ended_at = now
+    consultation.ended_at = min(ended_at, now) if ended_at else now
     consultation.save(update_fields=["status", "outcome", "ended_at"])
     record_event(
         actor,
@@ -109,7 +112,12 @@ def _after_close(consultation: Consultation, reason: CloseReason, now: dt.dateti
 
 
 def _close_open_consultations(
-    ticket: Ticket, outcome: str, reason: CloseReason, actor: Any, now: dt.datetime
+    ticket: Ticket,
+    outcome: str,
+    reason: CloseReason,
+    actor: Any,
+    now: dt.datetime,
+    ended_at: dt.datetime | None = None,
 ) -> list[Consultation]:
     """Every still-open consultation of ``ticket``, closed (normally one)."""
     still_open = list(
@@ -117,18 +125,24 @@ def _close_open_consultations(
         .select_related("doctor")
         .filter(ticket=ticket, status__in=OPEN)
     )
-    return [close_consultation(c, outcome, reason, actor, now) for c in still_open]
+    return [close_consultation(c, outcome, reason, actor, now, ended_at) for c in still_open]
 
 
 def abandon_call(
-    ticket: Ticket, reason: CloseReason | str, now: dt.datetime, actor: Any = None
+    ticket: Ticket,
+    reason: CloseReason | str,
+    now: dt.datetime,
+    actor: Any = None,
+    ended_at: dt.datetime | None = None,
 ) -> list[Consultation]:
     """In the caller's transaction, the ticket locked and already taken out of its call by
     the queue (MISSED when the window passed, ``reason="missed"``; CANCELLED by the
     patient, ``reason="cancelled"``): the call's consultation ends as a no-show and its
     doctor is free. Does nothing when no consultation of the ticket is open, so a
     workflow may call it after any queue change that ends a call."""
-    return _close_open_consultations(ticket, Outcome.NO_SHOW, CloseReason(reason), actor, now)
+    return _close_open_consultations(
+        ticket, Outcome.NO_SHOW, CloseReason(reason), actor, now, ended_at
+    )
 
 
 def expire_unanswered_calls(now: dt.datetime | None = None, opd: Any = None) -> int:
@@ -136,12 +150,13 @@ def expire_unanswered_calls(now: dt.datetime | None = None, opd: Any = None) -> 
     consultations end as no-shows (``missed``), freeing the doctors. Run by housekeeping
     (``manage.py queue_housekeeping --loop``, which ``make run`` starts beside the server)
     and by the writes that need it now (a busy doctor calling, a patient joining late or
-    rejoining); never by a read. Returns how many calls were missed."""
+    rejoining); never by a read. Each miss is recorded at the end of its window, however
+    late housekeeping runs. Returns how many calls were missed."""
     now = now or timezone.now()
     with transaction.atomic():
         missed = queue.miss_unanswered_calls(now=now, opd=opd)
         for ticket in missed:
-            abandon_call(ticket, CloseReason.MISSED, now)
+            abandon_call(ticket, CloseReason.MISSED, now, ended_at=ticket.call_expires_at)
     return len(missed)
 
 

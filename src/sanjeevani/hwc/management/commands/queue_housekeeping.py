@@ -39,8 +39,10 @@ class Command(BaseCommand):
         while True:
             missed = expire_unanswered_calls()
             stale = expire_stale_tickets()
-            near = catch_up_near_turn()
+            # Before the near-turn pass, so that a case moved to the overflow is told in
+            # this run, not the next.
             overflowed = overflow_waiting_cases()
+            near = catch_up_near_turn()
             if missed or stale or near or overflowed or options["verbosity"] > 1:
                 self.stdout.write(
                     f"{missed} call(s) marked missed, {stale} old token(s) expired, "
