@@ -381,7 +381,9 @@ async def test_a_signed_out_phone_is_refused_on_the_websocket_and_the_other_conn
     signed_out = await database_sync_to_async(lambda: app(phone).post(LOGOUT).status_code)()
     assert signed_out == 204
 
-    refused, _ = await _socket(path, phone).connect()
+    closed = _socket(path, phone)
+    refused, _ = await closed.connect()
+    await closed.disconnect()
     assert not refused
     socket = _socket(path, tablet)
     connected, _ = await socket.connect()
@@ -399,5 +401,7 @@ async def test_an_expired_token_is_refused_on_the_websocket(settings):
             last_used_at=timezone.now() - timedelta(days=31)
         )
     )()
-    connected, _ = await _socket(path, phone).connect()
+    feed = _socket(path, phone)
+    connected, _ = await feed.connect()
+    await feed.disconnect()
     assert not connected

@@ -39,5 +39,7 @@ async def test_waiting_room_accepts_the_patients_api_token():
 @pytest.mark.parametrize("authorization", [None, "Token not-a-real-key", "Bearer abc"])
 async def test_waiting_room_refuses_without_a_valid_token(authorization):
     opd, _key = await database_sync_to_async(_patient_with_ticket)()
-    connected, _ = await _socket(f"/ws/opd/{opd.pk}/waiting/", authorization).connect()
+    feed = _socket(f"/ws/opd/{opd.pk}/waiting/", authorization)
+    connected, _ = await feed.connect()
+    await feed.disconnect()
     assert not connected

@@ -65,4 +65,5 @@ async def test_the_feed_refuses_other_roles_and_the_signed_out():
 
             communicator.scope["user"] = AnonymousUser()
         connected, code = await communicator.connect()
+        await communicator.disconnect()
         assert not connected and code == 4403

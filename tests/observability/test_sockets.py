@@ -48,5 +48,6 @@ async def test_a_refused_connection_is_not_counted():
     before = _open("DoctorQueueConsumer")
     feed = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/doctor/queue/")
     connected, code = await feed.connect()
+    await feed.disconnect()
     assert not connected and code == 4403
     assert _open("DoctorQueueConsumer") == before

@@ -67,7 +67,9 @@ async def test_waiting_room_gets_queue_advanced_and_called_after_a_claim():
 async def test_waiting_room_refuses_a_patient_without_a_token_there():
     opd, *_ = await database_sync_to_async(_world)()
     stranger = await database_sync_to_async(PatientFactory)()
-    connected, code = await _socket(f"/ws/opd/{opd.pk}/waiting/", stranger.account).connect()
+    feed = _socket(f"/ws/opd/{opd.pk}/waiting/", stranger.account)
+    connected, code = await feed.connect()
+    await feed.disconnect()
     assert not connected and code == 4403
 
 

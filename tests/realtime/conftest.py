@@ -64,8 +64,13 @@ async def receive_until(communicator: WebsocketCommunicator, kind: str, timeout:
 
 
 async def refused(communicator: WebsocketCommunicator) -> tuple[dict, dict]:
-    """The error message and the close frame of a refused connection."""
+    """The error message and the close frame of a refused connection. The connection is
+    then ended as a server ends it (``websocket.disconnect``), so that the consumer stops
+    by itself rather than being cancelled with the test's event loop: cancelling both a
+    consumer and its channels_redis receive at once can leave the receive waiting for
+    ever, and the loop's shutdown with it."""
     error = await communicator.receive_json_from(timeout=5)
     close = await communicator.receive_output(timeout=5)
     assert close["type"] == "websocket.close"
+    await communicator.disconnect()
     return error, close
