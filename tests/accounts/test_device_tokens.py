@@ -5,11 +5,13 @@ never stored in clear."""
 from __future__ import annotations
 
 import hashlib
+import io
 from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -207,6 +209,26 @@ def test_a_token_unused_for_the_idle_lifetime_stops_working(settings):
     # the expired row goes at the owner's next sign-in
     services.issue_api_token(patient, None, device="New")
     assert not DeviceToken.objects.filter(pk=old.device.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_daily_clean_up_deletes_the_tokens_of_people_who_never_came_back(settings):
+    settings.API_TOKEN_IDLE_DAYS = 30
+    gone, back = PatientAccountFactory(), PatientAccountFactory()
+    lost_phone = services.issue_api_token(gone, None, device="Lost phone")
+    in_use = services.issue_api_token(back, None, device="In use")
+    _age(lost_phone.device, days=30, minutes=1)
+    _age(in_use.device, days=29)
+    out = io.StringIO()
+
+    call_command("clear_device_tokens", stdout=out)
+
+    assert "1 expired device token(s) deleted" in out.getvalue()
+    assert list(DeviceToken.objects.values_list("device", flat=True)) == ["In use"]
+    assert app(in_use.key).get(ME).status_code == 200
+    assert AuditEvent.objects.get(action="auth.api_tokens_expired").detail == {"count": 1}
+    call_command("clear_device_tokens", stdout=out)
+    assert "0 expired device token(s) deleted" in out.getvalue()
 
 
 @pytest.mark.django_db

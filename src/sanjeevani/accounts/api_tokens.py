@@ -84,6 +84,18 @@ def issue_api_token(user: User, client_ip: str | None, *, device: str = "") -> I
     return IssuedToken(key=key, device=token)
 
 
+def purge_expired_tokens(now: datetime | None = None) -> int:
+    """Delete every token unused for longer than its idle lifetime, for the people who
+    never sign in again (a sign-in purges only its own person's). Run daily by
+    ``manage.py clear_device_tokens``; returns how many were deleted."""
+    cutoff = (now or timezone.now()) - idle_lifetime()
+    with transaction.atomic():
+        count, _ = DeviceToken.objects.filter(last_used_at__lt=cutoff).delete()
+        if count:
+            record_event(None, "auth.api_tokens_expired", detail={"count": count})
+    return count
+
+
 def token_for_key(key: str) -> DeviceToken | None:
     """The live token this key belongs to, its user loaded; None for an unknown, revoked or
     expired key. Marks the token used, at most once per ``touch_interval``."""
