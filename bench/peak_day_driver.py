@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from django_otp.oath import totp
+from django_otp.oath import TOTP
 from websockets.asyncio.client import connect as ws_connect
 
 API = "/api/v1"
@@ -91,20 +91,26 @@ class Client:
         ok: tuple[int, ...] = (200, 201, 202, 204),
     ) -> httpx.Response:
         label = label_of(method, path)
-        started = time.monotonic()
-        try:
-            response = await self.run.http.request(
-                method, API + path, json=body, params=params, headers=self.headers()
-            )
-        except httpx.HTTPError as error:
-            self.run.rec.error(label, 0, repr(error))
-            raise Failed(label) from error
-        ms = (time.monotonic() - started) * 1000
-        self.run.rec.samples.append(Sample(started, label, self.line, response.status_code, ms))
-        if response.status_code not in ok:
+        for attempt in range(4):
+            started = time.monotonic()
+            try:
+                response = await self.run.http.request(
+                    method, API + path, json=body, params=params, headers=self.headers()
+                )
+            except httpx.HTTPError as error:
+                self.run.rec.error(label, 0, repr(error))
+                raise Failed(label) from error
+            ms = (time.monotonic() - started) * 1000
+            self.run.rec.samples.append(Sample(started, label, self.line, response.status_code, ms))
+            if response.status_code in ok:
+                return response
             self.run.rec.error(label, response.status_code, response.text)
-            raise Failed(label)
-        return response
+            if response.status_code != 503 or attempt == 3:
+                raise Failed(label)
+            # An overloaded node answers 503 with Retry-After: the app waits, then retries
+            # (an error all the same for the step).
+            await asyncio.sleep(float(response.headers.get("Retry-After", "5")))
+        raise Failed(label)
 
     async def feed(self, path: str) -> Feed:
         """A WebSocket as the page opens it (Origin and token on the upgrade request)."""
@@ -231,8 +237,9 @@ class Staff:
 
     def code(self) -> tuple[str, int]:
         """The authenticator's code now, and its time step."""
-        now = time.time()
-        return f"{totp(self.totp_key, step=TOTP_STEP, t0=0):06d}", int(now // TOTP_STEP)
+        device = TOTP(self.totp_key, step=TOTP_STEP)
+        device.time = time.time()
+        return f"{device.token():06d}", device.t()
 
 
 @dataclass
@@ -250,6 +257,7 @@ class Plan:
     patient_poll: float
     hub_share: float
     mobile_prefix: int
+    sign_with: str = "totp"  # how doctors re-confirm at signing: "totp" or "password"
 
 
 class Desk:
@@ -385,14 +393,24 @@ class Run:
             else {"opd": staff.place, "auto_assign": False}
         )
         async with self.gate:  # a shift starts over seconds, not all in one instant
-            await client.call("POST", f"{prefix}/doctor/online/", body=online)
+            went = await client.call("POST", f"{prefix}/doctor/online/", body=online, ok=(200, 409))
+            if went.status_code == 409:
+                # "Finish your open consultation first": one a previous run's end cut
+                # short. The doctor closes it as the page offers, then goes online.
+                assert went.json()["error"]["code"] == "consultation_open", went.text
+                mine = await client.call("GET", f"{prefix}/doctor/consultations/")
+                for left in mine.json():
+                    await client.call(
+                        "POST", f"{prefix}/{left['id']}/end/", body={"outcome": "no_show"}
+                    )
+                await client.call("POST", f"{prefix}/doctor/online/", body=online)
             feed = await client.feed("/ws/doctor/queue/")
         self.online += 1
         desk = self.desks[staff.place]
         feed.listeners.append(desk.hear)
         try:
             while not self.stopping:
-                await desk.turn(timeout=60)
+                await desk.turn(timeout=self.rng.uniform(120, 240))
                 if self.stopping:
                     desk.done()
                     break
@@ -476,7 +494,11 @@ class Run:
                         "instructions": "after food",
                     }
                 ],
-                "totp": await self.signing_code(staff),
+                **(
+                    {"password": staff.password}
+                    if self.plan.sign_with == "password"
+                    else {"totp": await self.signing_code(staff)}
+                ),
             },
         )
         await client.call("POST", f"{prefix}/{consultation}/end/", body={"outcome": "prescription"})
