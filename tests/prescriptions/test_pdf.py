@@ -230,3 +230,23 @@ def test_substitute_glyphs_draw_the_glyphs_they_stand_for(client):
                 assert ttfont["hmtx"][order[gid]][0] == ttfont["hmtx"][component.glyphName][0]
                 checked += 1
     assert checked, "the Hindi sheet used no substitute glyph: the test proves nothing"
+
+
+def test_renders_take_turns_in_a_process(monkeypatch):
+    """Pango and fontconfig behind WeasyPrint are not safe to share between threads (GLib
+    reported corrupted lists under bench/peak_day.py): every render holds the lock."""
+    from weasyprint import HTML
+
+    from sanjeevani.prescriptions import rendering
+
+    held = []
+    real = HTML.write_pdf
+
+    def write_pdf(self, *args, **kwargs):
+        held.append(rendering.RENDER_LOCK.locked())
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(HTML, "write_pdf", write_pdf)
+    pdf = rendering.html_to_pdf("<p>Paracetamol 500 mg</p>")
+    assert pdf.startswith(b"%PDF") and held == [True]
+    assert not rendering.RENDER_LOCK.locked()

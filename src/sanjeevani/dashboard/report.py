@@ -133,7 +133,8 @@ def render_report_pdf(state: State, first: dt.date, last: dt.date, language: str
             "dashboard/report.html", report_context(state, first, last, language)
         )
     font_config, stylesheets = _renderer()
-    return HTML(string=html).write_pdf(stylesheets=stylesheets, font_config=font_config)
+    with rendering.RENDER_LOCK:  # Pango is shared with the prescriptions' renders
+        return HTML(string=html).write_pdf(stylesheets=stylesheets, font_config=font_config)
 
 
 def report_file_name(state: State, first: dt.date, language: str) -> str:

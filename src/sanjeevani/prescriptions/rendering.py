@@ -13,6 +13,7 @@ import functools
 import hashlib
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -307,11 +308,20 @@ def _renderer() -> tuple[Any, list[Any]]:
     ]
 
 
+#: One PDF render at a time per process. WeasyPrint lays text out with Pango and
+#: fontconfig through the process's one shared ``FontConfiguration``, whose font maps are
+#: not safe to use from two threads at once: with prescriptions signed at the same moment on
+#: one node (bench/peak_day.py), GLib reported "corrupted double-linked list". The GIL
+#: already runs most of a render one thread at a time, so taking turns costs little.
+RENDER_LOCK = threading.Lock()
+
+
 def html_to_pdf(html: str, base_url: str | None = None) -> bytes:
     font_config, stylesheets = _renderer()
-    return _sheet_html_class()(string=html, base_url=base_url).write_pdf(
-        stylesheets=stylesheets, font_config=font_config
-    )
+    with RENDER_LOCK:
+        return _sheet_html_class()(string=html, base_url=base_url).write_pdf(
+            stylesheets=stylesheets, font_config=font_config
+        )
 
 
 def render_prescription_pdf(
