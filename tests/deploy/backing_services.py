@@ -78,9 +78,9 @@ class OwnPostgres:
 
 
 @contextlib.contextmanager
-def own_postgres(copy_of: str) -> Iterator[OwnPostgres]:
-    """A running cluster holding a copy of the database at ``copy_of`` (a postgres:// URL);
-    removed at the end."""
+def own_postgres(copy_of: str | None = None) -> Iterator[OwnPostgres]:
+    """A running cluster with an empty database, or a copy of the one at ``copy_of`` (a
+    postgres:// URL); removed at the end."""
     if not (PG_BIN / "initdb").exists():
         raise FileNotFoundError(f"{PG_BIN}/initdb (Debian's postgresql-15)")
     folder = Path(tempfile.mkdtemp(prefix="sanjeevani-drill-pg-"))
@@ -101,6 +101,9 @@ def own_postgres(copy_of: str) -> Iterator[OwnPostgres]:
             f"postgres://postgres@127.0.0.1:{cluster.port}/postgres", autocommit=True
         ) as admin:
             admin.execute(f'CREATE DATABASE "{cluster.database}"')
+        if copy_of is None:
+            yield cluster
+            return
         source = urlsplit(copy_of)
         dump = subprocess.Popen(
             [str(PG_BIN / "pg_dump"), "-Fc", "--no-owner", "-d", copy_of],

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,10 +50,15 @@ class Tally:
     retries: int = 0
     during_outage: int = 0
     after_outage: int = 0
+    #: 503s to requests sent after the database was back (a dead pooled connection lent).
+    refused_after: list[str] = field(default_factory=list)
+    #: Writes answered 503 that had committed (found by the read before a resend).
+    committed_before_503: list[str] = field(default_factory=list)
     finished: list[dict] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    outage: list[float] = field(default_factory=list)  # [stopped at, started at]
+    down: bool = False
+    outages: list[tuple[float, float]] = field(default_factory=list)  # (stopped, started)
 
 
 class Person:
@@ -63,19 +69,41 @@ class Person:
         self.tally = tally
         self.headers = {"X-Forwarded-For": address}
 
-    def call(self, method: str, path: str, ok: tuple[int, ...] = (200, 201, 202), **kw: Any):
+    def call(
+        self,
+        method: str,
+        path: str,
+        ok: tuple[int, ...] = (200, 201, 202),
+        json_answer: bool = True,
+        stop_at_503: bool = False,
+        **kw: Any,
+    ) -> httpx.Response:
+        """The answer to a request sent until it is not a clean 503 (waiting Retry-After in
+        between), or ``RetryAfter`` after the wait when ``stop_at_503``."""
         deadline = time.monotonic() + GIVE_UP_SECONDS
         while True:
-            sent_during = len(self.tally.outage) == 1
+            sent_during, sent_at = self.tally.down, time.monotonic()
             answer = self.http.request(method, API + path, headers=self.headers, **kw)
-            label = f"{method} {re.sub(r'[0-9a-f-]{36}', '{id}', path)}"
+            label = _label(method, path)
             with self.tally.lock:
                 self.tally.answers[answer.status_code] += 1
-                if sent_during or len(self.tally.outage) == 1:
+                if sent_during or self.tally.down:
                     self.tally.during_outage += 1
-                elif len(self.tally.outage) == 2:
+                elif self.tally.outages and sent_at > self.tally.outages[-1][1]:
                     self.tally.after_outage += 1
+                    if answer.status_code == 503:
+                        back = time.monotonic() - self.tally.outages[-1][1]
+                        self.tally.refused_after.append(
+                            f"{label} {back:.1f} s after; "
+                            f"waited {answer.elapsed.total_seconds():.1f} s"
+                        )
             if answer.status_code in ok:
+                if json_answer and not _is_json(answer):
+                    with self.tally.lock:
+                        self.tally.unclean.append(
+                            f"{label}: {answer.status_code} {answer.headers} {answer.text[:200]!r}"
+                        )
+                    raise Lost(f"{label}: {answer.status_code} without a JSON body")
                 return answer
             if answer.status_code == 503 and _clean_retry(answer):
                 with self.tally.lock:
@@ -83,10 +111,35 @@ class Person:
                 if time.monotonic() > deadline:
                     raise Lost(f"{label}: still 503 after {GIVE_UP_SECONDS:.0f} s")
                 time.sleep(min(float(answer.headers["Retry-After"]), 2.0))
+                if stop_at_503:
+                    raise RetryAfter(label)
                 continue
             with self.tally.lock:
                 self.tally.unclean.append(f"{label}: {answer.status_code} {answer.text[:200]}")
             raise Lost(f"{label}: {answer.status_code}")
+
+    def write(
+        self, method: str, path: str, done: Callable[[], Any] | None = None, **kw: Any
+    ) -> Any:
+        """A write, as a careful app sends it: after a 503 it first reads whether the write
+        happened after all (``done`` returns what it finds, else None) and sends it again
+        only if not. The service may have committed before the request failed on a later
+        read (the answer's own): a blind resend would then be refused (a second token) or,
+        worse, done twice (a second signed prescription). Returns the answer's JSON."""
+        deadline = time.monotonic() + GIVE_UP_SECONDS
+        while True:
+            try:
+                return self.call(method, path, stop_at_503=done is not None, **kw).json()
+            except RetryAfter:
+                if time.monotonic() > deadline:
+                    raise Lost(
+                        f"{method} {path}: still 503 after {GIVE_UP_SECONDS:.0f} s"
+                    ) from None
+                found = done()
+                if found is not None:
+                    with self.tally.lock:
+                        self.tally.committed_before_503.append(_label(method, path))
+                    return found
 
     def close(self) -> None:
         self.http.close()
@@ -94,6 +147,29 @@ class Person:
 
 class Lost(Exception):
     """A client could not go on: the answer was not a clean success or retry."""
+
+
+class RetryAfter(Exception):
+    """A clean 503 to a write whose sender checks before sending it again."""
+
+
+def _label(method: str, path: str) -> str:
+    return f"{method} {re.sub(r'[0-9a-f-]{36}', '{id}', path)}"
+
+
+def _is_json(answer: httpx.Response) -> bool:
+    try:
+        answer.json()
+    except ValueError:
+        return False
+    return True
+
+
+def open_one(person: Person) -> dict | None:
+    """The doctor's consultation still open (a call that happened), as call-next says it."""
+    mine = person.call("GET", "/consultations/doctor/consultations/").json()
+    open_now = [c for c in mine if c.get("status", "calling") != "ended"]
+    return {"consultation": open_now[0]["id"]} if open_now else None
 
 
 def _clean_retry(answer: httpx.Response) -> bool:
@@ -117,6 +193,9 @@ class Drill:
     doctors: list[tuple[str, str]]  # (username, password)
     patients: int
     outage_seconds: float = 3.0
+    restarts: int = 1
+    #: Seconds between two patients' arrivals.
+    arrival_seconds: float = 0.05
     tally: Tally = field(default_factory=Tally)
     done: threading.Event = field(default_factory=threading.Event)
     #: Set by the first client that cannot go on: the others stop waiting for it.
@@ -126,25 +205,31 @@ class Drill:
     def outbox(self) -> Path:
         return self.deployment.folder / "sms"
 
-    def sms_code(self, mobile: str, after: int) -> str:
+    def sms(self, mobile: str) -> list:
+        """The SMS sent to ``mobile`` so far. The development outbox writes a file in place,
+        so a read can meet another message half-written: read again."""
         from sanjeevani.accounts.sms import FileOutboxBackend
 
-        box = FileOutboxBackend(self.outbox)
+        while True:
+            try:
+                return FileOutboxBackend(self.outbox).messages(f"+91{mobile}")
+            except ValueError:
+                time.sleep(0.05)
+
+    def sms_code(self, mobile: str, after: int) -> str:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            messages = box.messages(f"+91{mobile}")
+            messages = self.sms(mobile)
             if len(messages) > after:
                 return re.search(r"\b(\d{6})\b", messages[-1].body)[1]
             time.sleep(0.1)
         raise Lost(f"no SMS for {mobile}")
 
     def patient(self, n: int) -> None:
-        from sanjeevani.accounts.sms import FileOutboxBackend
-
         person = Person(self.deployment.base, self.tally, f"10.20.{n // 250}.{n % 250 + 1}")
         mobile = f"97{n:08d}"
         try:
-            seen = len(FileOutboxBackend(self.outbox).messages(f"+91{mobile}"))
+            seen = len(self.sms(mobile))
             asked = person.call("POST", "/accounts/otp/request", json={"mobile": mobile})
             code = self.sms_code(mobile, seen)
             verified = person.call(
@@ -153,9 +238,10 @@ class Drill:
                 json={"mobile": mobile, "code": code, "challenge": asked.json()["challenge"]},
             )
             person.headers["Authorization"] = f"Token {verified.json()['token']}"
-            profile = person.call(
+            profile = person.write(
                 "POST",
                 "/patients/",
+                done=lambda: next(iter(person.call("GET", "/patients/").json()), None),
                 json={
                     "name": f"Drill Patient {n}",
                     "relation": "self",
@@ -165,21 +251,28 @@ class Drill:
                     "district": self.district,
                     "preferred_language": "en",
                 },
-            ).json()
-            ticket = person.call(
+            )
+            ticket = person.write(
                 "POST",
                 f"/opd/opds/{self.opd}/tickets/",
+                done=lambda: next(iter(person.call("GET", "/opd/tickets/").json()), None),
                 json={"patient": profile["id"], "complaint": "Fever and sore throat"},
-            ).json()
+            )
             status = self.poll(person, ticket["id"], until=lambda s: s["status"] != "waiting")
             if status["status"] != "called":
                 raise Lost(f"patient {n}: ticket became {status['status']}")
-            person.call("POST", f"/opd/tickets/{ticket['id']}/join/")
+            person.write(
+                "POST",
+                f"/opd/tickets/{ticket['id']}/join/",
+                done=lambda: self.found(
+                    person, f"/opd/tickets/{ticket['id']}/", "status", "in_consultation"
+                ),
+            )
             self.poll(person, ticket["id"], until=lambda s: s["status"] != "in_consultation")
             detail = person.call("GET", f"/consultations/{status['consultation']}/").json()
             pdfs = []
             for prescription in detail["prescriptions"]:
-                pdf = person.call("GET", f"/prescriptions/{prescription}/pdf/")
+                pdf = person.call("GET", f"/prescriptions/{prescription}/pdf/", json_answer=False)
                 pdfs.append(pdf.content.startswith(b"%PDF"))
             with self.tally.lock:
                 self.tally.finished.append(
@@ -199,6 +292,7 @@ class Drill:
 
     def poll(self, person: Person, ticket: str, until) -> dict:
         deadline = time.monotonic() + 120
+        status = {"status": "not read"}
         while time.monotonic() < deadline and not self.abort.is_set():
             status = person.call("GET", f"/opd/tickets/{ticket}/").json()
             if until(status):
@@ -221,7 +315,9 @@ class Drill:
                 json={"opd": self.opd, "auto_assign": False},
             )
             while not self.done.is_set() and not self.abort.is_set():
-                called = person.call("POST", "/consultations/doctor/call-next/").json()
+                called = person.write(
+                    "POST", "/consultations/doctor/call-next/", done=lambda: open_one(person)
+                )
                 if called["consultation"] is None:
                     time.sleep(0.3)
                     continue
@@ -240,14 +336,16 @@ class Drill:
             if time.monotonic() > deadline or self.abort.is_set():
                 raise Lost(f"consultation {consultation}: the patient never joined")
             time.sleep(0.3)
-        person.call(
+        person.write(
             "POST",
             f"{path}/identity/",
+            done=lambda: self.found(person, f"{path}/", "identity_confirmed", bool),
             json={"method": "Name and age asked on video", "age_years": 44},
         )
-        person.call(
+        person.write(
             "PATCH",
             f"{path}/record/",
+            done=lambda: self.found(person, f"{path}/", "record_revision", 1),
             json={
                 "base_revision": 0,
                 "complaints": "Fever and sore throat, 3 days",
@@ -256,9 +354,10 @@ class Drill:
             },
         )
         person.call("POST", f"{path}/mode/", json={"mode": "chat"})
-        person.call(
+        person.write(
             "POST",
             "/prescriptions/",
+            done=lambda: self.found(person, f"{path}/", "prescriptions", bool),
             json={
                 "consultation": consultation,
                 "items": [
@@ -275,22 +374,42 @@ class Drill:
                 PASSWORD_FIELD: password,
             },
         )
-        person.call("POST", f"{path}/end/", json={"outcome": "prescription"})
+        person.write(
+            "POST",
+            f"{path}/end/",
+            done=lambda: self.found(person, f"{path}/", "status", "ended"),
+            json={"outcome": "prescription"},
+        )
+
+    @staticmethod
+    def found(person: Person, path: str, key: str, wanted: Any) -> dict | None:
+        """The resource at ``path`` when its ``key`` shows the write happened (equal to
+        ``wanted``, or ``wanted(value)`` true when it is a function), else None."""
+        resource = person.call("GET", path).json()
+        value = resource.get(key)
+        return resource if (wanted(value) if callable(wanted) else value == wanted) else None
 
     def restart_database(self, cluster: OwnPostgres, after_finished: int) -> None:
-        """Once ``after_finished`` patients are through (the rest mid-flight), stop the
-        database like a crash, keep it away ``outage_seconds``, start it again."""
-        while len(self.tally.finished) < after_finished and not self.done.is_set():
-            if self.abort.is_set():
+        """``restarts`` times: once ``after_finished`` more patients are through (the rest
+        mid-flight), stop the database like a crash, keep it away ``outage_seconds``, start
+        it again."""
+        for restart in range(self.restarts):
+            wanted = after_finished * (restart + 1)
+            while len(self.tally.finished) < wanted and not self.done.is_set():
+                if self.abort.is_set():
+                    return
+                time.sleep(0.05)
+            if self.done.is_set():
                 return
-            time.sleep(0.05)
-        with self.tally.lock:
-            self.tally.outage.append(time.monotonic())
-        cluster.stop("immediate")
-        time.sleep(self.outage_seconds)
-        cluster.start()
-        with self.tally.lock:
-            self.tally.outage.append(time.monotonic())
+            stopped = time.monotonic()
+            with self.tally.lock:
+                self.tally.down = True
+            cluster.stop("immediate")
+            time.sleep(self.outage_seconds)
+            cluster.start()
+            with self.tally.lock:
+                self.tally.down = False
+                self.tally.outages.append((stopped, time.monotonic()))
 
     def run(self, cluster: OwnPostgres, after_finished: int) -> None:
         threads = [
@@ -302,9 +421,11 @@ class Drill:
             for n in range(self.patients)
         ]
         restart = threading.Thread(target=self.restart_database, args=(cluster, after_finished))
-        for thread in threads + patients + [restart]:
+        for thread in threads + [restart]:
             thread.start()
-            time.sleep(0.05)
+        for thread in patients:
+            thread.start()
+            time.sleep(self.arrival_seconds)
         for thread in patients:
             thread.join(300)
         self.done.set()
@@ -423,19 +544,26 @@ def audit(drill: Drill, cluster: OwnPostgres, env: dict[str, str]) -> tuple[dict
     restarted = [n.address for n in drill.deployment.nodes if n.process.poll() is not None]
     if restarted:
         lost["nodes that died"] = restarted
+    if len(tally.outages) != drill.restarts:
+        lost["restarts done"] = (drill.restarts, len(tally.outages))
     if not tally.during_outage or not tally.answers[503]:
         lost["the drill did not hit the outage (requests, 503s)"] = (
             tally.during_outage,
             tally.answers[503],
         )
-    stopped, started = tally.outage if len(tally.outage) == 2 else (0.0, 0.0)
+    away = ", ".join(f"{started - stopped:.1f} s" for stopped, started in tally.outages)
     lines = [
-        f"PostgreSQL on :{cluster.port} stopped (immediate) for {started - stopped:.1f} s "
-        f"with {drill.patients} patients and {len(drill.doctors)} doctors mid-flight "
-        f"on {len(drill.deployment.nodes)} nodes",
+        f"PostgreSQL on :{cluster.port} stopped (immediate) {len(tally.outages)} time(s), "
+        f"away {away or '-'}, with {drill.patients} patients and {len(drill.doctors)} "
+        f"doctors mid-flight on {len(drill.deployment.nodes)} nodes",
         f"answers: {dict(sorted(tally.answers.items()))}; clean 503 + Retry-After retried: "
         f"{tally.retries}; sent or answered during the outage {tally.during_outage}, after "
-        f"{tally.after_outage}; nodes restarted: {len(restarted)}",
+        f"{tally.after_outage} (503s among them: {len(tally.refused_after)}"
+        f"{': ' if tally.refused_after else ''}{'; '.join(tally.refused_after)}); "
+        f"nodes restarted: {len(restarted)}",
+        f"writes answered 503 that had committed (found by reading before a resend): "
+        f"{len(tally.committed_before_503)}"
+        f"{': ' if tally.committed_before_503 else ''}{', '.join(tally.committed_before_503)}",
         f"consultations through: {len(tally.finished)} of {drill.patients}; "
         f"rollups compared with rebuild_rollups ({rebuilt_line}): "
         f"{len(counted)} tables, {sum(map(len, counted.values()))} rows, "

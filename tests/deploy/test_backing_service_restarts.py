@@ -209,6 +209,7 @@ def test_redis_restarting_under_live_waiting_rooms(redis_drill):
             [during[t]["position"] if during[t]["status"] == "waiting" else None for t in tickets],
         ),
         "the call made while Redis was away, read by polling": ("called", called_during["status"]),
+        "no socket accepted while Redis was away (it would hear nothing)": (True, refused_during),
         "the call after Redis came back, on the socket": (third.ticket["id"], heard.get("ticket")),
         "the third patient's call window": ("called", after["status"]),
         "each token claimed once": (dict.fromkeys(tickets, 1), claims),
