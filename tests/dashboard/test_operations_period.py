@@ -11,7 +11,7 @@ from django.db import connection
 
 from sanjeevani.dashboard import figures
 from sanjeevani.dashboard.figures import Scope
-from sanjeevani.rollups.models import NO_PLACE, DayDetail
+from sanjeevani.rollups.models import GRAINS, NO_PLACE, DayDetail, SpokeDay
 from sanjeevani.rollups.services import increment
 from tests.factories import DistrictFactory, FacilityFactory
 
@@ -36,7 +36,14 @@ def served(spoke, day: dt.date, n: int) -> None:
         name: DayDetail._meta.get_field(name).get_db_prep_value(value, connection)
         for name, value in key.items()
     }
-    increment(DayDetail, prepared, {"consultations": n, "hour_10": n})
+    counts = {"consultations": n, "hour_10": n}
+    for model in GRAINS:  # as the live counting adds a fact to every grain
+        if "day" in model.KEY and (model is not SpokeDay or spoke.pk):
+            increment(
+                model,
+                {name: prepared[name] for name in model.KEY},
+                {name: v for name, v in counts.items() if name in model.COUNTERS},
+            )
 
 
 @pytest.fixture

@@ -2,21 +2,30 @@
 never from the raw consultations: each costs the same at 3 thousand or 300 million.
 
 Which grain answers: "to date" for the country or a state from ``StateTotal``; a day or a
-date range for the country or a state from ``StateDay``; anything narrower (a district, a
-place, a specialty, a hub) from ``DayDetail``. Live figures (waiting now, doctors online)
-come straight from the queue: they are small by nature.
+date range for the country or a state from ``StateDay``; a state's or a district's
+operations from ``DistrictDay``, a hub's and the waits per OPD and hub from ``PlaceDay``, the
+spokes (equity, quiet spokes) from ``SpokeDay``; only a specialty or a spoke chosen as the
+facility reads ``DayDetail``. So a page reads O(districts, places or spokes × days), and
+a page's period is bounded (``bounded``): its cost does not grow with the history. Live
+figures (waiting now, doctors online) come straight from the queue: small by nature.
 """
+
+# The one SQL text here is assembled from model metadata; values go as parameters.
+# ruff: noqa: S608
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import heapq
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 
-from django.db.models import Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, Q, QuerySet, Sum, Window
 from django.utils import timezone
 
 from sanjeevani.queueing.models import DoctorPresence, Ticket
@@ -35,11 +44,14 @@ from sanjeevani.rollups.models import (
     WAIT_BUCKETS,
     WAIT_EDGES_MINUTES,
     DayDetail,
+    DistrictDay,
     DoctorDay,
     ServiceLine,
+    SpokeDay,
     StateDay,
     StateTotal,
 )
+from sanjeevani.rollups.models import PlaceDay as PlaceDayCounts
 
 LINES = tuple(ServiceLine.values)  # "opd", "hub_spoke", "store_forward"
 
@@ -143,18 +155,52 @@ class Operations:
 # --- scope ------------------------------------------------------------------------------
 
 
+_resolved: ContextVar[dict | None] = ContextVar("dashboard_resolved", default=None)
+
+
+@contextlib.contextmanager
+def resolving() -> Iterator[None]:
+    """Within it, a state's or specialty's code is looked up once, not once per figure (a
+    page computes a dozen figures of the same scope)."""
+    if _resolved.get() is not None:
+        yield
+        return
+    token = _resolved.set({})
+    try:
+        yield
+    finally:
+        _resolved.reset(token)
+
+
+def _lookup(kind: str, code: str, find: Callable[[], int | None]) -> int | None:
+    memo = _resolved.get()
+    if memo is None:
+        return find()
+    if (kind, code) not in memo:
+        memo[(kind, code)] = find()
+    return memo[(kind, code)]
+
+
 def _state_id(scope: Scope) -> int | None:
     if scope.state_code is None:
         return None
-    found = State.objects.filter(code=scope.state_code).values_list("id", flat=True).first()
+    code = scope.state_code
+    found = _lookup(
+        "state", code, lambda: State.objects.filter(code=code).values_list("id", flat=True).first()
+    )
     return found if found is not None else -1  # an unknown state has no figures
 
 
 def _specialty_id(scope: Scope) -> int | None:
     if not scope.specialty_code:
         return None
-    found = Specialty.objects.filter(code=scope.specialty_code).values_list("id", flat=True)
-    return found.first() or -1
+    code = scope.specialty_code
+    found = _lookup(
+        "specialty",
+        code,
+        lambda: Specialty.objects.filter(code=code).values_list("id", flat=True).first(),
+    )
+    return found or -1
 
 
 def _dates(qs: QuerySet, scope: Scope) -> QuerySet:
@@ -183,10 +229,34 @@ def _detail(scope: Scope, dated: bool = True) -> QuerySet:
     return _dates(qs, scope) if dated else qs
 
 
+def _fine(scope: Scope) -> bool:
+    """Only the day detail answers: a specialty, a facility (it may be a spoke), or a hub
+    and a district together."""
+    return bool(scope.specialty_code or scope.facility_id or (scope.hub_id and scope.district_id))
+
+
+def _grain(scope: Scope, dated: bool = True) -> QuerySet:
+    """Per-day rows of every counter (histograms included) below a state, at the cheapest
+    grain that answers the scope: a hub's from ``PlaceDay``, a state's or a district's from
+    ``DistrictDay``, anything finer from ``DayDetail``."""
+    if _fine(scope):
+        return _detail(scope, dated)
+    if scope.hub_id:
+        qs = PlaceDayCounts.objects.filter(hub_id=scope.hub_id)
+    else:
+        qs = DistrictDay.objects.all()
+        if scope.district_id:
+            qs = qs.filter(district_id=scope.district_id)
+    state_id = _state_id(scope)
+    if state_id is not None:
+        qs = qs.filter(state_id=state_id)
+    return _dates(qs, scope) if dated else qs
+
+
 def _days(scope: Scope) -> QuerySet:
     """Per-day rows at the cheapest grain that answers the scope."""
     if scope.narrow:
-        return _detail(scope)
+        return _grain(scope)
     qs = StateDay.objects.all()
     state_id = _state_id(scope)
     if state_id is not None:
@@ -373,9 +443,22 @@ def _rostered(place_ids: set[uuid.UUID]) -> dict[tuple[uuid.UUID, int], set]:
     return out
 
 
+def _place_rows(scope: Scope) -> QuerySet:
+    """Rows with the OPD and hub of each day: ``PlaceDay`` unless only the detail answers."""
+    if _fine(scope) or scope.district_id:
+        return _detail(scope)
+    qs = PlaceDayCounts.objects.all()
+    state_id = _state_id(scope)
+    if state_id is not None:
+        qs = qs.filter(state_id=state_id)
+    if scope.hub_id:
+        qs = qs.filter(hub_id=scope.hub_id)
+    return _dates(qs, scope)
+
+
 def _place_days(scope: Scope) -> list[PlaceDay]:
     rows = (
-        _detail(scope)
+        _place_rows(scope)
         .values("day", "opd_id", "hub_id")
         .annotate(
             consultations=Sum("consultations"),
@@ -435,11 +518,12 @@ def _spokes(scope: Scope) -> QuerySet:
         spokes = spokes.filter(state_id=state_id)
     if scope.district_id:
         spokes = spokes.filter(district_id=scope.district_id)
-    if scope.hub_id:
-        spokes = spokes.filter(hub_links__hub_id=scope.hub_id, hub_links__active=True)
     if scope.facility_id:
         spokes = spokes.filter(pk=scope.facility_id)
-    return spokes.distinct()
+    if scope.hub_id:  # the one join that can repeat a spoke
+        spokes = spokes.filter(hub_links__hub_id=scope.hub_id, hub_links__active=True)
+        return spokes.distinct()
+    return spokes
 
 
 def _quiet(scope: Scope, today: dt.date | None = None, days: int = 30) -> QuerySet:
@@ -447,7 +531,7 @@ def _quiet(scope: Scope, today: dt.date | None = None, days: int = 30) -> QueryS
     since = today - dt.timedelta(days=days - 1)
     # A request counts at its spoke only (not at a hub: see ``rollups.facts``), so only the
     # state narrows the look-up.
-    asked = DayDetail.objects.filter(day__gte=since, day__lte=today, tokens__gt=0)
+    asked = SpokeDay.objects.filter(day__gte=since, day__lte=today, tokens__gt=0)
     state_id = _state_id(scope)
     if state_id is not None:
         asked = asked.filter(state_id=state_id)
@@ -468,9 +552,10 @@ def quiet_spokes(
 def equity(scope: Scope, limit: int = 20) -> list[EquityRow]:
     """Districts, then spokes, with the fewest consultations in the scope (those with none
     included). Ranked by count: no population figures are kept yet, so not per head."""
-    detail = _detail(scope)
+    fine = _fine(scope) or bool(scope.hub_id)  # a hub's districts: its spokes', in the detail
+    source = _detail(scope) if fine else _grain(scope)
     by_district = dict(
-        detail.values_list("district_id").annotate(n=Sum("consultations")).order_by()
+        source.values_list("district_id").annotate(n=Sum("consultations")).order_by()
     )
     districts = District.objects.all()
     state_id = _state_id(scope)
@@ -482,19 +567,65 @@ def equity(scope: Scope, limit: int = 20) -> list[EquityRow]:
         EquityRow("district", str(d.pk), d.name, int(by_district.get(d.pk) or 0)) for d in districts
     ]
     rows.sort(key=lambda r: (r.consultations, r.name))
-    # One grouped read of the scope's days, then the scope's spokes (those with none
-    # included) ranked here: a query per spoke would cost a large state minutes.
-    by_spoke = dict(detail.values_list("spoke_id").annotate(n=Sum("consultations")).order_by())
-    fewest = heapq.nsmallest(
-        limit,
-        (
-            (pk, name, int(by_spoke.get(pk) or 0))
-            for pk, name in _spokes(scope).values_list("pk", "name").order_by()
-        ),
-        key=lambda row: (row[2], row[1]),
-    )
+    if fine:
+        # A hub's spokes (a handful), or a specialty or a facility: one grouped read of the
+        # detail, the ranking here.
+        detail = _detail(scope)
+        by_spoke = dict(detail.values_list("spoke_id").annotate(n=Sum("consultations")).order_by())
+        fewest = heapq.nsmallest(
+            limit,
+            (
+                (pk, name, int(by_spoke.get(pk) or 0))
+                for pk, name in _spokes(scope).values_list("pk", "name").order_by()
+            ),
+            key=lambda row: (row[2], row[1]),
+        )
+    else:
+        fewest = _fewest_spokes(scope, state_id, limit)
     spokes = [EquityRow("spoke", str(pk), name, int(n)) for pk, name, n in fewest]
     return rows[:limit] + spokes
+
+
+def _fewest_spokes(scope: Scope, state_id: int | None, limit: int) -> list[tuple]:
+    """The ``limit`` spokes of a state or district (or the country) with the fewest
+    consultations in the scope's days, those with none first: ranked in the database, one
+    read of the spokes' days (``SpokeDay``) joined to the spokes, so only ``limit`` rows
+    come back however many spokes the state has."""
+    quote = connection.ops.quote_name
+    facility = quote(Facility._meta.db_table)
+    counts = quote(SpokeDay._meta.db_table)
+    where, joined, params = [], [], []
+    if scope.start:
+        joined.append("s.day >= %s")
+        params.append(scope.start.isoformat())
+    if scope.end:
+        joined.append("s.day <= %s")
+        params.append(scope.end.isoformat())
+    if state_id is not None:
+        joined.append("s.state_id = %s")
+        params.append(state_id)
+        where.append("f.state_id = %s")
+    if scope.district_id:
+        joined.append("s.district_id = %s")
+        params.append(scope.district_id)
+        where.append("f.district_id = %s")
+    outer = [state_id] if state_id is not None else []
+    outer += [scope.district_id] if scope.district_id else []
+    sql = (
+        "SELECT f.id, f.name, COALESCE(n.consultations, 0) AS served"
+        f" FROM {facility} f LEFT JOIN (SELECT s.spoke_id, SUM(s.consultations) AS consultations"
+        f" FROM {counts} s{' WHERE ' + ' AND '.join(joined) if joined else ''}"
+        " GROUP BY s.spoke_id) n ON n.spoke_id = f.id"
+        " WHERE f.is_spoke = %s AND f.active = %s"
+        + "".join(f" AND {w}" for w in where)
+        + " ORDER BY served, f.name, f.id LIMIT %s"
+    )
+    id_field = Facility._meta.pk
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, True, True, *outer, limit])
+        return [
+            (id_field.to_python(pk), name, int(served)) for pk, name, served in cursor.fetchall()
+        ]
 
 
 OPERATIONS_DAYS = 30
@@ -517,11 +648,30 @@ def operations(scope: Scope, today: dt.date | None = None) -> Operations:
     """The state and hub dashboards' operations view for ``scope``: its date range, else
     the ``OPERATIONS_DAYS`` days up to its end (so that the page costs the same after years
     of service: its reads never span all of history)."""
-    today = today or timezone.localdate()
+    with resolving():
+        return _operations(scope, today or timezone.localdate())
+
+
+def _quiet_shown(scope: Scope, today: dt.date) -> tuple[list[QuietSpoke], int]:
+    """The first ``QUIET_SHOWN`` quiet spokes and the count of them all, in one read (the
+    count as a window over the same rows) unless a hub's links could repeat a spoke."""
+    if scope.hub_id:
+        return quiet_spokes(scope, today, limit=QUIET_SHOWN), _quiet(scope, today).count()
+    rows = list(
+        _quiet(scope, today)
+        .select_related("district")
+        .annotate(quiet_total=Window(Count("pk")))
+        .order_by("name")[:QUIET_SHOWN]
+    )
+    shown = [QuietSpoke(s.pk, s.code, s.name, s.district.name if s.district else "") for s in rows]
+    return shown, (rows[0].quiet_total if rows else 0)
+
+
+def _operations(scope: Scope, today: dt.date) -> Operations:
     scope = bounded(scope, today)
-    detail = _detail(scope)
-    totals = _sum(detail, "consultations", "women", "seniors", *HOURS, *WAIT_BUCKETS)
+    totals = _sum(_grain(scope), "consultations", "women", "seniors", *HOURS, *WAIT_BUCKETS)
     done = totals["consultations"]
+    quiet, quiet_count = _quiet_shown(scope, today)
     return Operations(
         # The page shows the latest place-days; the export (``table_rows("waits")``) has
         # every day of the period. Over a month a large state has tens of thousands.
@@ -529,8 +679,8 @@ def operations(scope: Scope, today: dt.date | None = None) -> Operations:
         busiest_hours=[totals[h] for h in HOURS],
         women_share=totals["women"] / done if done else None,
         senior_share=totals["seniors"] / done if done else None,
-        quiet_spokes=quiet_spokes(scope, today, limit=QUIET_SHOWN),
-        quiet_spoke_count=_quiet(scope, today).count(),
+        quiet_spokes=quiet,
+        quiet_spoke_count=quiet_count,
         equity=equity(scope),
         wait_histogram={b: totals[b] for b in WAIT_BUCKETS},
         start=scope.start,
@@ -576,7 +726,7 @@ def table_rows(name: str, scope: Scope) -> tuple[list[str], Iterator[list]]:
             for r in _place_days(bounded(scope))
         )
     if name == "hours":
-        counts = _sum(_detail(bounded(scope)), *HOURS)
+        counts = _sum(_grain(bounded(scope)), *HOURS)
         return ["hour", "consultations"], ([h, counts[n]] for h, n in enumerate(HOURS))
     if name == "equity":
         return ["kind", "id", "name", "consultations"], (

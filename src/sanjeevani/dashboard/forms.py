@@ -62,7 +62,9 @@ class DashboardFilters(forms.Form):
             del self.fields["district"]
             del self.fields["facility"]
         elif state is not None:
-            self.fields["district"].queryset = District.objects.filter(state=state).order_by("name")
+            self.fields["district"].queryset = (
+                District.objects.filter(state=state).select_related("state").order_by("name")
+            )
         self.facility_id = None
 
     def clean_start(self) -> dt.date | None:

@@ -58,15 +58,16 @@ def overview(scope: Scope, *, operational: bool = False) -> Overview:
     today = timezone.localdate()
 
     def compute() -> Overview:
-        return Overview(
-            scope=scope,
-            today=today,
-            headline=figures.headline(scope, today=today),
-            # Only the whole country's page ranks the states.
-            ranking=list(figures.state_ranking(scope)) if scope.state_code is None else [],
-            trend=list(figures.daily_trend(scope, days=TREND_DAYS, today=today)),
-            operations=figures.operations(scope) if operational else None,
-        )
+        with figures.resolving():  # the scope's codes looked up once for every figure
+            return Overview(
+                scope=scope,
+                today=today,
+                headline=figures.headline(scope, today=today),
+                # Only the whole country's page ranks the states.
+                ranking=list(figures.state_ranking(scope)) if scope.state_code is None else [],
+                trend=list(figures.daily_trend(scope, days=TREND_DAYS, today=today)),
+                operations=figures.operations(scope) if operational else None,
+            )
 
     return _cached(
         _key("ops" if operational else "overview", scope, today), FIGURES_SECONDS, compute

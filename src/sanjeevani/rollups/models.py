@@ -1,12 +1,15 @@
 """Counters the dashboards read instead of the raw rows, so a national figure costs the same
 at 3 thousand or 300 million consultations.
 
-Three grains, each kept in the transaction of the change it counts (``services``):
+The grains, each kept in the transaction of the change it counts (``services``):
 
 - ``DayDetail``: per IST day, state, district, service line, specialty and place (OPD, hub,
   spoke) — the state and hub dashboards, with the wait and hour histograms;
 - ``StateDay``: per IST day, state and service line — the public page, rankings, trends;
-- ``StateTotal``: per state and service line, all time — "to date".
+- ``StateTotal``: per state and service line, all time — "to date";
+- ``DistrictDay``, ``PlaceDay``, ``SpokeDay``: coarser than ``DayDetail`` and read by the
+  state and hub dashboards instead of it, so a page reads O(districts, places or spokes ×
+  days) rows, never one per spoke, specialty and hub of every day.
 
 ``DoctorDay`` is a set (one row per day, doctor, state, line and place), so "doctors who
 consulted today" is a count of rows, not of consultations.
@@ -184,5 +187,97 @@ class DoctorDay(models.Model):
         return f"{self.doctor_id} consulted on {self.day}"
 
 
+class DistrictDay(ScalarCounters, HistogramCounters):
+    """Per IST day, state, district and service line, with both histograms: a state's
+    operations (its busiest hours, waits, shares, districts) read
+    O(districts × days) rows, whatever the number of spokes or consultations."""
+
+    KEY = ("day", "state_id", "district_id", "service_line")
+    COUNTERS = SCALARS + HISTOGRAMS
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    state_id = models.IntegerField()
+    district_id = models.BigIntegerField()
+    service_line = models.CharField(max_length=16)
+
+    class Meta:
+        db_table = "rollups_district_day"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "state_id", "district_id", "service_line"],
+                name="rollups_district_day_key",
+            )
+        ]
+        indexes = [models.Index(fields=["state_id", "day"], name="rollups_district_state_day")]
+
+
+class PlaceDay(ScalarCounters, HistogramCounters):
+    """Per IST day, OPD or hub (the place that served) and service line, with both
+    histograms: the waits per OPD and hub per day, and a hub's whole dashboard, read
+    O(places × days) rows. A request counted at its spoke only (a token) has neither OPD
+    nor hub when it is a hub case: it is kept here with both ``NO_PLACE``."""
+
+    KEY = ("day", "state_id", "service_line", "opd_id", "hub_id")
+    COUNTERS = SCALARS + HISTOGRAMS
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    state_id = models.IntegerField()
+    service_line = models.CharField(max_length=16)
+    opd_id = models.UUIDField()
+    hub_id = models.UUIDField()
+
+    class Meta:
+        db_table = "rollups_place_day"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "state_id", "service_line", "opd_id", "hub_id"],
+                name="rollups_place_day_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["state_id", "day"], name="rollups_place_state_day"),
+            models.Index(fields=["hub_id", "day"], name="rollups_place_hub_day"),
+            models.Index(fields=["opd_id", "day"], name="rollups_place_opd_day"),
+        ]
+
+
+class SpokeDay(models.Model):
+    """Per IST day and spoke: consultations given to its patients and tokens it took (the
+    equity list's spokes and the quiet spokes), narrow so that a state's month of spokes
+    is one index range of small rows. Only rows with a spoke."""
+
+    KEY = ("day", "state_id", "district_id", "spoke_id")
+    COUNTERS = ("consultations", "tokens")
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    state_id = models.IntegerField()
+    district_id = models.BigIntegerField()
+    spoke_id = models.UUIDField()
+    consultations = models.BigIntegerField(default=0)
+    tokens = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "rollups_spoke_day"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "state_id", "district_id", "spoke_id"],
+                name="rollups_spoke_day_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["state_id", "day"], name="rollups_spoke_state_day"),
+            models.Index(fields=["spoke_id", "day"], name="rollups_spoke_spoke_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"spoke {self.spoke_id} on {self.day}"
+
+
+#: The counting grains (a fact adds to each), finest first; ``DoctorDay`` is a set apart.
+GRAINS = (DayDetail, DistrictDay, PlaceDay, SpokeDay, StateDay, StateTotal)
+
 #: Every rollup table, in the order the rebuild fills them.
-ROLLUP_MODELS = (DayDetail, StateDay, StateTotal, DoctorDay)
+ROLLUP_MODELS = (DayDetail, DistrictDay, PlaceDay, SpokeDay, StateDay, StateTotal, DoctorDay)

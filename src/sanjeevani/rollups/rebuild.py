@@ -13,17 +13,32 @@ import time
 from django.db import connection, transaction
 
 from . import facts
-from .models import SCALARS, DayDetail, DoctorDay, StateDay, StateTotal
+from .models import (
+    ROLLUP_MODELS,
+    SCALARS,
+    DayDetail,
+    DistrictDay,
+    DoctorDay,
+    PlaceDay,
+    SpokeDay,
+    StateDay,
+    StateTotal,
+)
 
 
-def _grouped(target, source: str, key: tuple[str, ...], counters: tuple[str, ...]) -> str:
+def _grouped(
+    target, source: str, key: tuple[str, ...], counters: tuple[str, ...], where: str = ""
+) -> str:
+    """The rows of ``target`` summed from ``source``; a group whose counters are all 0 is
+    left out, as the live counting never makes such a row."""
     quote = connection.ops.quote_name
     keys = ", ".join(quote(c) for c in key)
     sums = ", ".join(f"SUM({quote(c)})" for c in counters)
     columns = ", ".join(quote(c) for c in (*key, *counters))
+    some = " OR ".join(f"SUM({quote(c)}) <> 0" for c in counters)
     return (
         f"INSERT INTO {quote(target._meta.db_table)} ({columns})"
-        f" SELECT {keys}, {sums} FROM ({source}) f GROUP BY {keys}"
+        f" SELECT {keys}, {sums} FROM ({source}) f{where} GROUP BY {keys} HAVING {some}"
     )
 
 
@@ -71,9 +86,21 @@ def rebuild_rollups(progress=None) -> dict[str, int]:
     detail = quote(DayDetail._meta.db_table)
     state_day = quote(StateDay._meta.db_table)
     doctors = ", ".join(quote(c) for c in DoctorDay.KEY)
+    from_detail = f"SELECT * FROM {detail}"
     statements = {
         "day detail": _grouped(DayDetail, all_facts, DayDetail.KEY, DayDetail.COUNTERS),
-        "state days": _grouped(StateDay, f"SELECT * FROM {detail}", StateDay.KEY, SCALARS),
+        "district days": _grouped(DistrictDay, from_detail, DistrictDay.KEY, DistrictDay.COUNTERS),
+        "place days": _grouped(PlaceDay, from_detail, PlaceDay.KEY, PlaceDay.COUNTERS),
+        "spoke days": _grouped(
+            SpokeDay,
+            from_detail,
+            SpokeDay.KEY,
+            SpokeDay.COUNTERS,
+            where=f" WHERE spoke_id <> {dialect.no_place()}",
+        ),
+        "state days": _grouped(
+            StateDay, f"SELECT * FROM {quote(DistrictDay._meta.db_table)}", StateDay.KEY, SCALARS
+        ),
         "state totals": _grouped(StateTotal, f"SELECT * FROM {state_day}", StateTotal.KEY, SCALARS),
         "doctor days": f"INSERT INTO {quote(DoctorDay._meta.db_table)} ({doctors})"
         f" SELECT DISTINCT {doctors} FROM ({facts.doctor_facts(dialect)}) f",
@@ -86,15 +113,17 @@ def rebuild_rollups(progress=None) -> dict[str, int]:
 
     remake: list[str] = []
     with transaction.atomic(), connection.cursor() as cursor:
-        tables = [quote(m._meta.db_table) for m in (DoctorDay, StateTotal, StateDay, DayDetail)]
+        tables = [quote(m._meta.db_table) for m in reversed(ROLLUP_MODELS)]
         if connection.vendor == "postgresql":
             cursor.execute(f"TRUNCATE {', '.join(tables)}")
             # After a bulk load the planner's statistics are stale (it would pick nested
             # loops for millions of rows), and the grouping wants memory, not disk.
             for label in (facts.Consultation, facts.Ticket, facts.Prescription, facts.Patient):
                 cursor.execute(f"ANALYZE {facts.table(label)}")
-            cursor.execute("SET LOCAL work_mem = '256MB'")
-            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            # A one-off pass over every row: memory enough that the grouping and the index
+            # builds of tens of millions of rows stay off the disk as far as they can.
+            cursor.execute("SET LOCAL work_mem = '1GB'")
+            cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
             cursor.execute("SET LOCAL jit = off")  # seconds of compiling for one pass
             remake = _without_indexes(cursor, tables)
         else:
@@ -108,4 +137,4 @@ def rebuild_rollups(progress=None) -> dict[str, int]:
             cursor.execute(sql)
         if remake:
             step("indexes")
-    return {m.__name__: m.objects.count() for m in (DayDetail, StateDay, StateTotal, DoctorDay)}
+    return {m.__name__: m.objects.count() for m in ROLLUP_MODELS}

@@ -1,9 +1,13 @@
 """Counting, in the caller's transaction (never a commit of its own): the consultation's
 ending (``consultations.lifecycle.close_consultation``), a token taken or cancelled, a
-prescription issued. Each reads its one fact (``facts``, the same SQL the rebuild groups)
-and adds it to every grain with one upsert per row, so concurrent endings never lose a
-count: ``INSERT ... ON CONFLICT (key) DO UPDATE SET n = table.n + EXCLUDED.n`` (PostgreSQL;
-SQLite 3.24+ runs the same under its write lock).
+prescription issued. Each runs its one fact (``facts``, the same SQL the rebuild groups)
+and adds it to every grain (``models.GRAINS``), so concurrent endings never lose a count:
+``INSERT ... SELECT ... ON CONFLICT (key) DO UPDATE SET n = table.n + EXCLUDED.n``.
+
+PostgreSQL: one statement per counted event, whatever the number of grains: the fact is
+read once in a ``WITH`` and every grain (and, for an ending, the doctor's day) is upserted
+from it by data-modifying CTEs, so the fact never travels to Python and back. SQLite (3.24+,
+under its write lock) runs one ``INSERT ... SELECT`` of the fact per grain.
 """
 
 # SQL here is assembled only from model metadata and constants; values go as parameters.
@@ -19,7 +23,7 @@ from django.apps import apps
 from django.db import connection, models
 
 from . import facts
-from .models import SCALARS, DayDetail, DoctorDay, StateDay, StateTotal
+from .models import GRAINS, DoctorDay, SpokeDay
 
 
 def increment(model: type[models.Model], key: Mapping[str, Any], increments: Mapping[str, int]):
@@ -43,59 +47,92 @@ def increment(model: type[models.Model], key: Mapping[str, Any], increments: Map
         cursor.execute(sql, values)
 
 
-@functools.cache
-def _sql(kind: str, vendor: str) -> str:
-    dialect = facts.Dialect(vendor)
+def _upsert(model: type[models.Model], source: str, dialect: facts.Dialect) -> str:
+    """``INSERT`` into ``model`` the rows of ``source`` (a fact: one row, or none) that
+    count there, adding to the row at the same key. A fact with every counter of the grain
+    at 0 adds no row (as the rebuild, which leaves no such fact in a group alone... and the
+    live counting never made one)."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    keys = [quote(c) for c in model.KEY]
+    counters = [quote(c) for c in model.COUNTERS]
+    counts = " OR ".join(f"f.{c} <> 0" for c in counters)
+    where = f"({counts})"
+    if model is SpokeDay:
+        where += f" AND f.spoke_id <> {dialect.no_place()}"
+    sets = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in counters)
+    return (
+        f"INSERT INTO {table} ({', '.join(keys + counters)})"
+        f" SELECT {', '.join('f.' + c for c in keys + counters)} FROM {source} f"
+        f" WHERE {where} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
+    )
+
+
+def _fact_sql(kind: str, dialect: facts.Dialect) -> str:
     return {
         "consultation": facts.consultation_facts(dialect, one=True),
         "token": facts.token_facts(dialect, one=True),
         "cancel": facts.cancel_facts(dialect, one=True),
         "prescription": facts.prescription_facts(dialect, one=True),
-        "doctor": _doctor_insert(dialect) + " ON CONFLICT DO NOTHING",
     }[kind]
 
 
 def _doctor_insert(dialect: facts.Dialect) -> str:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(c) for c in DoctorDay.KEY)
-    return f"INSERT INTO {quote(DoctorDay._meta.db_table)} ({columns}) " + facts.doctor_facts(
-        dialect, one=True
+    return (
+        f"INSERT INTO {quote(DoctorDay._meta.db_table)} ({columns}) "
+        + facts.doctor_facts(dialect, one=True)
+        + " ON CONFLICT DO NOTHING"
     )
+
+
+@functools.cache
+def _statements(kind: str, vendor: str) -> tuple[tuple[str, int], ...]:
+    """The statements that count one event of ``kind``, each with the number of times it
+    takes the row's id as a parameter."""
+    dialect = facts.Dialect(vendor)
+    fact = _fact_sql(kind, dialect)
+    with_doctor = kind == "consultation"
+    if dialect.postgres:
+        ctes = [f"f AS MATERIALIZED ({fact})"]
+        ctes += [f"g{i} AS ({_upsert(model, 'f', dialect)})" for i, model in enumerate(GRAINS)]
+        if with_doctor:
+            ctes.append(f"d AS ({_doctor_insert(dialect)})")
+        return ((f"WITH {', '.join(ctes)} SELECT 1", 2 if with_doctor else 1),)
+    # SQLite: "WHERE" after the fact's SELECT keeps ON CONFLICT from being read as a join.
+    statements = [(_upsert(model, f"({fact})", dialect), 1) for model in GRAINS]
+    if with_doctor:
+        statements.append((_doctor_insert(dialect), 1))
+    return tuple(statements)
 
 
 def _pk(label: str, value: Any) -> Any:
     return apps.get_model(label)._meta.pk.get_db_prep_value(value, connection)
 
 
-def _count(kind: str, label: str, pk: Any) -> dict[str, int]:
-    """Read one fact and add it to every grain; returns its counters (empty when the row
-    is not one that counts, e.g. a consultation not ended)."""
+def _count(kind: str, label: str, pk: Any, doctor: bool = True) -> None:
+    """Add the row's one fact to every grain (nothing when the row is not one that counts,
+    e.g. a consultation not ended). ``doctor`` (an ending, SQLite only): whether the
+    doctor's day is worth a statement; PostgreSQL folds it into the one statement."""
+    param = _pk(label, pk)
     with connection.cursor() as cursor:
-        cursor.execute(_sql(kind, connection.vendor), [_pk(label, pk)])
-        row = cursor.fetchone()
-        names = [column[0] for column in cursor.description]
-    if row is None:
-        return {}
-    fact = dict(zip(names, row, strict=True))
-    detail_key = {name: fact[name] for name in DayDetail.KEY}
-    counters = {name: fact[name] for name in DayDetail.COUNTERS}
-    scalars = {name: fact[name] for name in SCALARS}
-    increment(DayDetail, detail_key, counters)
-    increment(StateDay, {name: fact[name] for name in StateDay.KEY}, scalars)
-    increment(StateTotal, {name: fact[name] for name in StateTotal.KEY}, scalars)
-    return counters
+        for sql, uses in _statements(kind, connection.vendor):
+            if not doctor and sql.startswith(f"INSERT INTO {_doctor_table()}"):
+                continue
+            cursor.execute(sql, [param] * uses)
+
+
+def _doctor_table() -> str:
+    return connection.ops.quote_name(DoctorDay._meta.db_table)
 
 
 def count_consultation_closed(consultation: Any) -> None:
     """Every ending (called by ``close_consultation`` after the consultation is saved as
     ended): completed, missed, dropped, forwarded; and, when completed, the doctor among
     those who consulted that day."""
-    counters = _count("consultation", facts.Consultation, consultation.pk)
-    if counters.get("consultations"):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _sql("doctor", connection.vendor), [_pk(facts.Consultation, consultation.pk)]
-            )
+    completed = getattr(consultation, "outcome", None) in facts.COMPLETED_OUTCOMES
+    _count("consultation", facts.Consultation, consultation.pk, doctor=completed)
 
 
 def count_token_taken(ticket: Any) -> None:

@@ -33,6 +33,13 @@ class SeedReport:
     consultations: int
     patients: int
     seconds: dict[str, float] = field(default_factory=dict)
+    rollups: bool = False  # written with the rows (no rebuild needed)
+
+
+def _any_rollups() -> bool:
+    from sanjeevani.rollups.models import ROLLUP_MODELS
+
+    return any(model.objects.exists() for model in ROLLUP_MODELS)
 
 
 def seed_tag(seed: int, small: bool) -> int:
@@ -47,10 +54,14 @@ def seed_national(
     small: bool = False,
     last_day: dt.date | None = None,
     stream: Any = None,
+    rollups: bool = False,
 ) -> SeedReport:
     """Write the country (unless this seed's is there already) and ``consultations`` more
     consultations. The caller decides whether the database may be written (the command
-    refuses production and databases with consultations unless told)."""
+    refuses production and databases with consultations unless told). ``rollups``: write
+    the rollups of the new rows too, counted while generating them (``tally``), when the
+    database has no ticket and no rollup yet (``report.rollups`` tells whether it did;
+    otherwise the caller rebuilds them)."""
     from sanjeevani.consultations.models import Consultation
     from sanjeevani.patients.models import Patient
     from sanjeevani.queueing.models import Ticket
@@ -70,15 +81,36 @@ def seed_national(
         country = build_places(plan, random.Random(seed), tag, write=not exists)
     report.seconds["places"] = time.monotonic() - started
     offsets = (Patient.objects.count(), Ticket.objects.count(), Consultation.objects.count())
+    report.rollups = rollups and not offsets[1] and not _any_rollups()
     history = History(
         country,
         consultations,
         last_day or timezone.localdate(),
         random.Random(seed * 7919 + offsets[2]),
         offsets,
+        tally=report.rollups,
     )
     mark = time.monotonic()
     history.run(stream)
     report.patients = history.patient_count
     report.seconds["history"] = time.monotonic() - mark
+    _analyze(stream)
     return report
+
+
+def _analyze(stream: Any) -> None:
+    """PostgreSQL: fresh planner statistics for the tables just filled (autovacuum would
+    come to them later; until then the planner takes millions of rows for a handful)."""
+    from django.apps import apps
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    mark = time.monotonic()
+    labels = ("patients", "queueing", "consultations", "prescriptions", "registry", "rollups")
+    with connection.cursor() as cursor:
+        for label in labels:
+            for model in apps.get_app_config(label).get_models():
+                if model._meta.managed and not model._meta.proxy:
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+    stream.write(f"  statistics analysed in {time.monotonic() - mark:,.1f} s\n")

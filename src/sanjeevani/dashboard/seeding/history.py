@@ -17,13 +17,15 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.patients.models import Patient
 from sanjeevani.prescriptions.models import Prescription
 from sanjeevani.queueing.models import Ticket
+from sanjeevani.rollups.models import StateTotal
 
+from . import tally as tally_
 from .bulk import bulk_load
 from .country import (
     CANCELLED_PER_HUNDRED,
@@ -36,11 +38,17 @@ from .country import (
     daily_volumes,
 )
 from .places import Country
-from .writer import Progress, Table
+from .tally import NIL, Tally
+from .writer import Progress, Table, copy_pipelined
 from .writer import ordered_uid as uid
 
 K_PATIENT, K_TICKET, K_CONSULTATION, K_PRESCRIPTION = 11, 12, 13, 14
 CHUNK = 100_000
+ONE_TOKEN = [(tally_.TOKENS, 1)]
+ONE_CANCEL = [(tally_.CANCELLED, 1)]
+ONE_MISSED = [(tally_.MISSED, 1)]
+ONE_DROPPED = [(tally_.DROPPED, 1)]
+ONE_NEW = [(tally_.NEW, 1)]
 #: From this many consultations the load drops and rebuilds indexes (``bulk``).
 BULK_FROM = 200_000
 _ALPHABET_NUMBER = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -105,9 +113,12 @@ class History:
         last_day: dt.date,
         rng: random.Random,
         offsets: tuple[int, int, int] = (0, 0, 0),
+        tally: bool = False,
     ) -> None:
         """``offsets``: rows of patients, tickets and consultations already in the database
-        (``--append``), so the new rows' ids and codes follow on and never collide."""
+        (``--append``), so the new rows' ids and codes follow on and never collide.
+        ``tally``: count the rollups while generating and write them with the rows (only
+        into empty rollup tables, with no consultation before: ``tally``)."""
         self.country = country
         self.total = consultations
         self.rng = rng
@@ -131,6 +142,8 @@ class History:
             self.patient_base[code] = base + self.patient_offset
             base += self.patients_per_state[code]
         self.patient_count = base
+        self.tally = Tally() if tally else None
+        self.seen = bytearray(base if tally else 0)  # patients with a completed consultation
         # Cumulative share of the consultations by the end of each day: patients "appear"
         # as the service grows, so a patient is never seen before they were registered.
         done, self.day_fraction = 0, []
@@ -187,9 +200,23 @@ class History:
              "preferred_language": "en", "abha_number": "", "abha_address": "",
              "registered_at_facility_id": None},
         )  # fmt: skip
-        with transaction.atomic():
-            table.write(self.patient_rows(), progress)
+        if self.pipelined:
+            copy_pipelined(
+                self._patient_chunks(), [table], loaded=lambda counts: progress.add(counts[0])
+            )
+        else:
+            with transaction.atomic():
+                table.write(self.patient_rows(), progress)
         progress.done()
+
+    def _patient_chunks(self) -> Iterator[list[tuple[int, list]]]:
+        rows: list[tuple] = []
+        for row in self.patient_rows():
+            rows.append(row)
+            if len(rows) >= 2 * CHUNK:
+                yield [(0, rows)]
+                rows = []
+        yield [(0, rows)]
 
     # --- consultations -------------------------------------------------------------------
     def write_consultations(self) -> None:
@@ -229,27 +256,43 @@ class History:
              "content": {"synthetic": True, "note": "seed_national"}, "signature": "synthetic",
              "key_id": "synthetic", "doctor_signature": "", "doctor_key_id": ""},
         )  # fmt: skip
+        tables = [tickets_table, consultations_table, prescriptions_table]
+        if self.tally is not None:
+            tables += tally_.tables()
         progress = Progress("consultations", self.total)
+        if self.pipelined:
+            copy_pipelined(self._chunks(), tables, loaded=lambda counts: progress.add(counts[1]))
+            progress.done()
+            return
+        for chunk in self._chunks():
+            with transaction.atomic():
+                for index, rows in chunk:
+                    tables[index].write(rows)
+            progress.add(len(chunk[1][1]))
+        progress.done()
+
+    def _chunks(self) -> Iterator[list[tuple[int, list]]]:
+        """The tickets, consultations and prescriptions, about ``CHUNK`` consultations at a
+        time (whole days), as ``(table index, rows)``."""
         tickets: list[tuple] = []
         consultations: list[tuple] = []
         prescriptions: list[tuple] = []
+        tally = self.tally
 
-        def flush() -> None:
-            with transaction.atomic():
-                tickets_table.write(tickets)
-                consultations_table.write(consultations)
-                prescriptions_table.write(prescriptions)
-            progress.add(len(consultations))
-            tickets.clear()
-            consultations.clear()
-            prescriptions.clear()
+        def chunk(last: bool = False) -> list[tuple[int, list]]:
+            rows = [(0, tickets), (1, consultations), (2, prescriptions)]
+            if tally is not None:
+                rows += [(3 + i, grain) for i, grain in enumerate(tally.drain())]
+                if last:
+                    rows.append((3 + len(tally_.DAY_MODELS), tally.total_rows()))
+            return rows
 
         for day_index, (day, count) in enumerate(self.days):
             self._day(day_index, day, count, tickets, consultations, prescriptions)
             if len(consultations) >= CHUNK:
-                flush()
-        flush()
-        progress.done()
+                yield chunk()
+                tickets, consultations, prescriptions = [], [], []
+        yield chunk(last=True)
 
     def _day(
         self,
@@ -271,6 +314,8 @@ class History:
         whole, part = divmod(count * CANCELLED_PER_HUNDRED, 100)
         cancelled = whole + (1 if rng.random() * 100 < part else 0)
         tickets_made, consultations_made = self._tickets_made, self._consultations_made
+        tally = self.tally
+        candidates: dict[int, tuple] = {}  # a patient's first completion this day, if new
         for _n in range(count + cancelled):
             is_consultation = _n < count
             code = self.states[bisect.bisect_left(self.state_cum, random_())]
@@ -279,7 +324,8 @@ class History:
                 opds = country.opds[""]
             hub_line = (random_() < hub_share and not sunday) or not opds
             if hub_line:
-                spoke_id, linked = country.spokes[code][int(random_() * len(country.spokes[code]))]
+                spoke_index = int(random_() * len(country.spokes[code]))
+                spoke_id, linked = country.spokes[code][spoke_index]
                 hub = country.hubs[linked[0] if len(linked) == 1 or random_() < 0.7 else linked[1]]
                 which = 0 if random_() < 0.7 else int(random_() * len(hub.specialties))
                 doctor, queue, specialty = (
@@ -309,12 +355,24 @@ class History:
             mix = (patient_index * 2654435761 + self.tag) & 0xFFFFFFFF
             senior = ((mix >> 10) % 1000) < SENIOR_SHARE * 1000
             age = 60 + (mix >> 20) % 30 if senior else (mix >> 20) % 60
+            if tally is not None:
+                # Where the care is counted: the spoke's district, else the patient's.
+                districts = country.state_districts[code]
+                district = districts[(spoke_index if hub_line else patient_index) % len(districts)]
+                state_id = country.state_ids[code]
+                where = (
+                    day_text, state_id, district, line, specialty or 0,
+                    opd_id or NIL, NIL, spoke_id or NIL,
+                )  # fmt: skip
+                tally.add(where, ONE_TOKEN)
             queued = open_from + random_() * (open_to - open_from - 45)
             tickets_made += 1
             ticket = uid(K_TICKET, tickets_made, self.tag)
             complaint = COMPLAINTS[int(random_() * len(COMPLAINTS))]
             queued_at = _stamp(day_text, queued)
             if not is_consultation:
+                if tally is not None:
+                    tally.add(where, ONE_CANCEL)
                 tickets.append(
                     (
                         ticket,
@@ -359,6 +417,12 @@ class History:
                 mode = "video" if random_() < 0.85 else "audio"
             completed = status == "completed"
             consultations_made += 1
+            if tally is not None:
+                self._count(
+                    tally, where, hub_id, outcome, day, queued, called,
+                    0.0 if outcome == "no_show" else length, patient_index,
+                    code, age, mix, consultations_made, doctor, candidates,
+                )  # fmt: skip
             consultation_number = consultations_made
             consultation = uid(K_CONSULTATION, consultation_number, self.tag)
             tickets.append(
@@ -425,10 +489,85 @@ class History:
                     )
                 )
         self._tickets_made, self._consultations_made = tickets_made, consultations_made
+        if tally is not None:
+            for patient_index, (_ended, _number, key) in candidates.items():
+                tally.add(key, ONE_NEW)
+                self.seen[patient_index - self.patient_offset] = 1
+
+    def _count(
+        self,
+        tally: Tally,
+        where: tuple,
+        hub_id: str | None,
+        outcome: str,
+        day: dt.date,
+        queued: float,
+        called: float,
+        length: float,
+        patient_index: int,
+        code: str,
+        age: int,
+        mix: int,
+        number: int,
+        doctor: str,
+        candidates: dict[int, tuple],
+    ) -> None:
+        """One ending's facts, as ``rollups.facts.consultation_facts`` reads them from the
+        rows ``_day`` writes (the same float expressions give the same whole seconds)."""
+        key = where[:6] + (hub_id or NIL,) + where[7:]
+        if outcome == "no_show":
+            tally.add(key, ONE_MISSED)
+            return
+        if outcome == "dropped":
+            tally.add(key, ONE_DROPPED)
+            return
+        started = int((called + 0.3) * 60)
+        ended = int((called + 0.3 + length) * 60)
+        wait = started - int(queued * 60)
+        counts = [
+            (tally_.CONSULTATIONS, 1),
+            (tally_.WAIT_COUNT, 1),
+            (tally_.WAIT_SECONDS, wait),
+            (tally_.wait_bucket(wait), 1),
+            (tally_.DURATION_COUNT, 1),
+            (tally_.DURATION_SECONDS, ended - started),
+            (tally_.HOUR_AT[ended // 3600], 1),
+        ]
+        if (mix % 1000) < WOMEN_SHARE * 1000:
+            counts.append((tally_.WOMEN, 1))
+        if age < 60 and age >= 40:  # the age given, plus the whole years since
+            local = patient_index - self.patient_base[code]
+            recorded = self.days[
+                min(
+                    bisect.bisect_right(self.day_fraction, local / self.patients_per_state[code]),
+                    len(self.days) - 1,
+                )
+            ][0]
+            age += max(0, (day - recorded).days // 365)
+        if age >= 60:
+            counts.append((tally_.SENIORS, 1))
+        if outcome == "referred":
+            counts.append((tally_.REFERRALS, 1))
+        elif outcome == "prescription":
+            counts.append((tally_.PRESCRIPTIONS, 1))
+        tally.add(key, counts)
+        tally.doctor(where[0], doctor, where[1], where[3], hub_id or where[5])
+        if not self.seen[patient_index - self.patient_offset]:
+            first = candidates.get(patient_index)
+            if first is None or (ended, number) < first[:2]:
+                candidates[patient_index] = (ended, number, key)
+
+    @property
+    def pipelined(self) -> bool:
+        """From ``BULK_FROM`` rows on PostgreSQL the rows are made in a child process while
+        this one loads them (``writer.copy_pipelined``)."""
+        return self.total >= BULK_FROM and connection.vendor == "postgresql"
 
     def run(self, stream: Any = None) -> None:
         """Patients, then the consultations; in bulk mode from ``BULK_FROM`` rows."""
         tables = [Patient, Ticket, Consultation, Prescription]
+        if self.tally is not None:
+            tables += [*tally_.DAY_MODELS, StateTotal]
         bulk = bulk_load(tables, stream) if self.total >= BULK_FROM else contextlib.nullcontext()
         with bulk:
             self.write_patients()

@@ -113,6 +113,25 @@ class Table:
             return self._copy(rows, progress)
         return self._executemany(rows, progress)
 
+    def encode(self, rows: Iterable[Sequence[Any]]) -> str:
+        """The rows as COPY text (PostgreSQL), constants included: pure Python, so another
+        process can make it while this one loads the previous chunk."""
+        suffix = self._pg_suffix
+        text = _pg_text
+        return "".join(["\t".join(map(text, row)) + suffix for row in rows])
+
+    def copy_text(self, text: str) -> None:
+        """Load COPY text made by :meth:`encode` (in the caller's transaction)."""
+        cols = ", ".join(connection.ops.quote_name(c) for c in self.columns)
+        with connection.cursor() as cursor:
+            raw = cursor.cursor
+            with raw.copy(
+                f"COPY {connection.ops.quote_name(self.table)} ({cols}) FROM STDIN"
+            ) as copy:
+                step = 1 << 22
+                for start in range(0, len(text), step):
+                    copy.write(text[start : start + step])
+
     def _copy(self, rows: Iterable[Sequence[Any]], progress: Progress | None) -> int:
         cols = ", ".join(connection.ops.quote_name(c) for c in self.columns)
         suffix = self._pg_suffix
@@ -188,3 +207,53 @@ def _python(field: models.Field, value: Any) -> Any:
     if isinstance(field, models.DateField) and isinstance(value, str):
         return dt.date.fromisoformat(value)
     return value
+
+
+def _produce(chunks: Iterable[list[tuple[int, list]]], tables: Sequence[Table], queue: Any) -> None:
+    """In the child process: encode each chunk's rows and hand them over."""
+    try:
+        for chunk in chunks:
+            queue.put([(index, tables[index].encode(rows), len(rows)) for index, rows in chunk])
+        queue.put(None)
+    except BaseException as error:  # the parent re-raises it
+        queue.put(RuntimeError(f"the generator failed: {error!r}"))
+        raise
+
+
+def copy_pipelined(
+    chunks: Iterable[list[tuple[int, list]]],
+    tables: Sequence[Table],
+    loaded: Any = None,
+) -> None:
+    """Load ``chunks`` (each a list of ``(index into tables, rows)``, one transaction per
+    chunk) with the rows generated and encoded in a forked child process while this one
+    loads the chunk before: the generator's Python and the server's COPY use a core each
+    instead of taking turns. PostgreSQL only; ``loaded(chunk sizes)`` after each chunk.
+    The generator must not touch the database (the child shares this process's socket)."""
+    import multiprocessing
+
+    from django.db import transaction
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue(maxsize=2)
+    child = context.Process(target=_produce, args=(chunks, tables, queue), daemon=True)
+    child.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is None:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            with transaction.atomic():
+                for index, text, _count in item:
+                    tables[index].copy_text(text)
+            if loaded is not None:
+                loaded([count for _index, _text, count in item])
+        child.join()
+        if child.exitcode:
+            raise RuntimeError(f"the generator exited with {child.exitcode}")
+    finally:
+        if child.is_alive():
+            child.terminate()
+            child.join()
