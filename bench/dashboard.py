@@ -9,8 +9,9 @@ the national registry file (115,234 spokes and their hub links).
 
 Two databases, ``sv_bench_small`` and ``sv_bench_large`` on the server of DATABASE_URL, so
 both sizes stay for later runs: each is made (dropped first) with the migrations, then
-``seed_national --consultations N`` is timed (with the rollups' rebuild, as the command
-does); ``--reuse`` keeps a database that already has consultations and times nothing.
+``seed_national --consultations N`` is timed (with the rollups, as the command writes them:
+into a fresh database it counts them while generating the rows, no rebuild afterwards);
+``--reuse`` keeps a database that already has consultations and times nothing.
 The pages are served in a child process per database through Django's test client (the
 whole request path: middleware, session, view, template, cache), the cache cleared before
 each cold request; the state page is read as that state's administrator (Andhra Pradesh,

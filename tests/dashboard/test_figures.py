@@ -214,3 +214,21 @@ def test_every_table_exports_with_its_header(world):
     assert len(list(rows)) == State.objects.count()
     with pytest.raises(KeyError):
         figures.table_rows("passwords", scope)
+
+
+def test_the_page_keeps_the_latest_place_days_and_counts_them_all(world, monkeypatch):
+    """The operations view keeps the first place-days as the page lists them (latest day
+    first, then by name), cut in the database, and counts them all; they are the rows the
+    full computation (the export's) gives."""
+    for state in (world.state_a, world.state_b):
+        scope = figures.bounded(Scope(state_code=state.code), NEXT)
+        full = sorted(figures._place_days(scope), key=lambda r: (-r.day.toordinal(), r.place))
+        assert full
+        for limit in (1, 50):
+            page, total = figures._latest_place_days(scope, limit)
+            page = sorted(page, key=lambda r: (-r.day.toordinal(), r.place))
+            assert (page, total) == (full[:limit], len(full))
+    monkeypatch.setattr(figures, "PLACES_SHOWN", 1)
+    ops = figures.operations(Scope(state_code=world.state_b.code), today=NEXT)
+    assert len(ops.places) == 1
+    assert ops.place_count == 3

@@ -148,6 +148,7 @@ class Operations:
     equity: list[EquityRow]  # fewest consultations first (no population figures yet)
     wait_histogram: dict[str, int] = field(default_factory=dict)
     quiet_spoke_count: int = 0  # all of them; ``quiet_spokes`` holds the first ``QUIET_SHOWN``
+    place_count: int = 0  # all the place-days; ``places`` holds at least the first ``PLACES_SHOWN``
     start: dt.date | None = None  # the days the operations cover (inclusive)
     end: dt.date | None = None
 
@@ -467,10 +468,16 @@ def _place_days(scope: Scope) -> list[PlaceDay]:
         )
         .order_by("day")
     )
-    rows = [r for r in rows if r["consultations"] or r["missed"]]
+    return _build_place_days([r for r in rows if r["consultations"] or r["missed"]], scope)
+
+
+def _build_place_days(rows: list[dict], scope: Scope, names: dict | None = None) -> list[PlaceDay]:
+    """``PlaceDay``s of grouped rows (day, opd_id, hub_id, consultations, missed, the wait
+    buckets), with each place's doctors rostered and who served, oldest first."""
     place_ids = {r["hub_id"] if r["hub_id"] != NO_PLACE else r["opd_id"] for r in rows}
-    names = dict(OnlineOPD.objects.filter(pk__in=place_ids).values_list("id", "name"))
-    names.update(Facility.objects.filter(pk__in=place_ids).values_list("id", "name"))
+    if names is None:
+        names = dict(OnlineOPD.objects.filter(pk__in=place_ids).values_list("id", "name"))
+        names.update(Facility.objects.filter(pk__in=place_ids).values_list("id", "name"))
     served = defaultdict(int)
     for day, place in (
         _dates(DoctorDay.objects.filter(place_id__in=place_ids), scope)
@@ -509,6 +516,54 @@ def _place_days(scope: Scope) -> list[PlaceDay]:
             )
         )
     return out
+
+
+def _latest_place_days(scope: Scope, limit: int) -> tuple[list[PlaceDay], int] | None:
+    """The page's waits per OPD and hub: the first ``limit`` place-days of the scope, most
+    recent day first then by name (as the page lists them), and how many there are, grouped,
+    named, ordered and cut in the database (``PlaceDay`` joined to the names), so that a
+    large state's thousands of hubs cost one read and ``limit`` rows. None when only the
+    detail answers the scope (a district, a specialty, a facility)."""
+    if _fine(scope) or scope.district_id:
+        return None
+    quote = connection.ops.quote_name
+    field = PlaceDayCounts._meta.get_field
+    sums = ", ".join(f"SUM(p.{quote(c)}) AS {quote(c)}" for c in ("missed", *WAIT_BUCKETS))
+    where, params = ["p.day >= %s", "p.day <= %s"], [scope.start.isoformat(), scope.end.isoformat()]
+    state_id = _state_id(scope)
+    if state_id is not None:
+        where.append("p.state_id = %s")
+        params.append(state_id)
+    if scope.hub_id:
+        where.append("p.hub_id = %s")
+        params.append(field("hub_id").get_db_prep_value(scope.hub_id, connection))
+    sql = (
+        "SELECT p.day, p.opd_id, p.hub_id, COALESCE(h.name, o.name, '') AS place_name,"
+        f" SUM(p.consultations) AS consultations, {sums}, COUNT(*) OVER () AS place_days"
+        f" FROM {quote(PlaceDayCounts._meta.db_table)} p"
+        f" LEFT JOIN {quote(Facility._meta.db_table)} h ON h.id = p.hub_id"
+        f" LEFT JOIN {quote(OnlineOPD._meta.db_table)} o ON o.id = p.opd_id"
+        f" WHERE {' AND '.join(where)}"
+        " GROUP BY p.day, p.opd_id, p.hub_id, h.name, o.name"
+        " HAVING SUM(p.consultations) > 0 OR SUM(p.missed) > 0"
+        " ORDER BY p.day DESC, place_name, p.hub_id, p.opd_id LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit])
+        columns = [c[0] for c in cursor.description]
+        fetched = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    to_uuid = field("hub_id").to_python
+    to_day = field("day").to_python
+    rows, names = [], {}
+    for r in fetched:
+        r["day"] = to_day(r["day"])
+        r["opd_id"], r["hub_id"] = to_uuid(r["opd_id"]), to_uuid(r["hub_id"])
+        place = r["hub_id"] if r["hub_id"] != NO_PLACE else r["opd_id"]
+        if r["place_name"]:
+            names[place] = r["place_name"]
+        rows.append(r)
+    total = int(fetched[0]["place_days"]) if fetched else 0
+    return _build_place_days(rows, scope, names), total
 
 
 def _spokes(scope: Scope) -> QuerySet:
@@ -633,6 +688,8 @@ OPERATIONS_DAYS = 30
 PLACE_DAYS_SHOWN = dt.timedelta(days=1)
 #: The quiet spokes an operations view keeps (the page shows them; the export has all).
 QUIET_SHOWN = 50
+#: The place-days an operations view keeps (the latest first; the export has all).
+PLACES_SHOWN = 50
 
 
 def bounded(scope: Scope, today: dt.date | None = None) -> Scope:
@@ -672,10 +729,16 @@ def _operations(scope: Scope, today: dt.date) -> Operations:
     totals = _sum(_grain(scope), "consultations", "women", "seniors", *HOURS, *WAIT_BUCKETS)
     done = totals["consultations"]
     quiet, quiet_count = _quiet_shown(scope, today)
+    # The page shows the latest place-days; the export (``table_rows("waits")``) has every
+    # day of the period. Over a month a large state has tens of thousands.
+    latest = replace(scope, start=max(scope.start, scope.end - PLACE_DAYS_SHOWN))
+    page = _latest_place_days(latest, PLACES_SHOWN)
+    if page is None:
+        places = _place_days(latest)
+        page = places, len(places)
     return Operations(
-        # The page shows the latest place-days; the export (``table_rows("waits")``) has
-        # every day of the period. Over a month a large state has tens of thousands.
-        places=_place_days(replace(scope, start=max(scope.start, scope.end - PLACE_DAYS_SHOWN))),
+        places=page[0],
+        place_count=page[1],
         busiest_hours=[totals[h] for h in HOURS],
         women_share=totals["women"] / done if done else None,
         senior_share=totals["seniors"] / done if done else None,

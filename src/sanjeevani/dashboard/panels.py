@@ -147,6 +147,8 @@ def operations_panels(operations: Any, limit: int = PAGE_ROWS) -> list[Chart | T
     panels: list[Chart | Table] = []
     places = sorted(operations.places, key=lambda r: (-r.day.toordinal(), r.place))
     shown, more = _clipped(places, limit)  # formatted after clipping: a state has thousands
+    # The figures keep only the first place-days of a large state, and count them all.
+    more = max(more, getattr(operations, "place_count", 0) - len(shown))
     rows, _none = _clipped(
         [
             (

@@ -50,8 +50,8 @@ def increment(model: type[models.Model], key: Mapping[str, Any], increments: Map
 def _upsert(model: type[models.Model], source: str, dialect: facts.Dialect) -> str:
     """``INSERT`` into ``model`` the rows of ``source`` (a fact: one row, or none) that
     count there, adding to the row at the same key. A fact with every counter of the grain
-    at 0 adds no row (as the rebuild, which leaves no such fact in a group alone... and the
-    live counting never made one)."""
+    at 0 makes no row (the rebuild leaves out a group whose sums are all 0: the same rows);
+    ``SpokeDay`` takes only facts with a spoke."""
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     keys = [quote(c) for c in model.KEY]
