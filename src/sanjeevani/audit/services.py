@@ -11,7 +11,7 @@ from sanjeevani.observability.context import current_request_id
 from .addresses import client_address, scope_client_ip
 from .models import AuditEvent
 
-__all__ = ["actor_fields", "client_ip", "record_event", "scope_client_ip"]
+__all__ = ["actor_fields", "audit_event", "client_ip", "record_event", "scope_client_ip"]
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -32,7 +32,7 @@ def actor_fields(actor: Any) -> tuple[Any, str, str]:
     return actor.pk, actor.get_username(), getattr(actor, "role", "")
 
 
-def record_event(
+def audit_event(
     actor: Any,
     action: str,
     *,
@@ -42,9 +42,10 @@ def record_event(
     ip: str | None = None,
     detail: dict | None = None,
 ) -> AuditEvent:
-    """Append one audit row. ``action`` is ``"<thing>.<verb>"``, e.g. ``"patient.view"``."""
+    """One audit row, not yet written (``record_event`` writes it; a database function
+    may write it with the change it records)."""
     actor_id, label, role = actor_fields(actor)
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor_id=actor_id,
         actor_label=label,
         actor_role=role,
@@ -57,3 +58,21 @@ def record_event(
         detail=detail or {},
         request_id=current_request_id(),
     )
+
+
+def record_event(
+    actor: Any,
+    action: str,
+    *,
+    obj: Any = None,
+    patient_id: Any = None,
+    request: HttpRequest | None = None,
+    ip: str | None = None,
+    detail: dict | None = None,
+) -> AuditEvent:
+    """Append one audit row. ``action`` is ``"<thing>.<verb>"``, e.g. ``"patient.view"``."""
+    event = audit_event(
+        actor, action, obj=obj, patient_id=patient_id, request=request, ip=ip, detail=detail
+    )
+    event.save(force_insert=True)
+    return event

@@ -9,19 +9,21 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sanjeevani.accounts.errors import SignInError
 from sanjeevani.accounts.mobile_numbers import normalise_mobile
 from sanjeevani.accounts.otp import patient_account_for
-from sanjeevani.audit.services import record_event
+from sanjeevani.audit.models import AuditEvent
+from sanjeevani.audit.services import audit_event, record_event
 from sanjeevani.patients.models import Patient
 from sanjeevani.patients.services import MAX_FAMILY_SIZE, clean_patient_data
 from sanjeevani.patients.uploads import check_clinical_upload
 from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.models import Ticket
+from sanjeevani.queueing.sql import mark_written, row_document, run_prepared
 from sanjeevani.registry.models import Specialty
 from sanjeevani.rollups.services import count_token_taken
 
@@ -97,7 +99,7 @@ def _clean_case(patient: Patient, data: dict[str, Any]) -> dict[str, Any]:
     if vital_errors:
         errors["vitals"] = list(vital_errors.values())
         errors.update({f"vitals.{name}": message for name, message in vital_errors.items()})
-    specialty = Specialty.objects.filter(code=str(data.get("specialty") or "")).first()
+    specialty = _specialty(str(data.get("specialty") or ""))
     if specialty is None:
         errors["specialty"] = _("Choose the specialty to ask (or accept the suggestion).")
     mode = data.get("mode")
@@ -141,6 +143,29 @@ def _clean_case(patient: Patient, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _specialty(code: str) -> Specialty | None:
+    """The specialty of ``code``, read in plain SQL (every case sent asks)."""
+    row = run_prepared(_SPECIALTY_SQL, [code])
+    return None if row is None else Specialty.from_db(connection.alias, ["id", "code", "name"], row)
+
+
+_SPECIALTY_SQL = f"SELECT id, code, name FROM {Specialty._meta.db_table} WHERE code = %s"  # noqa: S608
+
+
+def _sent_before(client_key: uuid.UUID | None) -> Case | None:
+    """The case already sent from this draft, if any: a plain SQL probe first, since
+    nearly every draft is new and every case sent asks."""
+    if client_key is None:
+        return None
+    key_field = Case._meta.get_field("client_key")
+    if run_prepared(_SENT_SQL, [key_field.get_db_prep_value(client_key, connection)]) is None:
+        return None
+    return Case.objects.filter(client_key=client_key).select_related("ticket").first()
+
+
+_SENT_SQL = f"SELECT 1 FROM {Case._meta.db_table} WHERE client_key = %s"  # noqa: S608
+
+
 def _complaint_line(complaints: list[str], text: str) -> str:
     labels = [str(COMPLAINTS[c]) for c in complaints]
     return "; ".join([*labels, text] if text else labels)[:500]
@@ -151,7 +176,7 @@ def submit_case(cho: Any, patient: Patient, data: dict[str, Any]) -> tuple[Case,
     transaction. Returns (case, created): the same draft sent again (its ``client_key``,
     e.g. a retry after the connection dropped) returns the case already sent."""
     centre = require_centre_patient(cho, patient)
-    sent = Case.objects.filter(client_key=_key(data)).select_related("ticket").first()
+    sent = _sent_before(_key(data))
     if sent is not None:
         if sent.requested_by_id != cho.pk:
             raise PermissionDenied(_("This draft belongs to someone else."))
@@ -164,7 +189,7 @@ def submit_case(cho: Any, patient: Patient, data: dict[str, Any]) -> tuple[Case,
             route = routing.route_new_case(
                 centre, cleaned["specialty"], patient.preferred_language, cleaned["urgent"]
             )
-            ticket = queue.place_hub_ticket(
+            ticket = queue.new_hub_ticket(
                 cho,
                 patient,
                 route.queue,
@@ -175,7 +200,7 @@ def submit_case(cho: Any, patient: Patient, data: dict[str, Any]) -> tuple[Case,
                 complaint=_complaint_line(cleaned["complaints"], cleaned["complaint_text"]),
                 now=now,
             )
-            case = Case.objects.create(
+            case = Case(
                 client_key=cleaned["client_key"],
                 spoke=centre,
                 patient=patient,
@@ -196,8 +221,7 @@ def submit_case(cho: Any, patient: Patient, data: dict[str, Any]) -> tuple[Case,
                 consent_recorded_at=now,
                 route=route.reason,
             )
-            count_token_taken(ticket)
-            record_event(
+            sent_event = audit_event(
                 cho,
                 "hwc.case_sent",
                 obj=case,
@@ -211,12 +235,62 @@ def submit_case(cho: Any, patient: Patient, data: dict[str, Any]) -> tuple[Case,
                     "consent_by": case.consent_by,
                 },
             )
+            if connection.vendor == "postgresql":
+                _send_in_function(cho, ticket, case, sent_event)
+            else:
+                queue.place_hub_ticket(cho, ticket)
+                case.save(force_insert=True)
+                sent_event.save(force_insert=True)
+            count_token_taken(ticket)
     except IntegrityError:
         sent = Case.objects.filter(client_key=cleaned["client_key"]).first()
         if sent is None:
             raise
         return sent, False
     return case, True
+
+
+_SEND_CASE = (
+    "SELECT token_number, refused_by"
+    " FROM hwc_send_case(%s::uuid, %s::date, %s::jsonb, %s::jsonb, %s::jsonb, %s::jsonb)"
+)
+
+
+def _send_in_function(cho: Any, ticket: Ticket, case: Case, sent_event: AuditEvent) -> None:
+    """PostgreSQL: what ``place_hub_ticket`` and the two inserts do on SQLite, as one
+    prepared call of ``hwc_send_case`` (``hwc/sql/send_case/``): the spoke's lock and next
+    number, the ticket, the case and both audit rows. Sending a case is the health
+    worker's most frequent write, and its separate statements cost several times their
+    work in building and planning (bench/hwc_routing.py)."""
+    created = audit_event(
+        cho,
+        "ticket.create",
+        obj=ticket,
+        patient_id=ticket.patient_id,
+        detail=queue.ticket_created_detail(ticket),
+    )
+    number, refused_by = run_prepared(
+        _SEND_CASE,
+        [
+            ticket.spoke_id,
+            ticket.service_date,
+            row_document(ticket),
+            row_document(case),
+            row_document(created),
+            row_document(sent_event),
+        ],
+    )
+    if refused_by is not None:
+        if refused_by == _ONE_LIVE_TICKET:
+            queue.refuse_second_live_ticket(ticket.patient)
+        raise IntegrityError(f"hwc_send_case refused by {refused_by}")
+    ticket.token_number = number
+    for written in (ticket, case, created, sent_event):
+        mark_written(written)
+    queue.announce_hub_ticket(ticket)
+
+
+_ONE_LIVE_TICKET = "one_live_ticket_per_patient"
 
 
 def _key(data: dict[str, Any]) -> uuid.UUID | None:

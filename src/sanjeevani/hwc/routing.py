@@ -28,6 +28,7 @@ from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.errors import QueueError
 from sanjeevani.queueing.models import DoctorPresence, Queue, Ticket
 from sanjeevani.queueing.selectors import ONLINE_STATUSES
+from sanjeevani.queueing.sql import fetch_prepared, run_prepared
 from sanjeevani.registry.models import DoctorProfile, Facility, HubSpokeLink, Specialty, State
 
 from .models import Case
@@ -75,17 +76,15 @@ def _linked_hubs_for_routing(spoke: Facility, specialty: Specialty) -> list[Link
     with the hub's queue for it: one query, in plain SQL because every case sent pays it
     (the ORM's building of it cost more than running it)."""
     uuid_field = Queue._meta.pk
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _linked_hubs_sql(),
-            [
-                specialty.pk,
-                Queue.Kind.HUB_SPECIALTY,
-                specialty.pk,
-                uuid_field.get_db_prep_value(spoke.pk, connection),
-            ],
-        )
-        rows = cursor.fetchall()
+    rows = fetch_prepared(
+        _linked_hubs_sql(),
+        [
+            specialty.pk,
+            Queue.Kind.HUB_SPECIALTY,
+            specialty.pk,
+            uuid_field.get_db_prep_value(spoke.pk, connection),
+        ],
+    )
     return [
         LinkedHub(
             hub_id=uuid_field.to_python(hub_id),
@@ -104,17 +103,41 @@ def linked_hubs(spoke: Facility, specialty: Specialty) -> list[Facility]:
     return [hubs[hub_id] for hub_id in order]
 
 
+def _online_sql(hubs: int) -> str:
+    presence = DoctorPresence._meta.db_table
+    queue_table = Queue._meta.db_table
+    doctor = DoctorProfile._meta.db_table
+    marks = ", ".join(["%s"] * hubs)
+    statuses = ", ".join(["%s"] * len(ONLINE_STATUSES))
+    # Table names from model metadata; values go as parameters.
+    return (
+        f"SELECT p.hub_id, d.languages FROM {presence} p"  # noqa: S608
+        f" JOIN {queue_table} q ON q.id = p.queue_id"
+        f" JOIN {doctor} d ON d.id = p.doctor_id"
+        f" WHERE p.hub_id IN ({marks}) AND q.kind = %s AND q.specialty_id = %s"
+        f" AND p.status IN ({statuses})"
+    )
+
+
 def _online_doctors(hub_ids: list[uuid.UUID], specialty: Specialty) -> dict:
-    """Hub id → the languages of its doctors online now for ``specialty``."""
-    presences = DoctorPresence.objects.filter(
-        hub_id__in=hub_ids,
-        queue__kind=Queue.Kind.HUB_SPECIALTY,
-        queue__specialty=specialty,
-        status__in=ONLINE_STATUSES,
-    ).values_list("hub_id", "doctor__languages")
+    """Hub id → the languages of its doctors online now for ``specialty``. Plain SQL, as
+    ``_linked_hubs_for_routing``: a case from a spoke with several hubs pays it."""
+    uuid_field = Queue._meta.pk
+    languages_field = DoctorProfile._meta.get_field("languages")
+    rows = fetch_prepared(
+        _online_sql(len(hub_ids)),
+        [
+            *(uuid_field.get_db_prep_value(hub_id, connection) for hub_id in hub_ids),
+            Queue.Kind.HUB_SPECIALTY,
+            specialty.pk,
+            *ONLINE_STATUSES,
+        ],
+    )
     online: dict = {}
-    for hub_id, languages in presences:
-        online.setdefault(hub_id, set()).update(languages or [])
+    for hub_id, languages in rows:
+        if isinstance(languages, str):
+            languages = languages_field.from_db_value(languages, None, connection)
+        online.setdefault(uuid_field.to_python(hub_id), set()).update(languages or [])
     return online
 
 
@@ -217,17 +240,15 @@ def serving_presence(doctor: DoctorProfile) -> HubDesk | None:
     """Where the hub doctor serves now (None when offline or not online at a hub): what a
     call needs before its claim, in one query (``claim_queues`` then asks nothing more)."""
     uuid_field = Queue._meta.pk
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _desk_sql(),
-            [
-                Queue.Kind.STATE_OVERFLOW,
-                uuid_field.get_db_prep_value(doctor.pk, connection),
-                DoctorPresence.Status.OFFLINE,
-                Queue.Kind.HUB_SPECIALTY,
-            ],
-        )
-        row = cursor.fetchone()
+    row = run_prepared(
+        _desk_sql(),
+        [
+            Queue.Kind.STATE_OVERFLOW,
+            uuid_field.get_db_prep_value(doctor.pk, connection),
+            DoctorPresence.Status.OFFLINE,
+            Queue.Kind.HUB_SPECIALTY,
+        ],
+    )
     if row is None:
         return None
     hub_id, state_id, queue_id, specialty_id, overflow_id = row

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db import connection
+
+from sanjeevani.queueing.sql import fetch_prepared
 from sanjeevani.registry.models import Specialty
 
 from .models import SpecialtyRule
@@ -41,13 +44,54 @@ def _matches(rule: SpecialtyRule, complaints: set[str], vitals: dict, age: int |
     return True
 
 
+def _rules_sql() -> str:
+    rule = SpecialtyRule._meta.db_table
+    specialty = Specialty._meta.db_table
+    # Table names from model metadata; the table's own order (Meta.ordering).
+    return (
+        f"SELECT r.complaint, r.vital, r.comparison, r.threshold, r.max_age_years,"  # noqa: S608
+        f" r.min_age_years, r.weight, r.reason, s.id, s.code, s.name"
+        f" FROM {rule} r JOIN {specialty} s ON s.id = r.specialty_id"
+        f" WHERE r.active ORDER BY s.name, r.complaint, r.vital"
+    )
+
+
+def active_rules() -> list[SpecialtyRule]:
+    """The active rule lines in the table's order, each with its specialty: in plain SQL,
+    because every case sent reads the whole table and the ORM's building of the join cost
+    more than running it."""
+    specialties: dict[int, Specialty] = {}
+    rules = []
+    for row in fetch_prepared(_rules_sql(), []):
+        complaint, vital, comparison, threshold, max_age, min_age, weight, reason = row[:8]
+        specialty_id, code, name = row[8:]
+        if specialty_id not in specialties:
+            specialties[specialty_id] = Specialty.from_db(
+                connection.alias, ["id", "code", "name"], [specialty_id, code, name]
+            )
+        rule = SpecialtyRule(
+            complaint=complaint,
+            vital=vital,
+            comparison=comparison,
+            threshold=threshold,
+            max_age_years=max_age,
+            min_age_years=min_age,
+            weight=weight,
+            reason=reason,
+            specialty_id=specialty_id,
+        )
+        rule.specialty = specialties[specialty_id]
+        rules.append(rule)
+    return rules
+
+
 def suggest_specialty(complaints: list[str], vitals: dict, age_years: int | None) -> Suggestion:
     """The specialty whose matching rule lines weigh most (ties: the table's order)."""
     chosen = set(complaints or [])
     scores: dict[int, int] = {}
     reasons: dict[int, list[str]] = {}
     order: list[int] = []
-    rules = SpecialtyRule.objects.filter(active=True).select_related("specialty")
+    rules = active_rules()
     by_pk: dict[int, Specialty] = {}
     for rule in rules:
         if not _matches(rule, chosen, vitals or {}, age_years):

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
@@ -29,6 +28,7 @@ from .events import DoctorFigures, publish_queue_events
 from .models import DoctorPresence, Queue, Ticket
 from .near_turn import mark_near_turn, near_limit, pace
 from .sms import sms_near_turn_after_commit
+from .sql import run_prepared
 
 CALL_WINDOW = dt.timedelta(seconds=getattr(settings, "QUEUE_CALL_WINDOW_SECONDS", 120))
 
@@ -142,7 +142,7 @@ def claim_in_function(
         # The audit function files request_id in its own column (audit migration 0004).
         json.dumps({**detail, "request_id": current_request_id()}, cls=DjangoJSONEncoder),
     ]  # fmt: skip
-    row = _run_prepared(_CLAIM_CALL, params)
+    row = run_prepared(_CLAIM_CALL, params)
     if row is None:
         return None
     *columns, near_turn, online, busy = row
@@ -154,19 +154,6 @@ def claim_in_function(
     elif expected != ticket.queue_id and pace.due(ticket.queue_id):
         mark_near_turn(ticket.queue_id)
     return Claim(ticket, DoctorFigures(online=online, busy=busy))
-
-
-def _run_prepared(sql: str, params: list) -> tuple | None:
-    """Run ``sql`` as a prepared statement with server-side parameters and return its first
-    row. Django's PostgreSQL cursors bind parameters on the client, so PostgreSQL parses and
-    plans every call anew; the claim runs often enough for that to show
-    (bench/queue_claim.py). psycopg prepares it per connection on first use. Behind
-    PgBouncer in transaction mode this needs PgBouncer 1.21+ (``max_prepared_statements``).
-    Not seen by Django's query logging."""
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        return cursor.fetchone()
 
 
 def claim_with_orm(doctor: DoctorProfile, queue_ids: list | None, now: dt.datetime) -> Claim | None:

@@ -84,7 +84,16 @@ from .presence import (
     take_break,
 )
 from .sms import message_language
-from .tickets import cancel_ticket, join_queue, place_hub_ticket, rejoin_after_missed
+from .tickets import (
+    announce_hub_ticket,
+    cancel_ticket,
+    join_queue,
+    new_hub_ticket,
+    place_hub_ticket,
+    refuse_second_live_ticket,
+    rejoin_after_missed,
+    ticket_created_detail,
+)
 
 Status = Ticket.Status
 Presence = DoctorPresence.Status
@@ -96,6 +105,7 @@ __all__ = [
     "DoctorFigures",
     "Presence",
     "Status",
+    "announce_hub_ticket",
     "auto_assign_doctors",
     "cancel_ticket",
     "catch_up_near_turn",
@@ -117,13 +127,16 @@ __all__ = [
     "mark_missed",
     "miss_unanswered_calls",
     "move_to_queue",
+    "new_hub_ticket",
     "message_language",
     "notify_near_turn",
     "place_hub_ticket",
     "publish_queue_events",
     "queue_advanced_event",
+    "refuse_second_live_ticket",
     "rejoin_after_missed",
     "return_to_head",
     "start_service",
     "take_break",
+    "ticket_created_detail",
 ]

@@ -82,7 +82,7 @@ def join_queue(
                 _("%(doctor)s does not serve %(opd)s now; take a token to see any doctor there.")
                 % {"doctor": preferred_doctor, "opd": opd.name},
             )
-        _refuse_second_live_ticket(patient)
+        refuse_second_live_ticket(patient)
         service_date = timezone.localdate(now)
         today = Ticket.objects.filter(opd=opd, service_date=service_date)
         if today.exclude(status=Status.CANCELLED).count() >= opd.daily_capacity:
@@ -116,7 +116,7 @@ def join_queue(
                     created_by=actor,
                 )
         except IntegrityError:
-            _refuse_second_live_ticket(patient)
+            refuse_second_live_ticket(patient)
             raise
         record_event(
             actor,
@@ -147,7 +147,9 @@ def join_queue(
     return ticket
 
 
-def _refuse_second_live_ticket(patient: Patient) -> None:
+def refuse_second_live_ticket(patient: Patient) -> None:
+    """After the one-live-ticket constraint refused a new ticket: say where the patient
+    already waits (returns when the live ticket has ended since, for the caller to raise)."""
     live = Ticket.objects.filter(patient=patient, status__in=LIVE_STATUSES).select_related(
         "opd", "queue"
     )
@@ -215,14 +217,14 @@ def rejoin_after_missed(actor: Any, ticket: Ticket) -> Ticket:
                     "the OPD is still open."
                 ),
             )
-        _refuse_second_live_ticket(ticket.patient)
+        refuse_second_live_ticket(ticket.patient)
         return_to_head(ticket, "rejoined")
         record_event(actor, "ticket.rejoin", obj=ticket, patient_id=ticket.patient_id)
     ticket.refresh_from_db()
     return ticket
 
 
-def place_hub_ticket(
+def new_hub_ticket(
     actor: Any,
     patient: Patient,
     queue: Queue,
@@ -234,45 +236,63 @@ def place_hub_ticket(
     complaint: str,
     now: Any,
 ) -> Ticket:
+    """A hub-and-spoke ticket as it will be written, before its number (the spoke's next
+    for the day, counted under the spoke's lock when it is placed)."""
+    return Ticket(
+        patient=patient,
+        queue=queue,
+        hub_id=hub_id,
+        spoke=spoke,
+        specialty=specialty,
+        service_date=timezone.localdate(now),
+        priority=priority,
+        queued_at=now,
+        complaint=(complaint or "")[:500],
+        language=patient.preferred_language,
+        created_by=actor,
+    )
+
+
+def ticket_created_detail(ticket: Ticket) -> dict:
+    """The ``ticket.create`` audit row's detail for a hub-and-spoke ticket (its number
+    added when it is known)."""
+    return {"queue": str(ticket.queue_id), "spoke": str(ticket.spoke_id)}
+
+
+def place_hub_ticket(actor: Any, ticket: Ticket) -> Ticket:
     """In the caller's transaction (the hub-and-spoke workflow has checked the health
-    worker and chosen the queue): a case from ``spoke`` waits in ``queue``. Its number is
-    the spoke's next for the day, counted under a lock on the spoke's row. A patient who
-    already holds a live place is refused by the database's one-live-ticket constraint,
-    then told where (no look-up before: the common case pays nothing)."""
-    Facility.objects.select_for_update().filter(pk=spoke.pk).order_by().values_list("pk").first()
-    service_date = timezone.localdate(now)
-    number = (
-        Ticket.objects.filter(spoke=spoke, service_date=service_date).aggregate(
+    worker and chosen the queue): the unsaved ``new_hub_ticket`` waits in its queue. Its
+    number is the spoke's next for the day, counted under a lock on the spoke's row. A
+    patient who already holds a live place is refused by the database's one-live-ticket
+    constraint, then told where (no look-up before: the common case pays nothing)."""
+    Facility.objects.select_for_update().filter(pk=ticket.spoke_id).order_by().values_list(
+        "pk"
+    ).first()
+    ticket.token_number = (
+        Ticket.objects.filter(spoke_id=ticket.spoke_id, service_date=ticket.service_date).aggregate(
             m=Max("token_number")
         )["m"]
         or 0
     ) + 1
     try:
         with transaction.atomic():
-            ticket = Ticket.objects.create(
-                patient=patient,
-                queue=queue,
-                hub_id=hub_id,
-                spoke=spoke,
-                specialty=specialty,
-                service_date=service_date,
-                token_number=number,
-                priority=priority,
-                queued_at=now,
-                complaint=(complaint or "")[:500],
-                language=patient.preferred_language,
-                created_by=actor,
-            )
+            ticket.save(force_insert=True)
     except IntegrityError:
-        _refuse_second_live_ticket(patient)
+        refuse_second_live_ticket(ticket.patient)
         raise
     record_event(
         actor,
         "ticket.create",
         obj=ticket,
-        patient_id=patient.pk,
-        detail={"queue": str(queue.pk), "spoke": str(spoke.pk), "token": number},
+        patient_id=ticket.patient_id,
+        detail={**ticket_created_detail(ticket), "token": ticket.token_number},
     )
-    publish_queue_events(queue, "joined", ticket)
-    count_ticket_placed("hub")
+    announce_hub_ticket(ticket)
     return ticket
+
+
+def announce_hub_ticket(ticket: Ticket) -> None:
+    """What follows a hub-and-spoke ticket's writing, however it was written: the queue's
+    live event (after commit) and the metric."""
+    publish_queue_events(ticket.queue, "joined", ticket)
+    count_ticket_placed("hub")

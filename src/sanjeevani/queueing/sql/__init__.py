@@ -1,4 +1,5 @@
-"""SQL that the database runs, one file per version: ``<name>/v<N>.sql``.
+"""SQL that the database runs, one file per version: ``<name>/v<N>.sql`` under an app's
+``sql/`` folder (this one's by default; ``app`` names another, e.g. ``hwc``).
 
 A file opens with a ``-- signature: <function>(<argument types>)`` line naming what it
 defines, then the ``CREATE OR REPLACE`` statement. A version never changes once a migration
@@ -9,12 +10,20 @@ expects installed (a test compares it with ``pg_get_functiondef``).
 
 from __future__ import annotations
 
+import datetime as dt
+import importlib
+import json
 import re
+import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from django.db import migrations
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connection, migrations, models
+from django.utils.functional import Promise
 
 ROOT = Path(__file__).resolve().parent
 _SIGNATURE = re.compile(r"^--\s*signature:\s*(?P<signature>.+?)\s*$", re.MULTILINE)
@@ -33,10 +42,16 @@ class SQLVersion:
         return f"DROP FUNCTION IF EXISTS {self.signature}"
 
 
+def _root(app: str) -> Path:
+    if app == "queueing":
+        return ROOT
+    return Path(importlib.import_module(f"sanjeevani.{app}.sql").__file__).resolve().parent
+
+
 @cache
-def load_sql(name: str, version: int) -> SQLVersion:
+def load_sql(name: str, version: int, app: str = "queueing") -> SQLVersion:
     """Version ``version`` of ``name``, as the file says it."""
-    path = ROOT / name / f"v{version}.sql"
+    path = _root(app) / name / f"v{version}.sql"
     text = path.read_text(encoding="utf-8")
     match = _SIGNATURE.search(text)
     if match is None:
@@ -44,9 +59,11 @@ def load_sql(name: str, version: int) -> SQLVersion:
     return SQLVersion(name, version, match["signature"], text)
 
 
-def latest_version(name: str) -> int:
+def latest_version(name: str, app: str = "queueing") -> int:
     versions = [
-        int(m["n"]) for p in (ROOT / name).iterdir() if (m := _VERSION.match(p.name)) is not None
+        int(m["n"])
+        for p in (_root(app) / name).iterdir()
+        if (m := _VERSION.match(p.name)) is not None
     ]
     return max(versions)
 
@@ -61,15 +78,24 @@ class InstallSQL(migrations.operations.base.Operation):
     reduces_to_sql = True
     elidable = False
 
-    def __init__(self, name: str, version: int, reverse_version: int | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        version: int,
+        reverse_version: int | None = None,
+        app: str = "queueing",
+    ) -> None:
         self.name = name
         self.version = version
         self.reverse_version = reverse_version
+        self.app = app
 
     def deconstruct(self):
         kwargs = {"name": self.name, "version": self.version}
         if self.reverse_version is not None:
             kwargs["reverse_version"] = self.reverse_version
+        if self.app != "queueing":
+            kwargs["app"] = self.app
         return (self.__class__.__qualname__, [], kwargs)
 
     def state_forwards(self, app_label, state) -> None:
@@ -78,8 +104,8 @@ class InstallSQL(migrations.operations.base.Operation):
     def _switch(self, schema_editor, old: int | None, new: int | None) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return
-        old_sql = load_sql(self.name, old) if old is not None else None
-        new_sql = load_sql(self.name, new) if new is not None else None
+        old_sql = load_sql(self.name, old, self.app) if old is not None else None
+        new_sql = load_sql(self.name, new, self.app) if new is not None else None
         if old_sql is not None and (new_sql is None or old_sql.signature != new_sql.signature):
             schema_editor.execute(old_sql.drop, params=None)
         if new_sql is not None:
@@ -97,3 +123,50 @@ class InstallSQL(migrations.operations.base.Operation):
     @property
     def migration_name_fragment(self) -> str:
         return f"install_{self.name}_v{self.version}"
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID | Decimal | Promise):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} has no JSON form for a row document")
+
+
+def row_document(instance: models.Model) -> str:
+    """An unsaved model instance's columns as JSON, for a function that writes the row with
+    ``jsonb_populate_record(NULL::<table>, ...)``: the values Django would write (defaults
+    and ``auto_now_add`` applied, times to the microsecond), keyed by column name."""
+    values = {
+        field.column: field.get_prep_value(field.pre_save(instance, True))
+        for field in instance._meta.concrete_fields
+    }
+    return json.dumps(values, default=_json_value)
+
+
+def mark_written(instance: models.Model) -> None:
+    """The instance as Django sees a row it has saved, after a function wrote it."""
+    instance._state.adding = False
+    instance._state.db = DEFAULT_DB_ALIAS
+
+
+def run_prepared(sql: str, params: list) -> tuple | None:
+    """Run ``sql`` as a prepared statement with server-side parameters and return its first
+    row (PostgreSQL). Django's PostgreSQL cursors bind parameters on the client, so
+    PostgreSQL parses and plans every call anew; the claim and a case's sending run often
+    enough for that to show (bench/queue_claim.py, bench/hwc_routing.py). psycopg prepares
+    it per connection on first use. Behind PgBouncer in transaction mode this needs
+    PgBouncer 1.21+ (``max_prepared_statements``). Not seen by Django's query logging."""
+    return (fetch_prepared(sql, params) or [None])[0]
+
+
+def fetch_prepared(sql: str, params: list) -> list[tuple]:
+    """``run_prepared``'s every row; on other databases than PostgreSQL, Django's cursor."""
+    connection.ensure_connection()
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchall() if cursor.description else []

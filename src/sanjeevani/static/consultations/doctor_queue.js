@@ -56,9 +56,12 @@
       }
       setTimeout(refresh, Math.random() * 500);
     };
-    socket.onclose = function () {
+    socket.onclose = function (ev) {
       poll(); tries += 1;
-      if (tries < 6) setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, tries)));
+      // Retried for as long as the page is open (a Redis or node restart can take minutes),
+      // at most every 30 s and spread out so that reconnecting pages do not arrive at once;
+      // a refusal (4403: not yours, signed out) is final.
+      if (!ev || ev.code !== 4403) setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, Math.min(tries, 5))) * (0.5 + Math.random() / 2));
     };
   }
   connect();

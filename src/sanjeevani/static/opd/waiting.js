@@ -145,10 +145,13 @@
       else if (type.indexOf("ticket.") === 0 || type.indexOf("consultation.") === 0) refresh();
       else if (type === "status" && ev.status) render(ev);
     };
-    socket.onclose = function () {
+    socket.onclose = function (ev) {
       startPolling();
       socketTries += 1;
-      if (socketTries < 6) setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, socketTries)));
+      // Retried for as long as the page is open (a Redis or node restart can take minutes),
+      // at most every 30 s and spread out so that reconnecting pages do not arrive at once;
+      // a refusal (4403: not yours, signed out) is final.
+      if (!ev || ev.code !== 4403) setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, Math.min(socketTries, 5))) * (0.5 + Math.random() / 2));
     };
   }
 

@@ -1,0 +1,2 @@
+"""The hub-and-spoke line's SQL functions, one file per version (``queueing.sql`` loads and
+installs them)."""
