@@ -604,9 +604,10 @@ def quiet_spokes(
     return [QuietSpoke(s.pk, s.code, s.name, s.district.name if s.district else "") for s in spokes]
 
 
-def equity(scope: Scope, limit: int = 20) -> list[EquityRow]:
+def equity(scope: Scope, limit: int = 20, spokes_page: Callable | None = None) -> list[EquityRow]:
     """Districts, then spokes, with the fewest consultations in the scope (those with none
-    included). Ranked by count: no population figures are kept yet, so not per head."""
+    included). Ranked by count: no population figures are kept yet, so not per head.
+    ``spokes_page``: the spokes already ranked (``_spokes_page``), read with the quiet ones."""
     fine = _fine(scope) or bool(scope.hub_id)  # a hub's districts: its spokes', in the detail
     source = _detail(scope) if fine else _grain(scope)
     by_district = dict(
@@ -636,9 +637,57 @@ def equity(scope: Scope, limit: int = 20) -> list[EquityRow]:
             key=lambda row: (row[2], row[1]),
         )
     else:
-        fewest = _fewest_spokes(scope, state_id, limit)
+        fewest = spokes_page() if spokes_page else _fewest_spokes(scope, state_id, limit)
     spokes = [EquityRow("spoke", str(pk), name, int(n)) for pk, name, n in fewest]
     return rows[:limit] + spokes
+
+
+def _spokes_page(
+    scope: Scope, state_id: int | None, fewest: int, quiet: int
+) -> tuple[list[tuple], list[QuietSpoke], int]:
+    """The ``fewest`` spokes with the fewest consultations in the scope's days and the first
+    ``quiet`` spokes (by name) that took no token in them, with the count of the quiet
+    ones: one read of the spokes' days (``SpokeDay``) for both lists, when the period is
+    also the quiet spokes' window (the page's default: the 30 days up to today)."""
+    quote = connection.ops.quote_name
+    joined = ["s.day >= %s", "s.day <= %s"]
+    params: list = [scope.start.isoformat(), scope.end.isoformat()]
+    where, outer = ["f.is_spoke = %s", "f.active = %s"], [True, True]
+    if state_id is not None:
+        joined.append("s.state_id = %s")
+        params.append(state_id)
+        where.append("f.state_id = %s")
+        outer.append(state_id)
+    if scope.district_id:
+        joined.append("s.district_id = %s")
+        params.append(scope.district_id)
+        where.append("f.district_id = %s")
+        outer.append(scope.district_id)
+    sql = (
+        "WITH n AS (SELECT s.spoke_id, SUM(s.consultations) AS served, SUM(s.tokens) AS asked"
+        f" FROM {quote(SpokeDay._meta.db_table)} s WHERE {' AND '.join(joined)}"
+        " GROUP BY s.spoke_id),"
+        " sp AS (SELECT f.id, f.code, f.name, d.name AS district,"
+        " COALESCE(n.served, 0) AS served, COALESCE(n.asked, 0) AS asked"
+        f" FROM {quote(Facility._meta.db_table)} f"
+        f" LEFT JOIN {quote(District._meta.db_table)} d ON d.id = f.district_id"
+        f" LEFT JOIN n ON n.spoke_id = f.id WHERE {' AND '.join(where)})"
+        " SELECT * FROM (SELECT 'fewest' AS part, id, code, name, district, served, 0 AS total"
+        " FROM sp ORDER BY served, name, id LIMIT %s) e"
+        " UNION ALL SELECT * FROM (SELECT 'quiet' AS part, id, code, name, district, served,"
+        " COUNT(*) OVER () AS total FROM sp WHERE asked = 0 ORDER BY name, id LIMIT %s) q"
+    )
+    to_uuid = Facility._meta.pk.to_python
+    ranked, shown, count = [], [], 0
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *outer, fewest, quiet])
+        for part, pk, code, name, district, served, total in cursor.fetchall():
+            if part == "fewest":
+                ranked.append((to_uuid(pk), name, int(served)))
+            else:
+                shown.append(QuietSpoke(to_uuid(pk), code, name, district or ""))
+                count = int(total)
+    return ranked, shown, count
 
 
 def _fewest_spokes(scope: Scope, state_id: int | None, limit: int) -> list[tuple]:
@@ -690,6 +739,10 @@ PLACE_DAYS_SHOWN = dt.timedelta(days=1)
 QUIET_SHOWN = 50
 #: The place-days an operations view keeps (the latest first; the export has all).
 PLACES_SHOWN = 50
+#: The districts and spokes with the fewest consultations an operations view keeps.
+EQUITY_SHOWN = 20
+#: A spoke is quiet when it took no token in this many days up to today.
+QUIET_DAYS = 30
 
 
 def bounded(scope: Scope, today: dt.date | None = None) -> Scope:
@@ -728,7 +781,15 @@ def _operations(scope: Scope, today: dt.date) -> Operations:
     scope = bounded(scope, today)
     totals = _sum(_grain(scope), "consultations", "women", "seniors", *HOURS, *WAIT_BUCKETS)
     done = totals["consultations"]
-    quiet, quiet_count = _quiet_shown(scope, today)
+    spokes_page = None
+    window = (today - dt.timedelta(days=QUIET_DAYS - 1), today)
+    if not (_fine(scope) or scope.hub_id) and (scope.start, scope.end) == window:
+        ranked, quiet, quiet_count = _spokes_page(
+            scope, _state_id(scope), EQUITY_SHOWN, QUIET_SHOWN
+        )
+        spokes_page = lambda: ranked  # noqa: E731
+    else:
+        quiet, quiet_count = _quiet_shown(scope, today)
     # The page shows the latest place-days; the export (``table_rows("waits")``) has every
     # day of the period. Over a month a large state has tens of thousands.
     latest = replace(scope, start=max(scope.start, scope.end - PLACE_DAYS_SHOWN))
@@ -744,7 +805,7 @@ def _operations(scope: Scope, today: dt.date) -> Operations:
         senior_share=totals["seniors"] / done if done else None,
         quiet_spokes=quiet,
         quiet_spoke_count=quiet_count,
-        equity=equity(scope),
+        equity=equity(scope, EQUITY_SHOWN, spokes_page),
         wait_histogram={b: totals[b] for b in WAIT_BUCKETS},
         start=scope.start,
         end=scope.end,

@@ -268,7 +268,14 @@ class SpokeDay(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["state_id", "day"], name="rollups_spoke_state_day"),
+            # Covering (PostgreSQL): a state's month of spokes is read from the index alone,
+            # not from rows scattered among every other state's (an index-only scan once
+            # the pages are all-visible: vacuumed).
+            models.Index(
+                fields=["state_id", "day"],
+                include=["spoke_id", "consultations", "tokens"],
+                name="rollups_spoke_state_cover",
+            ),
             models.Index(fields=["spoke_id", "day"], name="rollups_spoke_spoke_day"),
         ]
 

@@ -108,9 +108,16 @@ def _analyze(stream: Any) -> None:
         return
     mark = time.monotonic()
     labels = ("patients", "queueing", "consultations", "prescriptions", "registry", "rollups")
+    from sanjeevani.rollups.models import SpokeDay
+
+    # The spokes' days are read by an index-only scan (its covering index), which needs the
+    # pages marked all-visible: a VACUUM, outside a transaction (not in the tests').
+    vacuum = {SpokeDay._meta.db_table} if not connection.in_atomic_block else set()
     with connection.cursor() as cursor:
         for label in labels:
             for model in apps.get_app_config(label).get_models():
                 if model._meta.managed and not model._meta.proxy:
-                    cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+                    table = model._meta.db_table
+                    command = "VACUUM (ANALYZE)" if table in vacuum else "ANALYZE"
+                    cursor.execute(f"{command} {connection.ops.quote_name(table)}")
     stream.write(f"  statistics analysed in {time.monotonic() - mark:,.1f} s\n")
