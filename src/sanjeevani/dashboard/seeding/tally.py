@@ -17,6 +17,8 @@ the totals per state wait for the end.
 
 from __future__ import annotations
 
+import bisect
+import operator
 from collections import defaultdict
 
 from sanjeevani.rollups.models import (
@@ -62,15 +64,15 @@ def tables() -> list[Table]:
     out = [Table(model, [*model.KEY, *model.COUNTERS], {}) for model in DAY_MODELS[:-1]]
     out.append(Table(DoctorDay, list(DoctorDay.KEY), {}))
     out.append(Table(StateTotal, [*StateTotal.KEY, *StateTotal.COUNTERS], {}))
+    for table in out:
+        table.plain = True  # ints and texts only: encoded with ``str``
     return out
 
 
 def wait_bucket(seconds: int) -> int:
-    """The index in ``COUNTERS`` of the wait-time bucket of ``seconds``."""
-    for i, edge in enumerate(WAIT_EDGES_SECONDS):
-        if seconds < edge:
-            return WAIT_AT[i]
-    return WAIT_AT[-1]
+    """The index in ``COUNTERS`` of the wait-time bucket of ``seconds`` (the first whose
+    upper edge is above it; the last is open)."""
+    return WAIT_AT[bisect.bisect_right(WAIT_EDGES_SECONDS, seconds)]
 
 
 class Tally:
@@ -100,26 +102,25 @@ class Tally:
         spoke: dict[tuple, list[int]] = {}
         state: dict[tuple, list[int]] = {}
         totals = self.totals
+        add = operator.add
         detail_rows = []
         for key, row in self.detail.items():
             if not any(row):
                 continue
             detail_rows.append(key + tuple(row))
             day, state_id, district_id, line, _specialty, opd, hub, spoke_id = key
-            for grain, grain_key, width in (
-                (district, (day, state_id, district_id, line), WIDTH),
-                (place, (day, state_id, line, opd, hub), WIDTH),
-                (state, (day, state_id, line), SCALAR_WIDTH),
+            # Sums by ``map`` (element-wise in C; it stops at the shorter, the scalars).
+            for grain, grain_key in (
+                (district, (day, state_id, district_id, line)),
+                (place, (day, state_id, line, opd, hub)),
             ):
                 into = grain.get(grain_key)
-                if into is None:
-                    grain[grain_key] = row[:width]
-                else:
-                    for i in range(width):
-                        into[i] += row[i]
-            total = totals[(state_id, line)]
-            for i in range(SCALAR_WIDTH):
-                total[i] += row[i]
+                grain[grain_key] = row if into is None else list(map(add, into, row))
+            state_key = (day, state_id, line)
+            into = state.get(state_key)
+            state[state_key] = row[:SCALAR_WIDTH] if into is None else list(map(add, into, row))
+            total_key = (state_id, line)
+            totals[total_key] = list(map(add, totals[total_key], row))
             if spoke_id != NIL and (row[CONSULTATIONS] or row[TOKENS]):
                 spoke_key = (day, state_id, district_id, spoke_id)
                 into = spoke.get(spoke_key)

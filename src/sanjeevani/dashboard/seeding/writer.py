@@ -113,11 +113,14 @@ class Table:
             return self._copy(rows, progress)
         return self._executemany(rows, progress)
 
+    #: Every value an int or a text with no tab, newline or backslash (``encode`` uses str).
+    plain = False
+
     def encode(self, rows: Iterable[Sequence[Any]]) -> str:
         """The rows as COPY text (PostgreSQL), constants included: pure Python, so another
         process can make it while this one loads the previous chunk."""
         suffix = self._pg_suffix
-        text = _pg_text
+        text = str if self.plain else _pg_text
         return "".join(["\t".join(map(text, row)) + suffix for row in rows])
 
     def copy_text(self, text: str) -> None:
