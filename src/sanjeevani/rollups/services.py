@@ -22,6 +22,8 @@ from typing import Any
 from django.apps import apps
 from django.db import connection, models
 
+from sanjeevani.queueing.sql import fetch_prepared
+
 from . import facts
 from .models import GRAINS, DoctorDay, SpokeDay
 
@@ -116,11 +118,12 @@ def _count(kind: str, label: str, pk: Any, doctor: bool = True) -> None:
     e.g. a consultation not ended). ``doctor`` (an ending, SQLite only): whether the
     doctor's day is worth a statement; PostgreSQL folds it into the one statement."""
     param = _pk(label, pk)
-    with connection.cursor() as cursor:
-        for sql, uses in _statements(kind, connection.vendor):
-            if not doctor and sql.startswith(f"INSERT INTO {_doctor_table()}"):
-                continue
-            cursor.execute(sql, [param] * uses)
+    for sql, uses in _statements(kind, connection.vendor):
+        if not doctor and sql.startswith(f"INSERT INTO {_doctor_table()}"):
+            continue
+        # Prepared on PostgreSQL: planning the fact's joins and the grains' upserts cost
+        # about three times running them (1.4 ms against 0.5 ms, EXPLAIN ANALYZE).
+        fetch_prepared(sql, [param] * uses)
 
 
 def _doctor_table() -> str:

@@ -14,6 +14,7 @@ import datetime as dt
 import importlib
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -156,7 +157,8 @@ def run_prepared(sql: str, params: list) -> tuple | None:
     PostgreSQL parses and plans every call anew; the claim and a case's sending run often
     enough for that to show (bench/queue_claim.py, bench/hwc_routing.py). psycopg prepares
     it per connection on first use. Behind PgBouncer in transaction mode this needs
-    PgBouncer 1.21+ (``max_prepared_statements``). Not seen by Django's query logging."""
+    PgBouncer 1.21+ (``max_prepared_statements``). Logged as Django logs its own queries
+    (``CaptureQueriesContext`` and query counts see it)."""
     return (fetch_prepared(sql, params) or [None])[0]
 
 
@@ -167,6 +169,13 @@ def fetch_prepared(sql: str, params: list) -> list[tuple]:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        return cursor.fetchall() if cursor.description else []
+    start = time.monotonic()
+    try:
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(sql, params, prepare=True)
+            return cursor.fetchall() if cursor.description else []
+    finally:
+        if connection.queries_logged:
+            connection.queries_log.append(
+                {"sql": sql, "time": f"{time.monotonic() - start:.3f}", "prepared": True}
+            )
