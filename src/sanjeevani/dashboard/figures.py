@@ -663,25 +663,33 @@ def _spokes_page(
         params.append(scope.district_id)
         where.append("f.district_id = %s")
         outer.append(scope.district_id)
+    # A month of a spoke's counts fits an integer: summed as integers (PostgreSQL sums
+    # bigints as numeric); the district's name joined to the shown quiet spokes only.
     sql = (
-        "WITH n AS (SELECT s.spoke_id, SUM(s.consultations) AS served, SUM(s.tokens) AS asked"
+        "WITH n AS (SELECT s.spoke_id, SUM(CAST(s.consultations AS INTEGER)) AS served,"
+        " SUM(CAST(s.tokens AS INTEGER)) AS asked"
         f" FROM {quote(SpokeDay._meta.db_table)} s WHERE {' AND '.join(joined)}"
         " GROUP BY s.spoke_id),"
-        " sp AS (SELECT f.id, f.code, f.name, d.name AS district,"
+        " sp AS (SELECT f.id, f.code, f.name, f.district_id,"
         " COALESCE(n.served, 0) AS served, COALESCE(n.asked, 0) AS asked"
         f" FROM {quote(Facility._meta.db_table)} f"
-        f" LEFT JOIN {quote(District._meta.db_table)} d ON d.id = f.district_id"
         f" LEFT JOIN n ON n.spoke_id = f.id WHERE {' AND '.join(where)})"
-        " SELECT * FROM (SELECT 'fewest' AS part, id, code, name, district, served, 0 AS total"
+        " SELECT * FROM (SELECT 'fewest' AS part, id, code, name, '' AS district, served,"
+        " 0 AS total, ROW_NUMBER() OVER (ORDER BY served, name, id) AS place"
         " FROM sp ORDER BY served, name, id LIMIT %s) e"
-        " UNION ALL SELECT * FROM (SELECT 'quiet' AS part, id, code, name, district, served,"
-        " COUNT(*) OVER () AS total FROM sp WHERE asked = 0 ORDER BY name, id LIMIT %s) q"
+        " UNION ALL SELECT q.part, q.id, q.code, q.name, d.name, q.served, q.total, q.place"
+        " FROM (SELECT 'quiet' AS part, id, code, name, district_id, served,"
+        " COUNT(*) OVER () AS total, ROW_NUMBER() OVER (ORDER BY name, id) AS place"
+        " FROM sp WHERE asked = 0 ORDER BY name, id LIMIT %s) q"
+        f" LEFT JOIN {quote(District._meta.db_table)} d ON d.id = q.district_id"
     )
     to_uuid = Facility._meta.pk.to_python
     ranked, shown, count = [], [], 0
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *outer, fewest, quiet])
-        for part, pk, code, name, district, served, total in cursor.fetchall():
+        # Each list in its order whatever order the union and the join return them in.
+        rows = sorted(cursor.fetchall(), key=lambda row: (row[0], row[7]))
+        for part, pk, code, name, district, served, total, _place in rows:
             if part == "fewest":
                 ranked.append((to_uuid(pk), name, int(served)))
             else:
