@@ -18,12 +18,13 @@ from sanjeevani.accounts.mobile_numbers import normalise_mobile
 from sanjeevani.accounts.otp import patient_account_for
 from sanjeevani.audit.models import AuditEvent
 from sanjeevani.audit.services import audit_event, record_event
+from sanjeevani.config.prepared_statements import run_prepared
 from sanjeevani.patients.models import Patient
 from sanjeevani.patients.services import MAX_FAMILY_SIZE, clean_patient_data
 from sanjeevani.patients.uploads import check_clinical_upload
 from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.models import Ticket
-from sanjeevani.queueing.sql import mark_written, row_document, run_prepared
+from sanjeevani.queueing.sql import mark_written, row_document
 from sanjeevani.registry.models import Specialty
 from sanjeevani.rollups.services import count_token_taken
 

@@ -24,11 +24,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sanjeevani.audit.services import record_event
+from sanjeevani.config.prepared_statements import fetch_prepared, run_prepared
 from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.errors import QueueError
 from sanjeevani.queueing.models import DoctorPresence, Queue, Ticket
 from sanjeevani.queueing.selectors import ONLINE_STATUSES
-from sanjeevani.queueing.sql import fetch_prepared, run_prepared
 from sanjeevani.registry.models import DoctorProfile, Facility, HubSpokeLink, Specialty, State
 
 from .models import Case

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
-from sanjeevani.queueing.sql import fetch_prepared
+from sanjeevani.config.prepared_statements import fetch_prepared
 from sanjeevani.registry.models import Specialty
 
 from .models import SpecialtyRule

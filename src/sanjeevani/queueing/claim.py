@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
 from sanjeevani.audit.services import actor_fields, record_event
+from sanjeevani.config.prepared_statements import run_prepared
 from sanjeevani.observability.context import current_request_id
 from sanjeevani.observability.metrics import count_claim
 from sanjeevani.registry.models import DoctorProfile, OnlineOPD
@@ -28,7 +29,6 @@ from .events import DoctorFigures, publish_queue_events
 from .models import DoctorPresence, Queue, Ticket
 from .near_turn import mark_near_turn, near_limit, pace
 from .sms import sms_near_turn_after_commit
-from .sql import run_prepared
 
 CALL_WINDOW = dt.timedelta(seconds=getattr(settings, "QUEUE_CALL_WINDOW_SECONDS", 120))
 

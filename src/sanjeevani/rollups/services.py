@@ -22,7 +22,7 @@ from typing import Any
 from django.apps import apps
 from django.db import connection, models
 
-from sanjeevani.queueing.sql import fetch_prepared
+from sanjeevani.config.prepared_statements import fetch_prepared
 
 from . import facts
 from .models import GRAINS, DoctorDay, SpokeDay
