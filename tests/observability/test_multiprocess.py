@@ -20,6 +20,8 @@ SCRIPT = textwrap.dedent(
 
     django.setup()
 
+    from django.db import connection
+
     from sanjeevani.observability import metrics
     from sanjeevani.observability.views import exposition
 
@@ -31,6 +33,10 @@ SCRIPT = textwrap.dedent(
 
 
     if __name__ == "__main__":
+        # The first connection turns the new file to WAL; two forked workers doing that at
+        # once can get "database is locked" without the busy handler being asked.
+        connection.ensure_connection()
+        connection.close()
         context = multiprocessing.get_context("fork")
         workers = [context.Process(target=worker, args=(n,)) for n in (2, 3)]
         for process in workers:
