@@ -291,6 +291,7 @@ class PrescriptionListCreate(APIView):
             password=data.get("password"),
             totp=data.get("totp"),
             provisional_diagnosis=data.get("provisional_diagnosis", False),
+            client_key=data.get("client_key"),
             request=request,
         )
         body = PrescriptionSerializer(prescription, context={"request": request}).data
@@ -352,6 +353,7 @@ class PrescriptionCorrect(APIView):
             password=data.get("password"),
             totp=data.get("totp"),
             provisional_diagnosis=data.get("provisional_diagnosis", False),
+            client_key=data.get("client_key"),
             request=request,
         )
         body = PrescriptionSerializer(new, context={"request": request}).data

@@ -117,6 +117,14 @@ class Prescription(models.Model):
     verification_code = models.CharField(
         max_length=16, unique=True, default=new_verification_code, editable=False
     )
+    client_key = models.UUIDField(
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="The signing form's own key: the same form sent again (a retry after a "
+        "dropped answer) gets this prescription back instead of signing a second one.",
+    )
 
     objects = PrescriptionQuerySet.as_manager()
 
@@ -140,6 +148,7 @@ class Prescription(models.Model):
         "doctor_signature",
         "doctor_key_id",
         "verification_code",
+        "client_key",
     )
 
     def save(self, *args, **kwargs):

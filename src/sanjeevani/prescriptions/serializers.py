@@ -88,6 +88,14 @@ class PrescriptionWriteSerializer(serializers.Serializer):
         write_only=True,
         help_text="The current code from the doctor's authenticator app (or give password).",
     )
+    client_key = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A key the app makes once per signing form. Send the same form again "
+        "(after a lost answer) with the same key and the prescription already signed is "
+        "returned: never a second one.",
+    )
 
 
 class PrescriptionCreateSerializer(PrescriptionWriteSerializer):

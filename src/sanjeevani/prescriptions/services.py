@@ -4,6 +4,7 @@ content snapshotted and signed, audited, the patient told by SMS after commit.""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -106,6 +107,25 @@ def _doctor_of(user: Any, consultation: Consultation):
             )
         )
     return user.doctor_profile
+
+
+def _signed_before(
+    doctor_user: Any, client_key: uuid.UUID | None, consultation: Consultation
+) -> Prescription | None:
+    """The prescription already signed from this form, if any. A doctor's answer can be
+    lost after the commit (a dropped connection, a 503 from a restarting node), and the
+    form is then sent again: it must get the same prescription back, never a second one
+    signed and sent to the patient."""
+    if client_key is None:
+        return None
+    signed = Prescription.objects.filter(client_key=client_key).first()
+    if signed is None:
+        return None
+    if signed.consultation_id != consultation.pk or signed.doctor.user_id != doctor_user.pk:
+        raise ValidationError(
+            _("This form was already used for another prescription: reload the page.")
+        )
+    return signed
 
 
 def _check_consultation(consultation: Consultation) -> None:
@@ -323,12 +343,18 @@ def _issue(
     request: HttpRequest | None,
     reconfirmed_by: str = "",
     provisional_diagnosis: bool = False,
-) -> Prescription:
+    client_key: uuid.UUID | None = None,
+) -> tuple[Prescription, bool]:
+    """(prescription, signed now): the one already signed from ``client_key`` when the
+    same form arrives twice at once (both wait on the consultation's lock)."""
     consultation = (
         Consultation.objects.select_for_update(of=("self",))
         .select_related("patient__account", "doctor__user")
         .get(pk=consultation.pk)
     )
+    signed = _signed_before(doctor_user, client_key, consultation)
+    if signed is not None:
+        return signed, False
     doctor = _doctor_of(doctor_user, consultation)
     _check_consultation(consultation)
     check_doctor_can_sign(doctor)
@@ -357,6 +383,7 @@ def _issue(
         issued_at=timezone.now(),
         language=language,
         supersedes=supersedes,
+        client_key=client_key,
     )
     doctor_key = active_key_for_signing(doctor)
     prescription.content = build_content(
@@ -425,7 +452,7 @@ def _issue(
             send_sms(mobile, body, kind=SMSKind.NOTIFICATION)
 
         transaction.on_commit(notify)
-    return prescription
+    return prescription, True
 
 
 def _reconfirm(
@@ -462,6 +489,7 @@ def issue_prescription(
     password: str | None = None,
     totp: str | None = None,
     provisional_diagnosis: bool = False,
+    client_key: uuid.UUID | None = None,
     request: HttpRequest | None = None,
 ) -> Prescription:
     """Issue a signed prescription for ``consultation``.
@@ -478,10 +506,17 @@ def issue_prescription(
     provisional). The doctor re-confirms with ``password`` or ``totp`` (a wrong one is a
     ``ValidationError`` on that field); the prescription is then signed by the platform and
     by the doctor's own key.
+
+    ``client_key`` names the signing form: sent again (a retry after a lost answer), it
+    returns the prescription already signed from it, without re-confirming (nothing new is
+    signed, and an authenticator code cannot be used twice).
     """
+    signed = _signed_before(doctor_user, client_key, consultation)
+    if signed is not None:
+        return signed
     method = _reconfirm(doctor_user, consultation, password, totp, request)
     with transaction.atomic():
-        prescription = _issue(
+        prescription, signed_now = _issue(
             doctor_user,
             consultation,
             items,
@@ -493,8 +528,10 @@ def issue_prescription(
             request,
             reconfirmed_by=method,
             provisional_diagnosis=provisional_diagnosis,
+            client_key=client_key,
         )
-        count_prescription_issued(prescription)
+        if signed_now:
+            count_prescription_issued(prescription)
         return prescription
 
 
@@ -510,18 +547,26 @@ def correct_prescription(
     password: str | None = None,
     totp: str | None = None,
     provisional_diagnosis: bool = False,
+    client_key: uuid.UUID | None = None,
     request: HttpRequest | None = None,
 ) -> Prescription:
     """Issue a new prescription that supersedes ``prescription`` (which is never edited);
-    the doctor re-confirms as for ``issue_prescription``."""
+    the doctor re-confirms as for ``issue_prescription``, and ``client_key`` makes a resent
+    correction return the one already signed."""
+    signed = _signed_before(doctor_user, client_key, prescription.consultation)
+    if signed is not None:
+        return signed
     method = _reconfirm(doctor_user, prescription.consultation, password, totp, request)
     with transaction.atomic():
         old = Prescription.objects.select_for_update().get(pk=prescription.pk)
+        signed = _signed_before(doctor_user, client_key, old.consultation)
+        if signed is not None:
+            return signed
         if old.status != Prescription.Status.ISSUED:
             raise ValidationError(
                 _("This prescription was already corrected; correct the newest one instead.")
             )
-        new = _issue(
+        new, _signed_now = _issue(
             doctor_user,
             old.consultation,
             items,
@@ -533,6 +578,7 @@ def correct_prescription(
             request,
             reconfirmed_by=method,
             provisional_diagnosis=provisional_diagnosis,
+            client_key=client_key,
         )
         Prescription.objects.filter(pk=old.pk).update(status=Prescription.Status.SUPERSEDED)
         old.status = Prescription.Status.SUPERSEDED

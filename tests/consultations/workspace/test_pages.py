@@ -370,3 +370,45 @@ def test_hold_and_resume(doctor_client, clinic):
 def test_queue_json_says_offline_when_not_serving(doctor_client):
     data = doctor_client.get(reverse("workspace:queue")).json()
     assert data["online"] is False and "entries" not in data
+
+
+def test_the_prescription_form_sent_twice_signs_once(doctor_client, clinic):
+    """The page's script resends the same form (same ``client_key``) after a lost answer:
+    one prescription; the answer hands the script a fresh key for the next prescription."""
+    consultation = joined_consultation(doctor_client, clinic)
+    doctor_client.post(
+        reverse("workspace:confirm_identity", args=[consultation.pk]),
+        {"method": "Asked name and age on video", "age_years": str(clinic.patient.age)},
+    )
+    confirm_mode(doctor_client, consultation)
+    save(
+        doctor_client,
+        consultation,
+        base_revision=0,
+        diagnoses=[{"code": "R50.9", "label": "Fever, unspecified"}],
+    )
+    page = doctor_client.get(reverse("workspace:consultation", args=[consultation.pk]))
+    key = page.context["rx_client_key"]
+    assert f'name="client_key" value="{key}"' in page.content.decode()
+    medicine = Medicine.objects.filter(generic_name="paracetamol", tpg_list="O").first()
+    form = {
+        "client_key": str(key),
+        "item-0-medicine_id": str(medicine.pk),
+        "item-0-name": "paracetamol tablet 500 mg",
+        "item-0-dose": "500 mg",
+        "item-0-frequency": "1-0-1",
+        "item-0-route": "oral",
+        "item-0-duration": "3 days",
+        "item-0-quantity": "6 tablets",
+        "password": PASSWORD,
+    }
+    url = reverse("workspace:prescribe", args=[consultation.pk])
+    answers = [
+        doctor_client.post(url, form, headers={"accept": "application/json"}) for _ in range(2)
+    ]
+    assert [a.status_code for a in answers] == [200, 200], answers[1].content
+    assert Prescription.objects.filter(consultation=consultation).count() == 1
+    fresh = {a.json()["next_client_key"] for a in answers}
+    assert len(fresh) == 2 and str(key) not in fresh
+    stale = doctor_client.post(url, {**form, "client_key": "yesterday"})
+    assert "This form is out of date" in doctor_client.get(stale["Location"]).content.decode()

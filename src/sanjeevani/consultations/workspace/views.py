@@ -9,6 +9,7 @@ another service line's), parse one form, call one service, render or redirect. T
 from __future__ import annotations
 
 import json
+import uuid
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -190,6 +191,7 @@ def consultation(request: HttpRequest, consultation_id, mount: Mount) -> HttpRes
             "prescriptions": selectors.prescriptions_of(found),
             "record_json": selectors.record_of(found),
             "routes": MEDICINE_ROUTES,
+            "rx_client_key": uuid.uuid4(),
             **line.consultation_context(mount, request, found),
         },
     )
@@ -291,6 +293,12 @@ def prescribe(request: HttpRequest, consultation_id, mount: Mount) -> HttpRespon
     if not items:
         return _refused(request, found, _("Add at least one medicine with its dose and frequency."))
     try:
+        client_key = (
+            uuid.UUID(request.POST["client_key"]) if request.POST.get("client_key") else None
+        )
+    except ValueError:
+        return _refused(request, found, _("This form is out of date: reload the page."))
+    try:
         issue_prescription(
             request.user,
             found,
@@ -298,6 +306,7 @@ def prescribe(request: HttpRequest, consultation_id, mount: Mount) -> HttpRespon
             password=request.POST.get("password", ""),
             totp=request.POST.get("totp", ""),
             provisional_diagnosis=bool(request.POST.get("provisional_diagnosis")),
+            client_key=client_key,
             request=request,
         )
     except SERVICE_ERRORS as exc:
@@ -307,6 +316,7 @@ def prescribe(request: HttpRequest, consultation_id, mount: Mount) -> HttpRespon
         found,
         _("Prescription issued and signed."),
         html={"issued": _fragment(request, "_issued.html", found)},
+        extra={"next_client_key": str(uuid.uuid4())},
     )
 
 
@@ -399,11 +409,18 @@ def _done(
     text: str,
     html: dict[str, str] | None = None,
     back_to: str = "consultation",
+    extra: dict[str, str] | None = None,
 ) -> HttpResponse:
     if wants_json(request):
         state = _answer_state(found)
         return JsonResponse(
-            {"message": text, "state": state, "status_line": status_text(state), "html": html or {}}
+            {
+                "message": text,
+                "state": state,
+                "status_line": status_text(state),
+                "html": html or {},
+                **(extra or {}),
+            }
         )
     if text:
         messages.success(request, text)

@@ -113,6 +113,8 @@
         if (el.name !== "csrfmiddlewaretoken") el.value = "";
       });
       form.querySelectorAll(".rx-resolved").forEach(function (el) { el.remove(); });
+      var key = form.querySelector("input[name=client_key]");
+      if (key && body.next_client_key) key.value = body.next_client_key;
     },
     dropped: function (body) { byId("consultation-status").textContent = statusLine(state) + " " + body.message; }
   };
