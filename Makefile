@@ -33,15 +33,15 @@ run: install
 	trap 'kill $$housekeeping 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/uvicorn sanjeevani.config.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio --no-proxy-headers
 
-# Debian's chromium for browser tests, coturn for the TURN relay test and nginx for the
-# proxy test (tests/deploy), when we may install them.
+# Debian's chromium for browser tests, coturn for the TURN relay test, nginx for the
+# proxy test and pgbouncer for the pooler test (tests/deploy), when we may install them.
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v turnserver >/dev/null || [ ! -x /usr/sbin/nginx ]; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v turnserver >/dev/null || [ ! -x /usr/sbin/nginx ] || [ ! -x /usr/sbin/pgbouncer ]; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-	    echo "Installing Debian's chromium, coturn and nginx for the browser, TURN and proxy tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn nginx >/dev/null; \
+	    echo "Installing Debian's chromium, coturn, nginx and pgbouncer for the browser, TURN, proxy and pooler tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn nginx pgbouncer >/dev/null; \
 	  else \
-	    echo "chromium, coturn or nginx missing: browser/TURN/proxy tests will skip (sudo apt-get install chromium coturn nginx)"; \
+	    echo "chromium, coturn, nginx or pgbouncer missing: browser/TURN/proxy/pooler tests will skip (sudo apt-get install chromium coturn nginx pgbouncer)"; \
 	  fi; \
 	fi
 

@@ -171,3 +171,81 @@ def own_redis() -> Iterator[OwnRedis]:
     finally:
         server.kill()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+
+
+@dataclass
+class OwnPgBouncer:
+    """A ``pgbouncer`` of the test's own in front of a PostgreSQL server, on a free port."""
+
+    folder: Path
+    port: int
+    pool_mode: str
+    process: subprocess.Popen | None = None
+
+    def admin(self) -> psycopg.Connection:
+        """The console (``SHOW SERVERS``, ``SHOW STATS``): PgBouncer's own ``pgbouncer``
+        database."""
+        return psycopg.connect(
+            f"postgres://postgres@127.0.0.1:{self.port}/pgbouncer", autocommit=True
+        )
+
+    def log(self) -> str:
+        path = self.folder / "pgbouncer.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+@contextlib.contextmanager
+def own_pgbouncer(
+    server_host: str, server_port: int, pool_mode: str, pool_size: int = 2
+) -> Iterator[OwnPgBouncer]:
+    """PgBouncer in ``pool_mode`` forwarding every database to ``server_host:server_port``
+    with at most ``pool_size`` server connections per database: fewer than the clients a
+    test opens, so that server connections pass from client to client. Clients are trusted
+    (the user must still be in the auth file). Runs as ``postgres`` when started as root
+    (PgBouncer refuses root)."""
+    folder = Path(tempfile.mkdtemp(prefix="sanjeevani-pgbouncer-"))
+    bouncer = OwnPgBouncer(folder, free_port(), pool_mode)
+    (folder / "users.txt").write_text('"postgres" ""\n')
+    (folder / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        f"* = host={server_host} port={server_port}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {bouncer.port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {folder / 'users.txt'}\n"
+        f"admin_users = postgres\npool_mode = {pool_mode}\n"
+        f"default_pool_size = {pool_size}\nmax_client_conn = 100\n"
+        "server_reset_query = DISCARD ALL\nignore_startup_parameters = extra_float_digits\n"
+    )
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+    user = ["-u", "postgres"] if os.geteuid() == 0 else []
+    log = (folder / "pgbouncer.log").open("ab")
+    try:
+        bouncer.process = subprocess.Popen(
+            [PGBOUNCER, *user, str(folder / "pgbouncer.ini")],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+        def answers() -> bool:
+            try:
+                bouncer.admin().close()
+            except psycopg.OperationalError:
+                return False
+            return True
+
+        assert wait_until(answers, timeout=10), f"pgbouncer did not start: {bouncer.log()}"
+        yield bouncer
+    finally:
+        if bouncer.process is not None and bouncer.process.poll() is None:
+            bouncer.process.terminate()
+            try:
+                bouncer.process.wait(10)
+            except subprocess.TimeoutExpired:
+                bouncer.process.kill()
+                bouncer.process.wait(10)
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
