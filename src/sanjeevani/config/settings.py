@@ -233,6 +233,33 @@ else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}{TEST_DB_SUFFIX}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# A PostgreSQL streaming standby of the default database (optional): the pages marked
+# ``reads_from_replica`` read there once it has replayed the client's last write
+# (config/database_routers.py, docs/deployment.md "A read replica"). Unset: no change.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL needs a PostgreSQL DATABASE_URL (the replica is its standby)."
+        )
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=0)
+    # An unreachable replica host must not hold a request long: the router then reads from
+    # the primary. Its pool waits at most a second for a connection, for the same reason.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    if "pool" in DATABASES["default"].get("OPTIONS", {}):
+        primary_pool = DATABASES["default"]["OPTIONS"]["pool"]
+        DATABASES["replica"]["OPTIONS"]["pool"] = {
+            **primary_pool,
+            "timeout": min(primary_pool["timeout"], 1.0),
+        }
+        DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["sanjeevani.config.database_routers.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+        "sanjeevani.config.database_routers.WrittenPositionCookie",
+    )
+
 # --- overload -----------------------------------------------------------------
 # HTTP requests one worker process serves at once; past it a request is answered 503 with
 # Retry-After at once (config/overload.py). 0: no bound (development and tests).

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import Count, Q, QuerySet, Sum, Window
 from django.utils import timezone
 
@@ -548,7 +548,7 @@ def _latest_place_days(scope: Scope, limit: int) -> tuple[list[PlaceDay], int] |
         " HAVING SUM(p.consultations) > 0 OR SUM(p.missed) > 0"
         " ORDER BY p.day DESC, place_name, p.hub_id, p.opd_id LIMIT %s"
     )
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(PlaceDayCounts)].cursor() as cursor:
         cursor.execute(sql, [*params, limit])
         columns = [c[0] for c in cursor.description]
         fetched = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
@@ -685,7 +685,7 @@ def _spokes_page(
     )
     to_uuid = Facility._meta.pk.to_python
     ranked, shown, count = [], [], 0
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(Facility)].cursor() as cursor:
         cursor.execute(sql, [*params, *outer, fewest, quiet])
         # Each list in its order whatever order the union and the join return them in.
         rows = sorted(cursor.fetchall(), key=lambda row: (row[0], row[7]))
@@ -733,7 +733,7 @@ def _fewest_spokes(scope: Scope, state_id: int | None, limit: int) -> list[tuple
         + " ORDER BY served, f.name, f.id LIMIT %s"
     )
     id_field = Facility._meta.pk
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(Facility)].cursor() as cursor:
         cursor.execute(sql, [*params, True, True, *outer, limit])
         return [
             (id_field.to_python(pk), name, int(served)) for pk, name, served in cursor.fetchall()

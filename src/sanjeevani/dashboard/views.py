@@ -26,6 +26,8 @@ from django.shortcuts import render
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext as _
 
+from sanjeevani.config.database_routers import reads_from_replica
+
 from . import access, figures, panels, selectors
 from . import report as monthly
 from .figures import Scope
@@ -61,6 +63,7 @@ def _public_cache(request: HttpRequest, response: HttpResponse, seconds: int) ->
     return response
 
 
+@reads_from_replica
 def national(request: HttpRequest) -> HttpResponse:
     """The public national dashboard: no sign-in, served from the cache."""
     scope = Scope()
@@ -81,6 +84,7 @@ def national(request: HttpRequest) -> HttpResponse:
     )
 
 
+@reads_from_replica
 @_sign_in_first
 def state(request: HttpRequest, code: str) -> HttpResponse:
     """A state's dashboard: its figures and operations, for its administrators."""
@@ -95,6 +99,7 @@ def state(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+@reads_from_replica
 @_sign_in_first
 def hub(request: HttpRequest, hub_id: uuid.UUID) -> HttpResponse:
     """A hub's dashboard, for its coordinator and its state's administrators."""
@@ -177,6 +182,7 @@ class BadFilters(Exception):
         self.form = form
 
 
+@reads_from_replica
 def live(request: HttpRequest) -> HttpResponse:
     """Patients waiting and doctors online now, as JSON for ``live.js`` (about every 20 s)."""
     try:
@@ -227,6 +233,7 @@ def _streamed(request: HttpRequest, lines: Iterator[str]) -> Iterator[str] | Asy
     return _chunks(lines) if isinstance(request, ASGIRequest) else lines
 
 
+@reads_from_replica
 @_sign_in_first
 def export(request: HttpRequest, table: str) -> HttpResponse:
     """One named table as CSV, streamed; the same reach as the dashboard it comes from."""
@@ -252,6 +259,7 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
     return response
 
 
+@reads_from_replica
 @_sign_in_first
 def monthly_report(request: HttpRequest, code: str) -> HttpResponse:
     """A state's monthly report as PDF (``?month=YYYY-MM&lang=hi``), for its administrators."""

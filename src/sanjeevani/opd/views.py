@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from sanjeevani.config.database_routers import reads_from_replica
 from sanjeevani.consultations import care_team
 from sanjeevani.consultations import selectors as consultation_selectors
 from sanjeevani.consultations import services as consultations
@@ -348,6 +349,7 @@ def follow_up(request: HttpRequest, consultation_id) -> HttpResponse:
     return redirect("opd:waiting_room", ticket_id=ticket.pk)
 
 
+@reads_from_replica
 @never_cache
 @patient_required
 @require_GET

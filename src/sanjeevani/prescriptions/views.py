@@ -18,6 +18,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from sanjeevani.audit.services import client_ip, record_event
+from sanjeevani.config.database_routers import reads_from_replica
 
 from . import selectors, services
 from .models import Prescription
@@ -97,6 +98,7 @@ def verification_allowed(request: HttpRequest) -> bool:
         return True
 
 
+@reads_from_replica
 @require_GET
 @cache_control(private=True, no_store=True)
 def verify_page(request: HttpRequest, code: str) -> HttpResponse:
