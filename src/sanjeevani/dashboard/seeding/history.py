@@ -254,7 +254,8 @@ class History:
             ["id", "consultation_id", "patient_id", "doctor_id", "issued_at", "verification_code"],
             {"language": "en", "status": "issued", "supersedes_id": None,
              "content": {"synthetic": True, "note": "seed_national"}, "signature": "synthetic",
-             "key_id": "synthetic", "doctor_signature": "", "doctor_key_id": ""},
+             "key_id": "synthetic", "doctor_signature": "", "doctor_key_id": "",
+             "client_key": None},
         )  # fmt: skip
         tables = [tickets_table, consultations_table, prescriptions_table]
         if self.tally is not None:
