@@ -34,14 +34,15 @@ run: install
 	$(BIN)/uvicorn sanjeevani.config.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio --no-proxy-headers
 
 # Debian's chromium for browser tests, coturn for the TURN relay test, nginx for the
-# proxy test and pgbouncer for the pooler test (tests/deploy), when we may install them.
+# proxy test, pgbouncer for the pooler test and patroni + etcd-server for the failover test
+# (tests/deploy), when we may install them.
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v turnserver >/dev/null || [ ! -x /usr/sbin/nginx ] || [ ! -x /usr/sbin/pgbouncer ]; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v turnserver >/dev/null || [ ! -x /usr/sbin/nginx ] || [ ! -x /usr/sbin/pgbouncer ] || [ ! -x /usr/bin/patroni ] || [ ! -x /usr/bin/etcd ]; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-	    echo "Installing Debian's chromium, coturn, nginx and pgbouncer for the browser, TURN, proxy and pooler tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn nginx pgbouncer >/dev/null; \
+	    echo "Installing Debian's chromium, coturn, nginx, pgbouncer, patroni and etcd-server for the browser, TURN, proxy, pooler and failover tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn nginx pgbouncer patroni etcd-server >/dev/null; \
 	  else \
-	    echo "chromium, coturn, nginx or pgbouncer missing: browser/TURN/proxy/pooler tests will skip (sudo apt-get install chromium coturn nginx pgbouncer)"; \
+	    echo "chromium, coturn, nginx, pgbouncer, patroni or etcd-server missing: browser/TURN/proxy/pooler/failover tests will skip (sudo apt-get install chromium coturn nginx pgbouncer patroni etcd-server)"; \
 	  fi; \
 	fi
 

@@ -55,6 +55,8 @@ class Tally:
     #: Writes answered 503 that had committed (found by the read before a resend).
     committed_before_503: list[str] = field(default_factory=list)
     finished: list[dict] = field(default_factory=list)
+    #: Writes answered with a success: (what, the answer's JSON), for a failover's audit.
+    acknowledged: list[tuple[str, Any]] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     down: bool = False
@@ -104,6 +106,9 @@ class Person:
                             f"{label}: {answer.status_code} {answer.headers} {answer.text[:200]!r}"
                         )
                     raise Lost(f"{label}: {answer.status_code} without a JSON body")
+                if method != "GET" and json_answer:
+                    with self.tally.lock:
+                        self.tally.acknowledged.append((label, answer.json()))
                 return answer
             if answer.status_code == 503 and _clean_retry(answer):
                 with self.tally.lock:
