@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -42,8 +43,8 @@ CLIENTS = 6
 SERVER_CONNECTIONS = 2
 
 
-@pytest.fixture(autouse=True)
-def _needs_postgres_and_pgbouncer():
+@pytest.fixture
+def postgres_and_pgbouncer() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL behind PgBouncer (set DATABASE_URL): .ci/run's second half")
     if not Path(PGBOUNCER).exists():
@@ -64,7 +65,7 @@ class Scene:
 
 
 @pytest.fixture
-def scene() -> Scene:
+def scene(postgres_and_pgbouncer) -> Scene:
     """An OPD with one waiting patient per client and a doctor online per client, and a
     hub-and-spoke network whose health worker sends a case per client; made before the
     connections go through PgBouncer."""
@@ -246,8 +247,6 @@ def test_transaction_mode_setting_runs_the_same_statements_unprepared(
 
 
 def test_an_unknown_pooler_mode_is_refused(monkeypatch):
-    from django.core.exceptions import ImproperlyConfigured
-
     monkeypatch.setenv("DATABASE_POOLER_MODE", "statement")
     with pytest.raises(ImproperlyConfigured, match="DATABASE_POOLER_MODE"):
         pooler_mode()
