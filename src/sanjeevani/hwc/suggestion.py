@@ -6,6 +6,7 @@ choose another specialty."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db import connection
 
@@ -26,7 +27,7 @@ class Suggestion:
     alternatives: list[Specialty] = field(default_factory=list)
 
 
-def _matches(rule: SpecialtyRule, complaints: set[str], vitals: dict, age: int | None) -> bool:
+def _matches(rule: RuleLine, complaints: set[str], vitals: dict, age: int | None) -> bool:
     if rule.max_age_years is not None and (age is None or age > rule.max_age_years):
         return False
     if rule.min_age_years is not None and (age is None or age < rule.min_age_years):
@@ -56,32 +57,41 @@ def _rules_sql() -> str:
     )
 
 
-def active_rules() -> list[SpecialtyRule]:
+class RuleLine(NamedTuple):
+    """One active line of the rule table as ``suggest_specialty`` reads it: a plain tuple,
+    since every case sent reads the whole table and building model instances for its
+    lines cost more than the query (bench/hwc_routing.py)."""
+
+    complaint: str
+    vital: str
+    comparison: str
+    threshold: float | None
+    max_age_years: int | None
+    min_age_years: int | None
+    weight: int
+    reason: str
+    specialty: Specialty
+
+    @property
+    def specialty_id(self) -> int:
+        return self.specialty.pk
+
+
+def active_rules() -> list[RuleLine]:
     """The active rule lines in the table's order, each with its specialty: in plain SQL,
     because every case sent reads the whole table and the ORM's building of the join cost
-    more than running it."""
+    more than running it. Read fresh on every call: an administrator's edit applies to the
+    next case."""
     specialties: dict[int, Specialty] = {}
     rules = []
     for row in fetch_prepared(_rules_sql(), []):
-        complaint, vital, comparison, threshold, max_age, min_age, weight, reason = row[:8]
         specialty_id, code, name = row[8:]
-        if specialty_id not in specialties:
-            specialties[specialty_id] = Specialty.from_db(
+        specialty = specialties.get(specialty_id)
+        if specialty is None:
+            specialty = specialties[specialty_id] = Specialty.from_db(
                 connection.alias, ["id", "code", "name"], [specialty_id, code, name]
             )
-        rule = SpecialtyRule(
-            complaint=complaint,
-            vital=vital,
-            comparison=comparison,
-            threshold=threshold,
-            max_age_years=max_age,
-            min_age_years=min_age,
-            weight=weight,
-            reason=reason,
-            specialty_id=specialty_id,
-        )
-        rule.specialty = specialties[specialty_id]
-        rules.append(rule)
+        rules.append(RuleLine(*row[:8], specialty))
     return rules
 
 
