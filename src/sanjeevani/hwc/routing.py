@@ -51,6 +51,17 @@ class LinkedHub:
     queue_label: str
 
 
+def _choice(value: str) -> str:
+    """A model choice's value as an SQL literal. The prepared statements below name their
+    fixed kinds and statuses in the text, not as parameters: once PostgreSQL switches a
+    prepared statement to its generic plan, a parameter's value is unknown to the planner,
+    and for the queue kinds it then chose a plan that made the hub doctor's call several
+    times slower at national size (bench/hwc_routing.py)."""
+    if not value.replace("_", "").isalnum():
+        raise ValueError(f"not a choice value: {value!r}")
+    return f"'{value}'"
+
+
 def _linked_hubs_sql() -> str:
     link = HubSpokeLink._meta.db_table
     through = HubSpokeLink.specialties.through
@@ -58,14 +69,15 @@ def _linked_hubs_sql() -> str:
     specialty_column = through._meta.get_field("specialty").column
     facility = Facility._meta.db_table
     queue_table = Queue._meta.db_table
-    # Table and column names from model metadata; values go as parameters.
+    # Table and column names from model metadata; fixed choices as literals, values as
+    # parameters.
     return (
         f"SELECT l.hub_id, q.id, q.label FROM {link} l"  # noqa: S608
         f" JOIN {facility} h ON h.id = l.hub_id"
         f" JOIN {through._meta.db_table} ls ON ls.{link_column} = l.id"
         f" AND ls.{specialty_column} = %s"
-        f" LEFT JOIN {queue_table} q ON q.hub_id = l.hub_id AND q.kind = %s"
-        f" AND q.specialty_id = %s"
+        f" LEFT JOIN {queue_table} q ON q.hub_id = l.hub_id"
+        f" AND q.kind = {_choice(Queue.Kind.HUB_SPECIALTY)} AND q.specialty_id = %s"
         f" WHERE l.spoke_id = %s AND l.active AND h.active"
         f" ORDER BY l.priority, h.name"
     )
@@ -78,12 +90,7 @@ def _linked_hubs_for_routing(spoke: Facility, specialty: Specialty) -> list[Link
     uuid_field = Queue._meta.pk
     rows = fetch_prepared(
         _linked_hubs_sql(),
-        [
-            specialty.pk,
-            Queue.Kind.HUB_SPECIALTY,
-            specialty.pk,
-            uuid_field.get_db_prep_value(spoke.pk, connection),
-        ],
+        [specialty.pk, specialty.pk, uuid_field.get_db_prep_value(spoke.pk, connection)],
     )
     return [
         LinkedHub(
@@ -108,13 +115,14 @@ def _online_sql(hubs: int) -> str:
     queue_table = Queue._meta.db_table
     doctor = DoctorProfile._meta.db_table
     marks = ", ".join(["%s"] * hubs)
-    statuses = ", ".join(["%s"] * len(ONLINE_STATUSES))
-    # Table names from model metadata; values go as parameters.
+    statuses = ", ".join(_choice(status) for status in ONLINE_STATUSES)
+    # Table names from model metadata; fixed choices as literals, values as parameters.
     return (
         f"SELECT p.hub_id, d.languages FROM {presence} p"  # noqa: S608
         f" JOIN {queue_table} q ON q.id = p.queue_id"
         f" JOIN {doctor} d ON d.id = p.doctor_id"
-        f" WHERE p.hub_id IN ({marks}) AND q.kind = %s AND q.specialty_id = %s"
+        f" WHERE p.hub_id IN ({marks}) AND q.kind = {_choice(Queue.Kind.HUB_SPECIALTY)}"
+        f" AND q.specialty_id = %s"
         f" AND p.status IN ({statuses})"
     )
 
@@ -128,9 +136,7 @@ def _online_doctors(hub_ids: list[uuid.UUID], specialty: Specialty) -> dict:
         _online_sql(len(hub_ids)),
         [
             *(uuid_field.get_db_prep_value(hub_id, connection) for hub_id in hub_ids),
-            Queue.Kind.HUB_SPECIALTY,
             specialty.pk,
-            *ONLINE_STATUSES,
         ],
     )
     online: dict = {}
@@ -225,14 +231,16 @@ def _desk_sql() -> str:
     presence = DoctorPresence._meta.db_table
     facility = Facility._meta.db_table
     queue_table = Queue._meta.db_table
-    # Table names from model metadata; values go as parameters.
+    # Table names from model metadata; fixed choices as literals, values as parameters.
     return (
         f"SELECT p.hub_id, f.state_id, p.queue_id, q.specialty_id,"  # noqa: S608
-        f" (SELECT o.id FROM {queue_table} o WHERE o.kind = %s AND o.state_id = f.state_id"
+        f" (SELECT o.id FROM {queue_table} o"
+        f" WHERE o.kind = {_choice(Queue.Kind.STATE_OVERFLOW)} AND o.state_id = f.state_id"
         f" AND o.specialty_id = q.specialty_id LIMIT 1)"
         f" FROM {presence} p JOIN {facility} f ON f.id = p.hub_id"
         f" JOIN {queue_table} q ON q.id = p.queue_id"
-        f" WHERE p.doctor_id = %s AND p.status <> %s AND q.kind = %s LIMIT 1"
+        f" WHERE p.doctor_id = %s AND p.status <> {_choice(DoctorPresence.Status.OFFLINE)}"
+        f" AND q.kind = {_choice(Queue.Kind.HUB_SPECIALTY)} LIMIT 1"
     )
 
 
@@ -242,12 +250,7 @@ def serving_presence(doctor: DoctorProfile) -> HubDesk | None:
     uuid_field = Queue._meta.pk
     row = run_prepared(
         _desk_sql(),
-        [
-            Queue.Kind.STATE_OVERFLOW,
-            uuid_field.get_db_prep_value(doctor.pk, connection),
-            DoctorPresence.Status.OFFLINE,
-            Queue.Kind.HUB_SPECIALTY,
-        ],
+        [uuid_field.get_db_prep_value(doctor.pk, connection)],
     )
     if row is None:
         return None
