@@ -40,15 +40,17 @@ class BackupError(Exception):
 
 
 def _libpq_env() -> dict[str, str]:
-    """pg_dump and pg_restore reach the database Django uses, password out of argv."""
+    """pg_dump and pg_restore reach the database Django uses, password out of argv. A host
+    or port left empty is left to libpq's own environment, as Django's connection leaves
+    it: with PGHOST/PGPORT naming every node and PGTARGETSESSIONATTRS=read-write (the
+    Patroni set-up of docs/deployment.md) they follow the primary too."""
     db = connection.settings_dict
     env = dict(os.environ)
-    env.update(
-        PGDATABASE=db["NAME"],
-        PGHOST=db.get("HOST") or "127.0.0.1",
-        PGPORT=str(db.get("PORT") or 5432),
-        PGUSER=db.get("USER") or "",
-    )
+    env.update(PGDATABASE=db["NAME"], PGUSER=db.get("USER") or "")
+    if db.get("HOST"):
+        env["PGHOST"] = db["HOST"]
+    if db.get("PORT"):
+        env["PGPORT"] = str(db["PORT"])
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = db["PASSWORD"]
     return env
