@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,8 +130,10 @@ class Person:
         """A write, as a careful app sends it: after a 503 it first reads whether the write
         happened after all (``done`` returns what it finds, else None) and sends it again
         only if not. The service may have committed before the request failed on a later
-        read (the answer's own): a blind resend would then be refused (a second token) or,
-        worse, done twice (a second signed prescription). Returns the answer's JSON."""
+        read (the answer's own): a blind resend would then be refused (a second token) or
+        done twice. Without ``done`` it is sent again as it was: for a write that carries
+        its own idempotency key (a prescription's ``client_key``). Returns the answer's
+        JSON."""
         deadline = time.monotonic() + GIVE_UP_SECONDS
         while True:
             try:
@@ -359,11 +362,13 @@ class Drill:
             },
         )
         person.call("POST", f"{path}/mode/", json={"mode": "chat"})
+        # Sent again blindly after a 503: the form's client_key makes the resend return the
+        # prescription signed the first time, never a second one.
         person.write(
             "POST",
             "/prescriptions/",
-            done=lambda: self.found(person, f"{path}/", "prescriptions", bool),
             json={
+                "client_key": str(uuid.uuid4()),
                 "consultation": consultation,
                 "items": [
                     {
