@@ -27,6 +27,7 @@ from django.utils import timezone
 from sanjeevani.audit.services import record_event
 
 from .models import KEY_MAX_LENGTH, KEY_PREFIX_LENGTH, DeviceToken, User, hash_key
+from .socket_endings import end_device_sockets, end_every_socket_of
 
 #: Longest device label kept (a User-Agent is cut to this).
 DEVICE_LABEL_LENGTH = 120
@@ -129,6 +130,7 @@ def _revoke(actor: User, token: DeviceToken, client_ip: str | None, action: str)
     """Delete one token and say so in the audit trail; False if it was already gone."""
     deleted, _ = DeviceToken.objects.filter(pk=token.pk).delete()
     if deleted:
+        end_device_sockets(token.pk)
         record_event(
             actor,
             action,
@@ -166,6 +168,7 @@ def sign_out_everywhere(actor: User, user: User, client_ip: str | None) -> int:
         tokens = list(DeviceToken.objects.select_related("user").filter(user=user))
         revoked = sum(_revoke(actor, token, client_ip, "auth.device_revoked") for token in tokens)
         User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+        end_every_socket_of(user.pk)
         user.refresh_from_db(fields=["session_epoch"])
         record_event(
             actor,

@@ -12,11 +12,11 @@ from .api_tokens import token_for_key
 
 
 @database_sync_to_async
-def _user_for_token(key: str):
+def _token_for(key: str):
     token = token_for_key(key)
     if token is None or not token.user.is_active:
         return None
-    return token.user
+    return token
 
 
 class TokenAuthMiddleware(BaseMiddleware):
@@ -29,7 +29,9 @@ class TokenAuthMiddleware(BaseMiddleware):
             header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
             scheme, _, key = header.partition(" ")
             if scheme.lower() == "token" and key.strip():
-                token_user = await _user_for_token(key.strip())
-                if token_user is not None:
-                    scope = dict(scope, user=token_user)
+                token = await _token_for(key.strip())
+                if token is not None:
+                    # The device's id lets its sockets close when it is signed out
+                    # (sanjeevani.live.sign_in).
+                    scope = dict(scope, user=token.user, device_token_id=token.pk)
         return await super().__call__(scope, receive, send)

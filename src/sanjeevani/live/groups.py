@@ -21,6 +21,10 @@
 ``room.<consultation uuid hex>``
     the room's own traffic: ``room.event`` (chat, marks, participants;
     ``sanjeevani.realtime.services``) and ``room.relay`` (signalling between consumers).
+``signin.user.<user id>``, ``signin.device.<device token uuid>``, ``signin.session.<hash>``
+    every open socket of one person, of one app sign-in, of one browser session:
+    ``sign_in.ended`` (``sanjeevani.accounts``, when it is signed out or revoked), on which
+    the socket closes (``sanjeevani.live.sign_in``).
 
 The fields of each event are documented where it is sent; the protocol the clients see is in
 ``docs/realtime.md``.
@@ -28,6 +32,7 @@ The fields of each event are documented where it is sent; the protocol the clien
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 
@@ -54,3 +59,16 @@ def consultation_group(consultation_id: object) -> str:
 
 def room_group(consultation_id: uuid.UUID | str) -> str:
     return f"room.{uuid.UUID(str(consultation_id)).hex}"
+
+
+def user_sign_in_group(user_id: object) -> str:
+    return f"signin.user.{user_id}"
+
+
+def device_sign_in_group(token_id: object) -> str:
+    return f"signin.device.{token_id}"
+
+
+def session_sign_in_group(session_key: str) -> str:
+    """Named by a hash: the session key is a credential and group names travel to Redis."""
+    return f"signin.session.{hashlib.sha256(session_key.encode()).hexdigest()[:40]}"

@@ -25,6 +25,7 @@ from sanjeevani.consultations.models import Consultation
 from sanjeevani.consultations.modes import RANK, level_of
 from sanjeevani.limits import rates as limit_rates
 from sanjeevani.live.groups import consultation_group, room_group
+from sanjeevani.live.sign_in import EndsWithSignIn
 from sanjeevani.observability.sockets import ObservedConnection
 from sanjeevani.queueing.errors import DomainError
 
@@ -46,7 +47,7 @@ MEDIA_STATS_WRITE_SECONDS = 30.0
 MEDIA_STATS_SOURCES = 8
 
 
-class RoomConsumer(ObservedConnection, AsyncJsonWebsocketConsumer):
+class RoomConsumer(ObservedConnection, EndsWithSignIn, AsyncJsonWebsocketConsumer):
     """One participant's connection to one consultation room."""
 
     admission: services.Admission | None = None

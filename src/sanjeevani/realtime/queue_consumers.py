@@ -25,6 +25,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from sanjeevani.accounts.models import Role
 from sanjeevani.live.groups import doctor_group, queue_group, ticket_group
+from sanjeevani.live.sign_in import EndsWithSignIn
 from sanjeevani.observability.sockets import ObservedConnection
 from sanjeevani.queueing.models import LIVE_STATUSES, DoctorPresence, Ticket
 from sanjeevani.queueing.selectors import ONLINE_STATUSES
@@ -34,7 +35,7 @@ from .fanout import LocalGroupFanout
 REFUSED = 4403
 
 
-class QueueFeedConsumer(ObservedConnection, AsyncJsonWebsocketConsumer):
+class QueueFeedConsumer(ObservedConnection, EndsWithSignIn, AsyncJsonWebsocketConsumer):
     """A listening socket: joins its groups (a queue's through the process's fan-out hub)
     and forwards what the services publish. The waiting room and the doctor's queue are
     these; so is the benchmark's feed."""
