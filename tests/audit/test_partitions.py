@@ -123,3 +123,15 @@ def test_the_database_function_still_writes_audit_rows():
         )
     row = AuditEvent.objects.get(patient_id=patient)
     assert (row.action, row.request_id) == ("test.function", "r-1")
+
+
+@needs_postgresql
+def test_the_housekeeping_loop_makes_the_coming_months():
+    last = partitions.add_months(partitions.month_start(dt.datetime.now(dt.UTC).date()), 3)
+    name = partitions.partition_name(last)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {name}")
+        assert name not in [n for _m, n in partitions.monthly_partitions(cursor)]
+    call_command("queue_housekeeping")
+    with connection.cursor() as cursor:
+        assert name in [n for _m, n in partitions.monthly_partitions(cursor)]

@@ -1,6 +1,7 @@
 """Mark unanswered calls missed, expire tokens left from earlier days, text the tokens
-that came near the front of the line, and move hub-and-spoke cases that waited past
-their state's time to the state's overflow.
+that came near the front of the line, move hub-and-spoke cases that waited past
+their state's time to the state's overflow, and make the audit trail's coming monthly
+partitions (hourly).
 
 Reads never write: a waiting room shows a passed call window as missed, and this records
 it (ends the consultation as a no-show and frees the doctor). Claims mark near-turn tokens
@@ -16,9 +17,12 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from sanjeevani.audit.partitions import ensure_audit_partitions
 from sanjeevani.consultations.services import expire_unanswered_calls
 from sanjeevani.hwc.routing import overflow_waiting_cases
 from sanjeevani.queueing.services import catch_up_near_turn, expire_stale_tickets
+
+PARTITIONS_EVERY_SECONDS = 3600
 
 
 class Command(BaseCommand):
@@ -36,7 +40,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, loop: float | None = None, **options) -> None:
+        partitions_due = 0.0
         while True:
+            if time.monotonic() >= partitions_due:
+                # Next months' audit partitions (PostgreSQL), so that a deployment without
+                # the daily timer has them too; hourly is plenty and each check is cheap.
+                made = ensure_audit_partitions()
+                partitions_due = time.monotonic() + PARTITIONS_EVERY_SECONDS
+                if made:
+                    self.stdout.write(f"audit partitions created: {', '.join(made)}")
             missed = expire_unanswered_calls()
             stale = expire_stale_tickets()
             # Before the near-turn pass, so that a case moved to the overflow is told in
