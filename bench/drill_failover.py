@@ -97,15 +97,11 @@ def main() -> int:
         call_command("migrate", verbosity=0)
         print(f"migrated through that environment in {time.monotonic() - began:.0f} s")
 
-        from tests.deploy.database_drill import Drill, audit, node_environment
+        from tests.deploy.database_drill import Drill, audit, drill_clinic, node_environment
         from tests.deploy.proxy import proxied_nodes
         from tests.e2e.live import server_env
-        from tests.factories import PASSWORD, DistrictFactory, OnlineOPDFactory
-        from tests.queueing.factories import member_doctor
 
-        district = DistrictFactory()
-        opd = OnlineOPDFactory(state=district.state)
-        doctors = [member_doctor(opd) for _ in range(args.doctors)]
+        clinic = drill_clinic(args.doctors)
         env = node_environment(cluster, folder, pool_timeout=args.pool_timeout)
         env["MEDIA_ROOT"] = str(folder / "media")
         environment = server_env(**env)
@@ -114,10 +110,7 @@ def main() -> int:
         with proxied_nodes(folder, count=args.nodes, **env) as deployment:
             drill = Drill(
                 deployment,
-                opd=str(opd.pk),
-                state=district.state.code,
-                district=district.pk,
-                doctors=[(d.user.username, PASSWORD) for d in doctors],
+                **clinic,
                 patients=args.patients,
                 outage_seconds=0,
                 restarts=args.failovers,

@@ -47,10 +47,13 @@ class OwnPostgres:
     def url(self) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{self.database}"
 
+    #: More server options, e.g. a standby's statement log.
+    extra_options = ""
+
     def _pg_ctl(self, *args: str) -> None:
         options = (
             f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c max_connections=60"
+            f"-c fsync=off -c max_connections=60 {self.extra_options}"
         )
         subprocess.run(
             _as_postgres(

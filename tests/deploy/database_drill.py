@@ -192,6 +192,24 @@ def _clean_retry(answer: httpx.Response) -> bool:
     )
 
 
+def drill_clinic(doctors: int) -> dict[str, Any]:
+    """An Online OPD in a new district with ``doctors`` member doctors who sign in with the
+    factories' password: the clinic fields of a ``Drill``. Made before the nodes start (and
+    before a drill's own cluster copies the database)."""
+    from tests.factories import PASSWORD, DistrictFactory, OnlineOPDFactory
+    from tests.queueing.factories import member_doctor
+
+    district = DistrictFactory()
+    opd = OnlineOPDFactory(state=district.state)
+    members = [member_doctor(opd) for _ in range(doctors)]
+    return {
+        "opd": str(opd.pk),
+        "state": district.state.code,
+        "district": district.pk,
+        "doctors": [(doctor.user.username, PASSWORD) for doctor in members],
+    }
+
+
 @dataclass
 class Drill:
     deployment: Deployment

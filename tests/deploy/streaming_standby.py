@@ -28,21 +28,10 @@ from tests.polling import wait_until
 
 @dataclass
 class OwnStandby(OwnPostgres):
-    """A hot standby replaying its primary's WAL as it streams in."""
+    """A hot standby replaying its primary's WAL as it streams in, logging every statement
+    (the test tells which reads it served from its log)."""
 
-    def _pg_ctl(self, *args: str) -> None:
-        options = (
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c max_connections=60 -c log_statement=all"
-        )
-        subprocess.run(
-            _as_postgres(
-                [str(PG_BIN / "pg_ctl"), "-D", str(self.folder / "data"), "-o", options]
-                + ["-l", str(self.folder / "postgres.log"), "-w", *args]
-            ),
-            check=True,
-            capture_output=True,
-        )
+    extra_options = "-c log_statement=all"
 
     def replayed(self) -> int:
         """The WAL position replayed so far, as a byte count."""

@@ -24,11 +24,11 @@ from sanjeevani.audit.models import AuditEvent
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.queueing.models import Ticket
 from tests.deploy.backing_services import PG_BIN, REDIS_SERVER, own_postgres, own_redis
-from tests.deploy.database_drill import Drill, audit, node_environment
+from tests.deploy.database_drill import Drill, audit, drill_clinic, node_environment
 from tests.deploy.proxy import NGINX, Deployment, proxied_nodes
 from tests.deploy.test_proxy_nodes import Feed, open_feed, profile, sign_in_doctor, take_token
 from tests.e2e.live import live_database_url, server_env
-from tests.factories import PASSWORD, DistrictFactory, OnlineOPDFactory
+from tests.factories import DistrictFactory, OnlineOPDFactory
 from tests.polling import wait_until
 from tests.queueing.factories import member_doctor
 
@@ -235,18 +235,13 @@ def test_the_database_restarting_under_load(tmp_path):
     and started again. Every answer is a success or a clean 503 + Retry-After, every
     consultation finishes once the database is back (no node restarted), and nothing is
     half-written: tokens, consultations, signed prescriptions with their PDFs, rollups."""
-    district = DistrictFactory()
-    opd = OnlineOPDFactory(state=district.state)
-    doctors = [member_doctor(opd) for _ in range(2)]
+    clinic = drill_clinic(2)
     with own_postgres(live_database_url()) as cluster:
         env = node_environment(cluster, tmp_path)
         with proxied_nodes(tmp_path, count=2, **env) as deployment:
             drill = Drill(
                 deployment,
-                opd=str(opd.pk),
-                state=district.state.code,
-                district=district.pk,
-                doctors=[(d.user.username, PASSWORD) for d in doctors],
+                **clinic,
                 patients=4,
                 outage_seconds=4.0,
             )

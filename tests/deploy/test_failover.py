@@ -20,7 +20,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.deploy.database_drill import Drill, audit, node_environment
+from tests.deploy.database_drill import Drill, audit, drill_clinic, node_environment
 from tests.deploy.patroni_cluster import (
     Failover,
     acknowledged_but_missing,
@@ -30,8 +30,6 @@ from tests.deploy.patroni_cluster import (
 )
 from tests.deploy.proxy import NGINX, proxied_nodes
 from tests.e2e.live import live_database_url, server_env
-from tests.factories import PASSWORD, DistrictFactory, OnlineOPDFactory
-from tests.queueing.factories import member_doctor
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -47,9 +45,7 @@ def _needs_the_real_parts():
 
 
 def test_the_primary_killed_under_load_loses_no_acknowledged_write(tmp_path, capsys):
-    district = DistrictFactory()
-    opd = OnlineOPDFactory(state=district.state)
-    doctors = [member_doctor(opd) for _ in range(2)]
+    clinic = drill_clinic(2)
     with patroni_cluster() as cluster:
         first_primary = cluster.primary().name
         copy_database(cluster, live_database_url())
@@ -59,10 +55,7 @@ def test_the_primary_killed_under_load_loses_no_acknowledged_write(tmp_path, cap
         with proxied_nodes(tmp_path, count=2, **env) as deployment:
             drill = Drill(
                 deployment,
-                opd=str(opd.pk),
-                state=district.state.code,
-                district=district.pk,
-                doctors=[(d.user.username, PASSWORD) for d in doctors],
+                **clinic,
                 patients=6,
                 outage_seconds=0,
                 restarts=1,

@@ -265,7 +265,8 @@ def test_prescribe_end_and_patient_sees_prescription_feedback_and_follow_up(
     assert response["Location"] == reverse("opd:waiting_room", args=[follow_up.pk])
 
 
-def test_free_entry_medicine_without_video_is_refused_with_the_rule(doctor_client, clinic):
+def ready_to_sign(doctor_client, clinic) -> Consultation:
+    """A joined consultation with identity, mode and a diagnosis: what signing needs."""
     consultation = joined_consultation(doctor_client, clinic)
     doctor_client.post(
         reverse("workspace:confirm_identity", args=[consultation.pk]),
@@ -278,6 +279,11 @@ def test_free_entry_medicine_without_video_is_refused_with_the_rule(doctor_clien
         base_revision=0,
         diagnoses=[{"code": "R50.9", "label": "Fever, unspecified"}],
     )
+    return consultation
+
+
+def test_free_entry_medicine_without_video_is_refused_with_the_rule(doctor_client, clinic):
+    consultation = ready_to_sign(doctor_client, clinic)
     response = doctor_client.post(
         reverse("workspace:prescribe", args=[consultation.pk]),
         {
@@ -375,18 +381,7 @@ def test_queue_json_says_offline_when_not_serving(doctor_client):
 def test_the_prescription_form_sent_twice_signs_once(doctor_client, clinic):
     """The page's script resends the same form (same ``client_key``) after a lost answer:
     one prescription; the answer hands the script a fresh key for the next prescription."""
-    consultation = joined_consultation(doctor_client, clinic)
-    doctor_client.post(
-        reverse("workspace:confirm_identity", args=[consultation.pk]),
-        {"method": "Asked name and age on video", "age_years": str(clinic.patient.age)},
-    )
-    confirm_mode(doctor_client, consultation)
-    save(
-        doctor_client,
-        consultation,
-        base_revision=0,
-        diagnoses=[{"code": "R50.9", "label": "Fever, unspecified"}],
-    )
+    consultation = ready_to_sign(doctor_client, clinic)
     page = doctor_client.get(reverse("workspace:consultation", args=[consultation.pk]))
     key = page.context["rx_client_key"]
     assert f'name="client_key" value="{key}"' in page.content.decode()
