@@ -5,14 +5,19 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
+from sanjeevani.hwc.suggestion import forget_rule_table
 from tests.factories import PASSWORD
 
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
+    """Django's cache and the rule table a worker keeps: what one test wrote (and rolled
+    back) must not answer the next."""
     cache.clear()
+    forget_rule_table()
     yield
     cache.clear()
+    forget_rule_table()
 
 
 @pytest.fixture

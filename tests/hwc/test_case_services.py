@@ -82,6 +82,45 @@ def test_the_suggestion_names_its_specialty_and_why(network):
     assert nothing.specialty.code == "general-medicine"
 
 
+def test_an_edited_rule_applies_to_the_next_suggestion_on_this_worker_and_within_the_kept_time(
+    network, monkeypatch
+):
+    from sanjeevani.hwc import suggestion
+    from sanjeevani.hwc.models import SpecialtyRule
+
+    assert suggest_specialty(["skin_lesion"], {}, 40).specialty.code == "dermatology"
+    rule = SpecialtyRule.objects.get(complaint="skin_lesion")
+    rule.specialty = network.general
+    rule.reason = "Skin lesion: the generalist first"
+    rule.save()
+    edited = suggest_specialty(["skin_lesion"], {}, 40)
+    assert (edited.specialty, edited.reasons) == (
+        network.general,
+        ["Skin lesion: the generalist first"],
+    )
+    # Another worker's edit sends this one no signal: it is read once the kept time ends.
+    SpecialtyRule.objects.filter(pk=rule.pk).update(active=False)
+    assert suggest_specialty(["skin_lesion"], {}, 40).reasons == [
+        "Skin lesion: the generalist first"
+    ]
+    later = suggestion.time.monotonic() + suggestion.RULES_KEPT_SECONDS + 1
+    monkeypatch.setattr(suggestion.time, "monotonic", lambda: later)
+    assert (
+        "Skin lesion: the generalist first"
+        not in suggest_specialty(["skin_lesion"], {}, 40).reasons
+    )
+
+
+def test_a_draft_sent_again_by_another_health_worker_is_refused(network):
+    patient = walk_in(network)
+    data = case_data()
+    hwc.submit_case(network.cho, patient, data)
+    colleague = cho_at(network.spoke)
+    with pytest.raises(PermissionDenied):
+        hwc.submit_case(colleague, patient, data)
+    assert Case.objects.filter(patient=patient).count() == 1
+
+
 def answer_in_writing(network):
     """A store-and-forward case answered with a prescription of paracetamol."""
     case = send_case(network, mode="store_forward")

@@ -32,7 +32,7 @@ from . import routing
 from .actors import centre_of, require_centre_patient
 from .complaints import COMPLAINTS
 from .models import Case, CaseAttachment
-from .suggestion import suggest_specialty
+from .suggestion import rule_table, suggest_specialty
 from .triage import check_case_vitals
 
 MAX_ATTACHMENTS = 6
@@ -145,26 +145,16 @@ def _clean_case(patient: Patient, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _specialty(code: str) -> Specialty | None:
-    """The specialty of ``code``, read in plain SQL (every case sent asks)."""
+    """The specialty of ``code``: from the rule table this worker keeps, else read in plain
+    SQL (one added on another worker since this one read the table)."""
+    known = rule_table().specialties.get(code)
+    if known is not None:
+        return known
     row = run_prepared(_SPECIALTY_SQL, [code])
     return None if row is None else Specialty.from_db(connection.alias, ["id", "code", "name"], row)
 
 
 _SPECIALTY_SQL = f"SELECT id, code, name FROM {Specialty._meta.db_table} WHERE code = %s"  # noqa: S608
-
-
-def _sent_before(client_key: uuid.UUID | None) -> Case | None:
-    """The case already sent from this draft, if any: a plain SQL probe first, since
-    nearly every draft is new and every case sent asks."""
-    if client_key is None:
-        return None
-    key_field = Case._meta.get_field("client_key")
-    if run_prepared(_SENT_SQL, [key_field.get_db_prep_value(client_key, connection)]) is None:
-        return None
-    return Case.objects.filter(client_key=client_key).select_related("ticket").first()
-
-
-_SENT_SQL = f"SELECT 1 FROM {Case._meta.db_table} WHERE client_key = %s"  # noqa: S608
 
 
 def _complaint_line(complaints: list[str], text: str) -> str:
@@ -177,11 +167,6 @@ def submit_case(cho: Any, patient: Patient, data: dict[str, Any]) -> tuple[Case,
     transaction. Returns (case, created): the same draft sent again (its ``client_key``,
     e.g. a retry after the connection dropped) returns the case already sent."""
     centre = require_centre_patient(cho, patient)
-    sent = _sent_before(_key(data))
-    if sent is not None:
-        if sent.requested_by_id != cho.pk:
-            raise PermissionDenied(_("This draft belongs to someone else."))
-        return sent, False
     cleaned = _clean_case(patient, data)
     suggestion = suggest_specialty(cleaned["complaints"], cleaned["vitals"], patient.age)
     now = timezone.now()
@@ -239,16 +224,26 @@ def submit_case(cho: Any, patient: Patient, data: dict[str, Any]) -> tuple[Case,
             if connection.vendor == "postgresql":
                 _send_in_function(cho, ticket, case, sent_event)
             else:
-                queue.place_hub_ticket(cho, ticket)
                 case.save(force_insert=True)
+                queue.place_hub_ticket(cho, ticket)
                 sent_event.save(force_insert=True)
             count_token_taken(ticket)
     except IntegrityError:
-        sent = Case.objects.filter(client_key=cleaned["client_key"]).first()
-        if sent is None:
-            raise
-        return sent, False
+        return _sent_before(cho, cleaned["client_key"]), False
     return case, True
+
+
+def _sent_before(cho: Any, client_key: uuid.UUID) -> Case:
+    """The case already sent from this draft (its ``client_key`` refused the new one: a
+    retry after the connection dropped). The case is written before its ticket, so a draft
+    sent again meets this refusal first, not the patient's one live ticket; nearly every
+    draft is new, so nothing is probed beforehand."""
+    sent = Case.objects.filter(client_key=client_key).select_related("ticket").first()
+    if sent is None:
+        raise IntegrityError("the case was refused, and no case holds its draft key")
+    if sent.requested_by_id != cho.pk:
+        raise PermissionDenied(_("This draft belongs to someone else."))
+    return sent
 
 
 _SEND_CASE = (
@@ -258,9 +253,9 @@ _SEND_CASE = (
 
 
 def _send_in_function(cho: Any, ticket: Ticket, case: Case, sent_event: AuditEvent) -> None:
-    """PostgreSQL: what ``place_hub_ticket`` and the two inserts do on SQLite, as one
+    """PostgreSQL: what the two inserts and ``place_hub_ticket`` do on SQLite, as one
     prepared call of ``hwc_send_case`` (``hwc/sql/send_case/``): the spoke's lock and next
-    number, the ticket, the case and both audit rows. Sending a case is the health
+    number, the case, its ticket and both audit rows. Sending a case is the health
     worker's most frequent write, and its separate statements cost several times their
     work in building and planning (bench/hwc_routing.py)."""
     created = audit_event(
@@ -292,13 +287,6 @@ def _send_in_function(cho: Any, ticket: Ticket, case: Case, sent_event: AuditEve
 
 
 _ONE_LIVE_TICKET = "one_live_ticket_per_patient"
-
-
-def _key(data: dict[str, Any]) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(data.get("client_key")))
-    except ValueError:
-        return None
 
 
 def attach_to_case(

@@ -5,8 +5,9 @@ choose another specialty."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import connection
 
@@ -45,15 +46,16 @@ def _matches(rule: RuleLine, complaints: set[str], vitals: dict, age: int | None
     return True
 
 
-def _rules_sql() -> str:
+def _table_sql() -> str:
     rule = SpecialtyRule._meta.db_table
     specialty = Specialty._meta.db_table
-    # Table names from model metadata; the table's own order (Meta.ordering).
+    # Table names from model metadata; the rule table's own order (Meta.ordering). Every
+    # specialty comes back, with a row of NULLs when it has no active line.
     return (
-        f"SELECT r.complaint, r.vital, r.comparison, r.threshold, r.max_age_years,"  # noqa: S608
-        f" r.min_age_years, r.weight, r.reason, s.id, s.code, s.name"
-        f" FROM {rule} r JOIN {specialty} s ON s.id = r.specialty_id"
-        f" WHERE r.active ORDER BY s.name, r.complaint, r.vital"
+        f"SELECT s.id, s.code, s.name, r.id, r.complaint, r.vital, r.comparison,"  # noqa: S608
+        f" r.threshold, r.max_age_years, r.min_age_years, r.weight, r.reason"
+        f" FROM {specialty} s LEFT JOIN {rule} r ON r.specialty_id = s.id AND r.active"
+        f" ORDER BY s.name, r.complaint, r.vital"
     )
 
 
@@ -77,22 +79,54 @@ class RuleLine(NamedTuple):
         return self.specialty.pk
 
 
-def active_rules() -> list[RuleLine]:
-    """The active rule lines in the table's order, each with its specialty: in plain SQL,
-    because every case sent reads the whole table and the ORM's building of the join cost
-    more than running it. Read fresh on every call: an administrator's edit applies to the
-    next case."""
-    specialties: dict[int, Specialty] = {}
+#: How long one worker keeps the rule table before reading it again. An edit clears this
+#: worker's copy at once (the models' signals) and reaches the other workers within this
+#: time. Every case sent reads the table, and reading it cost more than the rest of the
+#: suggestion (bench/hwc_routing.py).
+RULES_KEPT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class RuleTable:
+    """The active rule lines in the table's order, and every specialty by code."""
+
+    rules: tuple[RuleLine, ...]
+    specialties: dict[str, Specialty]
+    read_at: float
+
+
+_kept: RuleTable | None = None
+
+
+def rule_table() -> RuleTable:
+    """The rule table as this worker keeps it (read again after ``RULES_KEPT_SECONDS``)."""
+    global _kept
+    kept = _kept
+    if kept is None or time.monotonic() - kept.read_at > RULES_KEPT_SECONDS:
+        kept = _kept = _read_rule_table()
+    return kept
+
+
+def forget_rule_table(**_signal: Any) -> None:
+    """Read the table again on next use: a rule or specialty changed (connected to their
+    models' signals; the test suite calls it between tests)."""
+    global _kept
+    _kept = None
+
+
+def _read_rule_table() -> RuleTable:
+    """One query in plain SQL: the ORM's building of the join cost more than running it."""
+    specialties: dict[str, Specialty] = {}
     rules = []
-    for row in fetch_prepared(_rules_sql(), []):
-        specialty_id, code, name = row[8:]
-        specialty = specialties.get(specialty_id)
+    for specialty_id, code, name, rule_id, *line in fetch_prepared(_table_sql(), []):
+        specialty = specialties.get(code)
         if specialty is None:
-            specialty = specialties[specialty_id] = Specialty.from_db(
+            specialty = specialties[code] = Specialty.from_db(
                 connection.alias, ["id", "code", "name"], [specialty_id, code, name]
             )
-        rules.append(RuleLine(*row[:8], specialty))
-    return rules
+        if rule_id is not None:
+            rules.append(RuleLine(*line, specialty))
+    return RuleTable(tuple(rules), specialties, time.monotonic())
 
 
 def suggest_specialty(complaints: list[str], vitals: dict, age_years: int | None) -> Suggestion:
@@ -101,9 +135,9 @@ def suggest_specialty(complaints: list[str], vitals: dict, age_years: int | None
     scores: dict[int, int] = {}
     reasons: dict[int, list[str]] = {}
     order: list[int] = []
-    rules = active_rules()
+    table = rule_table()
     by_pk: dict[int, Specialty] = {}
-    for rule in rules:
+    for rule in table.rules:
         if not _matches(rule, chosen, vitals or {}, age_years):
             continue
         pk = rule.specialty_id
@@ -115,7 +149,7 @@ def suggest_specialty(complaints: list[str], vitals: dict, age_years: int | None
         scores[pk] += rule.weight
         reasons[pk].append(rule.reason)
     if not scores:
-        fallback = Specialty.objects.filter(code=FALLBACK_SPECIALTY).first()
+        fallback = table.specialties.get(FALLBACK_SPECIALTY)
         return Suggestion(
             fallback,
             [] if fallback is None else ["No rule matched: general medicine sees it first"],
