@@ -59,3 +59,41 @@ def test_a_sent_case_is_written_whole_with_numbers_and_audit_rows(network):
         sent = AuditEvent.objects.get(action="hwc.case_sent", object_id=str(case.pk))
         assert sent.patient_id == case.patient_id and sent.detail["route"] == case.route
     assert second.ticket.token_number == first.ticket.token_number + 1
+
+
+def test_on_postgresql_a_case_is_written_and_counted_by_one_statement(network):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL): SQLite writes in several statements")
+    from django.test.utils import CaptureQueriesContext
+
+    from sanjeevani.rollups.models import StateDay
+
+    hwc.submit_case(network.cho, walk_in(network), case_data(urgent=False))  # makes the queue
+    patient = walk_in(network)
+    with CaptureQueriesContext(connection) as queries:
+        case, created = hwc.submit_case(network.cho, patient, case_data(urgent=False))
+    assert created
+    writes = [q["sql"] for q in queries.captured_queries if "SELECT" not in q["sql"][:7]]
+    sending = [q["sql"] for q in queries.captured_queries if "hwc_send_case" in q["sql"]]
+    assert writes == [] and len(sending) == 1, "no statement but the function's call writes"
+    assert not any("rollups_" in q["sql"] for q in queries.captured_queries)
+    day = StateDay.objects.get(state_id=network.state.pk, service_line="hub_spoke")
+    assert day.tokens == 2, "the function counted each ticket"
+
+
+def test_the_installed_counting_function_is_the_one_the_code_makes():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL): the function lives there")
+    from sanjeevani.rollups.services import COUNTING_FUNCTIONS, counting_function_sql
+
+    for kind, name in COUNTING_FUNCTIONS.items():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_get_functiondef(p.oid) FROM pg_proc p WHERE p.proname = %s", [name]
+            )
+            installed = [row[0] for row in cursor.fetchall()]
+        assert len(installed) == 1, name
+        expected = counting_function_sql(kind)
+        assert _normalised(_body(installed[0])) == _normalised(_body(expected)), (
+            f"{name} is out of date: add a migration that runs install_counting_functions"
+        )

@@ -138,6 +138,28 @@ def count_consultation_closed(consultation: Any) -> None:
     _count("consultation", facts.Consultation, consultation.pk, doctor=completed)
 
 
+#: PostgreSQL functions that run ``_count``'s statement for one event, for writers that
+#: are one PL/pgSQL call themselves (``hwc_send_case``): a case's sending is then one
+#: statement, with no transaction block around it.
+COUNTING_FUNCTIONS = {"token": "rollups_count_token"}
+
+
+def counting_function_sql(kind: str) -> str:
+    """``CREATE OR REPLACE FUNCTION rollups_count_<kind>(p_row uuid)``: the statement that
+    counts one event of ``kind`` (its row's id as ``p_row``), in PL/pgSQL so that each
+    connection plans it once. Installed by migrations, which run this again whenever the
+    facts or the grains change (a test compares the installed body with this one)."""
+    ((sql, uses),) = _statements(kind, "postgresql")
+    if sql.count("%s") != uses:
+        raise ValueError(f"the {kind} statement has other placeholders than its row's id")
+    body = sql.replace("%s", "p_row")
+    return (
+        f"CREATE OR REPLACE FUNCTION {COUNTING_FUNCTIONS[kind]}(p_row uuid) RETURNS void\n"
+        f"LANGUAGE plpgsql AS $fn$\nDECLARE\n    v_done integer;\nBEGIN\n"
+        f"    {body} INTO v_done;\nEND\n$fn$"
+    )
+
+
 def count_token_taken(ticket: Any) -> None:
     """A token taken: an OPD token (``consultations.tokens.take_token``) or a hub case's
     ticket (``hwc.cases.submit_case``, after the ticket is placed)."""
