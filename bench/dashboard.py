@@ -1,8 +1,8 @@
 """The dashboards at 10 thousand and at 10 million consultations, on PostgreSQL: the public
-national page and a state's page, p50/p95 cold (cache cleared before each request) and warm
-(served from the cache), and the ratio of the large to the small (target: p95 under 100 ms
-cold and warm, ratio under 2); the time of ``seed_national`` for each size and of importing
-the national registry file (115,234 spokes and their hub links).
+national page, a state's page and its spokes' page, p50/p95 cold (cache cleared before each
+request) and warm (served from the cache), and the ratio of the large to the small (target:
+p95 under 100 ms cold and warm, ratio under 2); the time of ``seed_national`` for each size
+and of importing the national registry file (115,234 spokes and their hub links).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/dashboard.py
         [--small-n 10000] [--large-n 10000000] [--reuse] [--requests 100] [--skip-import]
@@ -11,7 +11,8 @@ Two databases, ``sv_bench_small`` and ``sv_bench_large`` on the server of DATABA
 both sizes stay for later runs: each is made (dropped first) with the migrations, then
 ``seed_national --consultations N`` is timed (with the rollups, as the command writes them:
 into a fresh database it counts them while generating the rows, no rebuild afterwards);
-``--reuse`` keeps a database that already has consultations and times nothing.
+``--reuse`` keeps a database that already has consultations (migrating it) and times
+nothing.
 The pages are served in a child process per database through Django's test client (the
 whole request path: middleware, session, view, template, cache), the cache cleared before
 each cold request; the state page is read as that state's administrator (Andhra Pradesh,
@@ -78,7 +79,8 @@ def _fresh(base: str, name: str) -> str:
 def _seed(base: str, name: str, n: int, reuse: bool) -> tuple[str, float | None]:
     url = _url(base, name)
     if reuse and _has_consultations(url):
-        print(f"{name}: reusing its consultations")
+        print(f"{name}: reusing its consultations (migrated to this code first)")
+        _manage(url, "migrate", "-v0")
         return url, None
     url = _fresh(base, name)
     print(f"{name}: seed_national --consultations {n:,}", flush=True)
@@ -121,7 +123,11 @@ def _child(requests: int, wanted: list[str]) -> None:
     Posting.objects.get_or_create(user=admin, defaults={"state": state})
     public, staff = Client(), Client()
     staff.force_login(admin)
-    pages = {"public": (public, "/dashboard/"), "state": (staff, f"/dashboard/state/{state.code}/")}
+    pages = {
+        "public": (public, "/dashboard/"),
+        "state": (staff, f"/dashboard/state/{state.code}/"),
+        "spokes": (staff, f"/dashboard/state/{state.code}/spokes/"),
+    }
     pages = {name: page for name, page in pages.items() if name in wanted}
     result: dict = {"consultations": Consultation.objects.count()}
     for name, (client, path) in pages.items():
@@ -154,7 +160,9 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="keep seeded databases")
     parser.add_argument("--requests", type=int, default=100, help="per page and mode")
     parser.add_argument("--skip-import", action="store_true")
-    parser.add_argument("--pages", default="public,state", help="which pages: public,state")
+    parser.add_argument(
+        "--pages", default="public,state,spokes", help="which pages: public,state,spokes"
+    )
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -188,7 +196,14 @@ def main() -> int:
     heads = "".join(f"{h:>11}" for h in ("small p50", "small p95", "large p50", "large p95"))
     target = f"target p95 < {TARGET_P95_MS:.0f} ms, ratio < {TARGET_RATIO:.0f}"
     print(f"{'page':<14}{heads}{'ratio p95':>11}  {target}")
-    for key in ("public_cold", "public_warm", "state_cold", "state_warm"):
+    for key in (
+        "public_cold",
+        "public_warm",
+        "state_cold",
+        "state_warm",
+        "spokes_cold",
+        "spokes_warm",
+    ):
         if key not in small or key not in large:
             continue
         s, g = small[key], large[key]

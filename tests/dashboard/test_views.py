@@ -21,6 +21,7 @@ from sanjeevani.registry.models import State
 from tests.dashboard.support import hold_consultation, hold_day
 from tests.factories import (
     DistrictFactory,
+    FacilityFactory,
     HubFactory,
     OnlineOPDFactory,
     PatientFactory,
@@ -210,6 +211,26 @@ def test_state_dashboard_shows_its_figures_and_operations(client, held, karnatak
     assert b'id="ops-waits"' in response.content
     assert b"error-summary" not in response.content
     assert "private" in response["Cache-Control"]
+
+
+def test_a_states_spokes_have_their_own_page_linked_from_its_dashboard(client, held, karnataka):
+    FacilityFactory(state=karnataka, name="Quiet Hill HWC")
+    client.force_login(state_admin(karnataka))
+    page = client.get(reverse("dashboard:state", args=["KA"]) + "?start=2026-01-01")
+    spokes_url = reverse("dashboard:state_spokes", args=["KA"])
+    assert f'href="{spokes_url}?start=2026-01-01"'.encode() in page.content
+    assert b'id="ops-quiet"' not in page.content, "the state's spokes are not read here"
+    assert b"Quiet Hill HWC" not in page.content
+    assert b'id="ops-equity"' in page.content  # its districts
+    spokes = client.get(spokes_url)
+    assert spokes.status_code == 200
+    assert "private" in spokes["Cache-Control"]
+    for table in (b'id="ops-quiet"', b'id="ops-equity"', b"Quiet Hill HWC"):
+        assert table in spokes.content
+    quiet_csv = reverse("dashboard:export", args=["quiet_spokes"])
+    assert f"{quiet_csv}?state=KA".encode() in spokes.content
+    bad = client.get(spokes_url + "?start=2026-02-30")
+    assert bad.status_code == 200 and b"error-summary" in bad.content
 
 
 @pytest.mark.parametrize(

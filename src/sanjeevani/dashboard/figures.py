@@ -151,6 +151,22 @@ class Operations:
     place_count: int = 0  # all the place-days; ``places`` holds at least the first ``PLACES_SHOWN``
     start: dt.date | None = None  # the days the operations cover (inclusive)
     end: dt.date | None = None
+    #: False on a state's page: its spokes' lists (quiet, fewest) are ``spoke_lists``, on a
+    #: page of their own, and ``equity`` holds the districts only.
+    with_spokes: bool = True
+
+
+@dataclass(frozen=True)
+class SpokeLists:
+    """A state's (or a district's) spokes on their own page: the quiet ones and those with
+    the fewest consultations. Reading them costs O(the scope's spokes), which for a large
+    state is more than the rest of its dashboard together."""
+
+    quiet_spokes: list[QuietSpoke]
+    quiet_spoke_count: int
+    fewest: list[EquityRow]
+    start: dt.date
+    end: dt.date
 
 
 # --- scope ------------------------------------------------------------------------------
@@ -309,12 +325,15 @@ def _places(scope: Scope) -> tuple[int, int, int, int]:
     if scope.facility_id:
         facilities = facilities.filter(pk=scope.facility_id)
         opds = opds.filter(pk=scope.facility_id)
-    return (
-        facilities.filter(is_hub=True).count(),
-        facilities.filter(is_spoke=True).count(),
-        opds.filter(specialty__isnull=True).count(),
-        opds.filter(specialty__isnull=False).count(),
+    # One read of each table (a large state has tens of thousands of spokes).
+    places = facilities.aggregate(
+        hubs=Count("pk", filter=Q(is_hub=True)), spokes=Count("pk", filter=Q(is_spoke=True))
     )
+    kinds = opds.aggregate(
+        general=Count("pk", filter=Q(specialty__isnull=True)),
+        specialist=Count("pk", filter=Q(specialty__isnull=False)),
+    )
+    return places["hubs"], places["spokes"], kinds["general"], kinds["specialist"]
 
 
 def _doctors_on(scope: Scope, day: dt.date) -> int:
@@ -608,6 +627,10 @@ def equity(scope: Scope, limit: int = 20, spokes_page: Callable | None = None) -
     """Districts, then spokes, with the fewest consultations in the scope (those with none
     included). Ranked by count: no population figures are kept yet, so not per head.
     ``spokes_page``: the spokes already ranked (``_spokes_page``), read with the quiet ones."""
+    return _equity_districts(scope, limit) + _equity_spokes(scope, limit, spokes_page)
+
+
+def _equity_districts(scope: Scope, limit: int) -> list[EquityRow]:
     fine = _fine(scope) or bool(scope.hub_id)  # a hub's districts: its spokes', in the detail
     source = _detail(scope) if fine else _grain(scope)
     by_district = dict(
@@ -623,7 +646,13 @@ def equity(scope: Scope, limit: int = 20, spokes_page: Callable | None = None) -
         EquityRow("district", str(d.pk), d.name, int(by_district.get(d.pk) or 0)) for d in districts
     ]
     rows.sort(key=lambda r: (r.consultations, r.name))
-    if fine:
+    return rows[:limit]
+
+
+def _equity_spokes(
+    scope: Scope, limit: int, spokes_page: Callable | None = None
+) -> list[EquityRow]:
+    if _fine(scope) or scope.hub_id:
         # A hub's spokes (a handful), or a specialty or a facility: one grouped read of the
         # detail, the ranking here.
         detail = _detail(scope)
@@ -637,9 +666,8 @@ def equity(scope: Scope, limit: int = 20, spokes_page: Callable | None = None) -
             key=lambda row: (row[2], row[1]),
         )
     else:
-        fewest = spokes_page() if spokes_page else _fewest_spokes(scope, state_id, limit)
-    spokes = [EquityRow("spoke", str(pk), name, int(n)) for pk, name, n in fewest]
-    return rows[:limit] + spokes
+        fewest = spokes_page() if spokes_page else _fewest_spokes(scope, _state_id(scope), limit)
+    return [EquityRow("spoke", str(pk), name, int(n)) for pk, name, n in fewest]
 
 
 def _spokes_page(
@@ -674,9 +702,11 @@ def _spokes_page(
         " COALESCE(n.served, 0) AS served, COALESCE(n.asked, 0) AS asked"
         f" FROM {quote(Facility._meta.db_table)} f"
         f" LEFT JOIN n ON n.spoke_id = f.id WHERE {' AND '.join(where)})"
+        # The fewest cut first (a top-N sort of the state's spokes), numbered after: a
+        # window over every spoke would sort them all.
         " SELECT * FROM (SELECT 'fewest' AS part, id, code, name, '' AS district, served,"
         " 0 AS total, ROW_NUMBER() OVER (ORDER BY served, name, id) AS place"
-        " FROM sp ORDER BY served, name, id LIMIT %s) e"
+        " FROM (SELECT id, code, name, served FROM sp ORDER BY served, name, id LIMIT %s) f) e"
         " UNION ALL SELECT q.part, q.id, q.code, q.name, d.name, q.served, q.total, q.place"
         " FROM (SELECT 'quiet' AS part, id, code, name, district_id, served,"
         " COUNT(*) OVER () AS total, ROW_NUMBER() OVER (ORDER BY name, id) AS place"
@@ -762,12 +792,45 @@ def bounded(scope: Scope, today: dt.date | None = None) -> Scope:
     return replace(scope, start=start, end=end)
 
 
-def operations(scope: Scope, today: dt.date | None = None) -> Operations:
+def operations(scope: Scope, today: dt.date | None = None, with_spokes: bool = True) -> Operations:
     """The state and hub dashboards' operations view for ``scope``: its date range, else
     the ``OPERATIONS_DAYS`` days up to its end (so that the page costs the same after years
-    of service: its reads never span all of history)."""
+    of service: its reads never span all of history). ``with_spokes=False``: without the
+    spokes' lists (a state's page links them: ``spoke_lists``)."""
     with resolving():
-        return _operations(scope, today or timezone.localdate())
+        return _operations(scope, today or timezone.localdate(), with_spokes)
+
+
+def spoke_lists(scope: Scope, today: dt.date | None = None) -> SpokeLists:
+    """The spokes' lists of ``scope``'s operations view (same period): the first
+    ``QUIET_SHOWN`` quiet spokes with their count, and the ``EQUITY_SHOWN`` spokes with the
+    fewest consultations."""
+    with resolving():
+        today = today or timezone.localdate()
+        scope = bounded(scope, today)
+        quiet, count, ranked = _quiet_and_fewest(scope, today)
+        return SpokeLists(
+            quiet_spokes=quiet,
+            quiet_spoke_count=count,
+            fewest=_equity_spokes(scope, EQUITY_SHOWN, ranked),
+            start=scope.start,
+            end=scope.end,
+        )
+
+
+def _quiet_and_fewest(
+    scope: Scope, today: dt.date
+) -> tuple[list[QuietSpoke], int, Callable | None]:
+    """The quiet spokes shown, their count, and the fewest-served spokes when read with
+    them (one read of the spokes' days when the period is the quiet window, the default)."""
+    window = (today - dt.timedelta(days=QUIET_DAYS - 1), today)
+    if not (_fine(scope) or scope.hub_id) and (scope.start, scope.end) == window:
+        ranked, quiet, quiet_count = _spokes_page(
+            scope, _state_id(scope), EQUITY_SHOWN, QUIET_SHOWN
+        )
+        return quiet, quiet_count, lambda: ranked
+    quiet, quiet_count = _quiet_shown(scope, today)
+    return quiet, quiet_count, None
 
 
 def _quiet_shown(scope: Scope, today: dt.date) -> tuple[list[QuietSpoke], int]:
@@ -785,19 +848,15 @@ def _quiet_shown(scope: Scope, today: dt.date) -> tuple[list[QuietSpoke], int]:
     return shown, (rows[0].quiet_total if rows else 0)
 
 
-def _operations(scope: Scope, today: dt.date) -> Operations:
+def _operations(scope: Scope, today: dt.date, with_spokes: bool = True) -> Operations:
     scope = bounded(scope, today)
     totals = _sum(_grain(scope), "consultations", "women", "seniors", *HOURS, *WAIT_BUCKETS)
     done = totals["consultations"]
-    spokes_page = None
-    window = (today - dt.timedelta(days=QUIET_DAYS - 1), today)
-    if not (_fine(scope) or scope.hub_id) and (scope.start, scope.end) == window:
-        ranked, quiet, quiet_count = _spokes_page(
-            scope, _state_id(scope), EQUITY_SHOWN, QUIET_SHOWN
-        )
-        spokes_page = lambda: ranked  # noqa: E731
+    if with_spokes:
+        quiet, quiet_count, spokes_page = _quiet_and_fewest(scope, today)
+        ranked_equity = equity(scope, EQUITY_SHOWN, spokes_page)
     else:
-        quiet, quiet_count = _quiet_shown(scope, today)
+        quiet, quiet_count, ranked_equity = [], 0, _equity_districts(scope, EQUITY_SHOWN)
     # The page shows the latest place-days; the export (``table_rows("waits")``) has every
     # day of the period. Over a month a large state has tens of thousands.
     latest = replace(scope, start=max(scope.start, scope.end - PLACE_DAYS_SHOWN))
@@ -813,10 +872,11 @@ def _operations(scope: Scope, today: dt.date) -> Operations:
         senior_share=totals["seniors"] / done if done else None,
         quiet_spokes=quiet,
         quiet_spoke_count=quiet_count,
-        equity=equity(scope, EQUITY_SHOWN, spokes_page),
+        equity=ranked_equity,
         wait_histogram={b: totals[b] for b in WAIT_BUCKETS},
         start=scope.start,
         end=scope.end,
+        with_spokes=with_spokes,
     )
 
 

@@ -106,6 +106,8 @@ TABLE_LABELS: dict[str, Any] = {
 }
 #: The tables a state or hub dashboard offers.
 OPERATIONAL_TABLES = ("trend", "waits", "hours", "equity", "quiet_spokes")
+#: A state's spokes' page.
+SPOKE_TABLES = ("equity", "quiet_spokes")
 ALL_TABLES = frozenset(figures.TABLES)
 
 
@@ -223,33 +225,45 @@ def operations_panels(operations: Any, limit: int = PAGE_ROWS) -> list[Chart | T
             ),
         )
     )
-    rows, _more = _clipped([(s.name, s.code, s.district) for s in operations.quiet_spokes], limit)
-    more = max(operations.quiet_spoke_count - len(rows), 0)
-    panels.append(
-        Table(
-            "ops-quiet",
-            _("Spokes that asked for nothing in 30 days"),
-            (_("Spoke"), _("Code"), _("District")),
-            rows,
-            more=more,
-        )
+    if getattr(operations, "with_spokes", True):
+        panels.append(_quiet_table(operations, limit))
+    panels.append(_equity_table(operations.equity, limit, operations.with_spokes))
+    return panels
+
+
+def spoke_panels(lists: Any, limit: int = PAGE_ROWS) -> list[Table]:
+    """A state's spokes' page: the quiet spokes, then those with the fewest consultations."""
+    return [_quiet_table(lists, limit), _equity_table(lists.fewest, limit, True)]
+
+
+def _quiet_table(held: Any, limit: int) -> Table:
+    rows, _more = _clipped([(s.name, s.code, s.district) for s in held.quiet_spokes], limit)
+    return Table(
+        "ops-quiet",
+        _("Spokes that asked for nothing in 30 days"),
+        (_("Spoke"), _("Code"), _("District")),
+        rows,
+        more=max(held.quiet_spoke_count - len(rows), 0),
     )
+
+
+def _equity_table(ranked: list, limit: int, with_spokes: bool) -> Table:
     kinds = {"district": _("District"), "spoke": _("Spoke")}
     rows, more = _clipped(
-        [(r.name, str(kinds.get(r.kind, r.kind)), r.consultations) for r in operations.equity],
-        limit,
+        [(r.name, str(kinds.get(r.kind, r.kind)), r.consultations) for r in ranked], limit
     )
-    panels.append(
-        Table(
-            "ops-equity",
-            _("Equity: the districts and spokes with the fewest consultations"),
-            (_("District or spoke"), _("Kind"), _("Consultations")),
-            rows,
-            note=_(
-                "Ranked by the number of consultations: population figures are not kept yet, "
-                "so this is not per head."
-            ),
-            more=more,
-        )
+    return Table(
+        "ops-equity",
+        (
+            _("Equity: the districts and spokes with the fewest consultations")
+            if with_spokes
+            else _("Equity: the districts with the fewest consultations")
+        ),
+        (_("District or spoke"), _("Kind"), _("Consultations")),
+        rows,
+        note=_(
+            "Ranked by the number of consultations: population figures are not kept yet, "
+            "so this is not per head."
+        ),
+        more=more,
     )
-    return panels

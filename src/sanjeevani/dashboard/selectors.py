@@ -53,8 +53,9 @@ def _key(kind: str, scope: Scope, today: dt.date | None = None) -> str:
     return f"dashboard:v{VERSION}:{kind}:{digest}"
 
 
-def overview(scope: Scope, *, operational: bool = False) -> Overview:
-    """The scope's figures, computed at most once a minute per scope and app cluster."""
+def overview(scope: Scope, *, operational: bool = False, with_spokes: bool = True) -> Overview:
+    """The scope's figures, computed at most once a minute per scope and app cluster.
+    ``with_spokes=False``: the operations without the spokes' lists (``spoke_lists``)."""
     today = timezone.localdate()
 
     def compute() -> Overview:
@@ -66,11 +67,20 @@ def overview(scope: Scope, *, operational: bool = False) -> Overview:
                 # Only the whole country's page ranks the states.
                 ranking=list(figures.state_ranking(scope)) if scope.state_code is None else [],
                 trend=list(figures.daily_trend(scope, days=TREND_DAYS, today=today)),
-                operations=figures.operations(scope) if operational else None,
+                operations=(
+                    figures.operations(scope, with_spokes=with_spokes) if operational else None
+                ),
             )
 
+    kind = ("ops" if with_spokes else "ops-only") if operational else "overview"
+    return _cached(_key(kind, scope, today), FIGURES_SECONDS, compute)
+
+
+def spoke_lists(scope: Scope) -> figures.SpokeLists:
+    """A state's spokes' lists (quiet, fewest consultations), at most a minute old."""
+    today = timezone.localdate()
     return _cached(
-        _key("ops" if operational else "overview", scope, today), FIGURES_SECONDS, compute
+        _key("spokes", scope, today), FIGURES_SECONDS, lambda: figures.spoke_lists(scope, today)
     )
 
 

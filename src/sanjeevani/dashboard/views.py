@@ -23,6 +23,8 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext as _
 
@@ -91,12 +93,50 @@ def state(request: HttpRequest, code: str) -> HttpResponse:
     place = access.state_for(request.user, code)
     form = DashboardFilters(request.GET or None, state=place)
     scope = form.scope(Scope(state_code=place.code))
+    query = _export_query(request, "", form)
+    spokes_url = reverse("dashboard:state_spokes", args=[place.code])
     return _operational_page(
         request,
         form,
         scope,
-        {"place": place, "title": place.name, "live_query": f"state={place.code}"},
+        {
+            "place": place,
+            "title": place.name,
+            "live_query": f"state={place.code}",
+            "spokes_url": f"{spokes_url}?{query}" if query else spokes_url,
+        },
+        with_spokes=False,
     )
+
+
+@reads_from_replica
+@_sign_in_first
+def state_spokes(request: HttpRequest, code: str) -> HttpResponse:
+    """A state's spokes, for its administrators: those that asked for nothing in 30 days and
+    those with the fewest consultations (the same filters as the state's dashboard)."""
+    place = access.state_for(request.user, code)
+    form = DashboardFilters(request.GET or None, state=place)
+    scope = form.scope(Scope(state_code=place.code))
+    lists = selectors.spoke_lists(scope)
+    dashboard_url = reverse("dashboard:state", args=[place.code])
+    query = _export_query(request, "", form)
+    response = render(
+        request,
+        "dashboard/spokes.html",
+        {
+            "form": form,
+            "place": place,
+            "title": place.name,
+            "today": timezone.localdate(),
+            "lists": lists,
+            "panels": panels.spoke_panels(lists),
+            "dashboard_url": f"{dashboard_url}?{query}" if query else dashboard_url,
+            "export_tables": panels.export_links(panels.SPOKE_TABLES),
+            "export_query": _export_query(request, f"state={place.code}", form),
+        },
+    )
+    patch_cache_control(response, private=True, max_age=0)
+    return response
 
 
 @reads_from_replica
@@ -115,9 +155,13 @@ def hub(request: HttpRequest, hub_id: uuid.UUID) -> HttpResponse:
 
 
 def _operational_page(
-    request: HttpRequest, form: DashboardFilters, scope: Scope, context: dict[str, Any]
+    request: HttpRequest,
+    form: DashboardFilters,
+    scope: Scope,
+    context: dict[str, Any],
+    with_spokes: bool = True,
 ) -> HttpResponse:
-    overview = selectors.overview(scope, operational=True)
+    overview = selectors.overview(scope, operational=True, with_spokes=with_spokes)
     context.update(
         {
             "form": form,
@@ -142,13 +186,16 @@ def _previous_month(today: datetime.date) -> str:
 
 
 def _export_query(request: HttpRequest, place_query: str, form: DashboardFilters) -> str:
-    """The scope and the valid filters as a query string, so an export is what is shown."""
+    """The scope and the valid filters as a query string, so an export (or the other page
+    of the same scope) is what is shown."""
     if not form.is_bound or not form.is_valid():
         return place_query
     extra = request.GET.copy()
     for name in ("state", "hub"):
         extra.pop(name, None)
     encoded = extra.urlencode()
+    if not place_query:
+        return encoded
     return f"{place_query}&{encoded}" if encoded else place_query
 
 

@@ -181,7 +181,12 @@ class DoctorDay(models.Model):
                 name="rollups_doctor_day_key",
             )
         ]
-        indexes = [models.Index(fields=["day", "state_id"], name="rollups_doctor_day_state")]
+        indexes = [
+            models.Index(fields=["day", "state_id"], name="rollups_doctor_day_state"),
+            # Who served at the places a dashboard shows (a hub's page, a state's latest
+            # place-days): without it, every place of the day's whole country is read.
+            models.Index(fields=["place_id", "day"], name="rollups_doctor_day_place"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.doctor_id} consulted on {self.day}"

@@ -17,6 +17,7 @@ from __future__ import annotations
 RULES: dict[str, str] = {
     "dashboard:national": "public",
     "dashboard:state": "state",
+    "dashboard:state_spokes": "state",
     "dashboard:report": "state",
     "dashboard:hub": "hub",
     "dashboard:live": "public",
