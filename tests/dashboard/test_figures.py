@@ -15,6 +15,7 @@ from django.utils import timezone
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.dashboard import figures
 from sanjeevani.dashboard.figures import Scope
+from sanjeevani.hwc.models import Case
 from sanjeevani.queueing.models import DoctorPresence, Ticket
 from sanjeevani.registry.models import Facility, OnlineOPD, RosterShift, State
 from sanjeevani.rollups.models import WAIT_EDGES_MINUTES
@@ -44,7 +45,10 @@ def completed(state=None, day=None, **filters) -> list[Consultation]:
 
 
 def by_line(rows) -> dict[str, int]:
-    counts = Counter(c.service_line for c in rows)
+    """Per service line, from the raw rows: a hub-and-spoke case sent for a written answer
+    is store and forward."""
+    written = set(Case.objects.filter(mode="store_forward").values_list("ticket_id", flat=True))
+    counts = Counter("store_forward" if c.ticket_id in written else c.service_line for c in rows)
     return {line: counts.get(line, 0) for line in ("opd", "hub_spoke", "store_forward")}
 
 
@@ -64,7 +68,7 @@ def test_the_national_headline(world):
         doctors_today=len({c.doctor_id for c in today}),
     )
     assert got.consultations_to_date == 7 and got.consultations_today == 2
-    assert got.by_line == {"opd": 5, "hub_spoke": 2, "store_forward": 0}
+    assert got.by_line == {"opd": 5, "hub_spoke": 1, "store_forward": 1}
 
 
 @pytest.mark.parametrize("which", ["a", "b"])

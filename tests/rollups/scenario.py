@@ -24,6 +24,7 @@ from sanjeevani.consultations import services as consultations
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.hwc import hub_services
 from sanjeevani.hwc import services as hwc
+from sanjeevani.hwc.models import Case
 from sanjeevani.patients.models import Patient
 from sanjeevani.prescriptions import services as prescriptions
 from sanjeevani.prescriptions.models import Medicine, Prescription
@@ -290,6 +291,12 @@ def wait_bucket(seconds: int) -> str:
 def raw_counts() -> dict[tuple, dict[str, int]]:
     """Every counter per (day, state id, service line, OPD or hub id), from the raw rows."""
     out: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    # A case sent for a written answer is its own line, from its request to its answer.
+    written = set(Case.objects.filter(mode="store_forward").values_list("ticket_id", flat=True))
+
+    def line(ticket_id, line: str) -> str:
+        return "store_forward" if ticket_id in written else line
+
     ended = (
         Consultation.objects.filter(status="ended")
         .select_related("opd", "spoke", "hub", "patient", "ticket")
@@ -298,7 +305,7 @@ def raw_counts() -> dict[tuple, dict[str, int]]:
     served_before: set = set()
     for c in ended:
         day = timezone.localdate(c.ended_at)
-        key = (day, place_state(c), c.service_line, c.hub_id or c.opd_id)
+        key = (day, place_state(c), line(c.ticket_id, c.service_line), c.hub_id or c.opd_id)
         n = out[key]
         done = c.outcome in COMPLETED
         n["consultations"] += done
@@ -322,11 +329,11 @@ def raw_counts() -> dict[tuple, dict[str, int]]:
                 n["wait_seconds"] += wait
                 n[wait_bucket(wait)] += 1
     for t in Ticket.objects.select_related("opd", "spoke", "hub", "patient"):
-        line = "opd" if t.opd_id else "hub_spoke"
+        asked = line(t.pk, "opd" if t.opd_id else "hub_spoke")
         # A request counts at its OPD or spoke: the hub it waits at changes when forwarded.
-        out[(timezone.localdate(t.created_at), place_state(t), line, t.opd_id)]["tokens"] += 1
+        out[(timezone.localdate(t.created_at), place_state(t), asked, t.opd_id)]["tokens"] += 1
         if t.status == Ticket.Status.CANCELLED:
-            key = (timezone.localdate(t.updated_at), place_state(t), line, t.opd_id)
+            key = (timezone.localdate(t.updated_at), place_state(t), asked, t.opd_id)
             out[key]["cancelled"] += 1
     for r in Prescription.objects.filter(supersedes__isnull=True).select_related(
         "consultation__opd", "consultation__spoke", "consultation__hub", "consultation__patient"
@@ -335,7 +342,7 @@ def raw_counts() -> dict[tuple, dict[str, int]]:
         key = (
             timezone.localdate(r.issued_at),
             place_state(c),
-            c.service_line,
+            line(c.ticket_id, c.service_line),
             c.hub_id or c.opd_id,
         )
         out[key]["prescriptions"] += 1

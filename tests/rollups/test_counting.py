@@ -74,7 +74,10 @@ def test_the_coarse_grains_add_up_to_the_detail(world):
         for r in StateDay.objects.all()
     } == day_rows
     totals = StateTotal.objects.get(state_id=world.state_b.pk, service_line="hub_spoke")
-    assert (totals.consultations, totals.forwarded, totals.missed) == (2, 1, 1)
+    assert (totals.consultations, totals.forwarded, totals.missed) == (1, 1, 1)
+    # The case answered in writing is the third line, from its request to its answer.
+    written = StateTotal.objects.get(state_id=world.state_b.pk, service_line="store_forward")
+    assert (written.consultations, written.tokens, written.seniors) == (1, 1, 1)
 
 
 def test_doctors_who_consulted_are_a_set(world):

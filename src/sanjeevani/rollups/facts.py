@@ -89,6 +89,9 @@ Prescription = "prescriptions.Prescription"
 Patient = "patients.Patient"
 Facility = "registry.Facility"
 OnlineOPD = "registry.OnlineOPD"
+#: The hub-and-spoke case (``hwc``, above this app): its mode tells a case sent for a
+#: written answer (store and forward) from a live one.
+HubCase = "hwc.Case"
 
 
 def _select(keys: dict[str, str], counters: dict[str, str]) -> str:
@@ -160,7 +163,9 @@ def consultation_facts(d: Dialect, bulk: bool = False, one: bool = False) -> str
         " AND (c2.ended_at < c.ended_at OR (c2.ended_at = c.ended_at AND c2.id < c.id))"
     )
     first = "nf.id IS NOT NULL" if bulk else f"NOT EXISTS ({earlier})"
-    keys = _place_keys(d, day, "c.service_line", "c", "COALESCE(o.specialty_id, t.specialty_id)")
+    keys = _place_keys(
+        d, day, _consultation_line(), "c", "COALESCE(o.specialty_id, t.specialty_id)"
+    )
     measures = {
         "outcome": "c.outcome",
         "done": f"CASE WHEN {done} THEN 1 ELSE 0 END",
@@ -212,7 +217,21 @@ def consultation_facts(d: Dialect, bulk: bool = False, one: bool = False) -> str
 
 
 def _ticket_line() -> str:
-    return "CASE WHEN t.opd_id IS NOT NULL THEN 'opd' ELSE 'hub_spoke' END"
+    return _line("CASE WHEN t.opd_id IS NOT NULL THEN 'opd' ELSE 'hub_spoke' END", "t.id")
+
+
+def _consultation_line() -> str:
+    return _line("c.service_line", "c.ticket_id")
+
+
+def _line(line: str, ticket_id: str) -> str:
+    """The service line: ``line`` (the OPD or hub and spoke), except that a hub-and-spoke
+    case sent for a written answer counts as store and forward (its third line), from its
+    request to its answer."""
+    return (
+        f"CASE WHEN EXISTS (SELECT 1 FROM {table(HubCase)} sf WHERE sf.ticket_id = {ticket_id}"
+        " AND sf.mode = 'store_forward') THEN 'store_forward' ELSE " + line + " END"
+    )
 
 
 def token_facts(d: Dialect, one: bool = False) -> str:
@@ -259,7 +278,7 @@ def prescription_facts(d: Dialect, one: bool = False) -> str:
     keys = _place_keys(
         d,
         d.local_day("r.issued_at"),
-        "c.service_line",
+        _consultation_line(),
         "c",
         "COALESCE(o.specialty_id, t.specialty_id)",
     )
@@ -280,7 +299,7 @@ def doctor_facts(d: Dialect, one: bool = False) -> str:
     return (
         f"SELECT {d.local_day('c.ended_at')} AS day, c.doctor_id AS doctor_id,"
         " COALESCE(o.state_id, sp.state_id, h.state_id, p.state_id, 0) AS state_id,"
-        " c.service_line AS service_line,"
+        f" {_consultation_line()} AS service_line,"
         f" COALESCE(c.hub_id, c.opd_id, {nil}) AS place_id"
         f" FROM {table(Consultation)} c"
         + _joins("c")
