@@ -95,6 +95,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -389,6 +390,38 @@ def upstream_time(log: Path, start: int, end: int) -> dict[str, list[float]]:
     return by_route
 
 
+# --- the nodes' own account of their CPU, per route (/metrics) --------------------------------
+
+
+def route_cpu(nodes) -> dict[str, list[float]]:
+    """Per route, over every node: [CPU seconds of the thread that served it, requests],
+    from each node's ``sanjeevani_http_request_cpu_seconds`` and ``_http_requests``
+    (read from the node itself on 127.0.0.1, as the loopback may scrape)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for node in nodes:
+        with urllib.request.urlopen(f"http://{node.address}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                route = f"{sample.labels.get('method')} {sample.labels.get('route')}"
+                if sample.name == "sanjeevani_http_request_cpu_seconds_total":
+                    totals[route][0] += sample.value
+                elif sample.name == "sanjeevani_http_requests_total":
+                    totals[route][1] += sample.value
+    return dict(totals)
+
+
+def route_cpu_between(before: dict, after: dict) -> dict[str, tuple[float, float]]:
+    zero = [0.0, 0.0]
+    return {
+        route: (cpu - before.get(route, zero)[0], n - before.get(route, zero)[1])
+        for route, (cpu, n) in after.items()
+        if n > before.get(route, zero)[1]
+    }
+
+
 # --- optional: where one node's CPU goes (py-spy) -----------------------------------------
 
 
@@ -445,6 +478,8 @@ class Step:
     upstream: dict[str, list[float]]
     backlog: int  # lifecycles in flight at the window's end minus at its start
     profile: list[str] = field(default_factory=list)  # the first node's hottest functions
+    #: per route: (CPU seconds of the threads that served it, requests), from the nodes
+    route_cpu: dict[str, tuple[float, float]] = field(default_factory=dict)
     others: float = 0.0  # CPU seconds of everything else on the machine in the window
 
     @property
@@ -698,11 +733,13 @@ async def ramp(args, plan, deployment, sampler, nodes: int) -> list:
             await asyncio.sleep(args.settle_seconds)
             raw = Path(deployment.folder) / f"profile-{value}.txt"
             profiler = profile_start(args, deployment.nodes[0].process.pid, args.step_seconds, raw)
+            routes0 = await asyncio.to_thread(route_cpu, deployment.nodes)
             cpu0, driver0, log0 = sampler.snapshot(), _own_cpu(), _size(log)
             t0 = time.monotonic()
             await asyncio.sleep(args.step_seconds)
             t1 = time.monotonic()
             cpu1, driver1, log1 = sampler.snapshot(), _own_cpu(), _size(log)
+            routes1 = await asyncio.to_thread(route_cpu, deployment.nodes)
             if profiler is not None:
                 await asyncio.to_thread(profiler.wait, 60)
             cpu = CpuSampler.between(cpu0, cpu1)
@@ -713,6 +750,7 @@ async def ramp(args, plan, deployment, sampler, nodes: int) -> list:
             )  # fmt: skip
             step.others = max(0.0, machine - sum(cpu.values()) - step.driver_cpu)
             step.profile = profile_summary(raw)
+            step.route_cpu = route_cpu_between(routes0, routes1)
             steps.append(step)
             print(step_line(nodes, step), flush=True)
             slowest = sorted(step.per_label.items(), key=lambda kv: -percentile(kv[1], 0.99))
@@ -828,6 +866,19 @@ def report(args, results: dict[int, list[Step]]) -> None:
             f"    {route:52s} {len(values) / done:4.1f}/consultation  mean "
             f"{statistics.fmean(values) * 1000:6.1f} ms  {sum(values) / total:5.1%}"
         )
+    if step.route_cpu:
+        node_total = step.cpu.get("app nodes", 0) or 1
+        served = sum(cpu for cpu, _n in step.route_cpu.values())
+        print(
+            "  the nodes' CPU by route (each request's serving thread, from /metrics; "
+            f"{served / node_total:.0%} of the nodes' CPU, the rest is the event loop: "
+            "HTTP parsing, sockets, live events):"
+        )
+        for route, (cpu, n) in sorted(step.route_cpu.items(), key=lambda kv: -kv[1][0])[:14]:
+            print(
+                f"    {route:52s} {n / done:4.1f}/consultation  {cpu / n * 1000:6.1f} ms each"
+                f"  {cpu / done * 1000:6.1f} ms/consultation"
+            )
     if step.profile:
         print("  the first node's CPU by function (py-spy samples, inclusive):")
         for line in step.profile:

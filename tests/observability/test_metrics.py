@@ -101,3 +101,16 @@ def test_server_errors_are_counted(client, monkeypatch):
     before = _value("sanjeevani_http_server_errors_total", method="GET", route="readyz")
     assert client.get(reverse("readyz")).status_code == 503
     assert _value("sanjeevani_http_server_errors_total", method="GET", route="readyz") == before + 1
+
+
+def test_each_route_counts_the_cpu_its_requests_took(client, monkeypatch):
+    """The serving thread's CPU is added per route, so a route's cost per request can be
+    read off a node under load (bench/peak_day.py's "CPU by route")."""
+    labels = {"method": "GET", "route": "healthz"}
+    before = _value("sanjeevani_http_request_cpu_seconds_total", **labels)
+    spent = iter([10.0, 10.25])
+    monkeypatch.setattr("sanjeevani.observability.middleware.time.thread_time", lambda: next(spent))
+    assert client.get(reverse("healthz")).status_code == 200
+    assert _value("sanjeevani_http_request_cpu_seconds_total", **labels) == pytest.approx(
+        before + 0.25
+    )

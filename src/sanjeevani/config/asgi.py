@@ -3,9 +3,11 @@
 import os
 from collections.abc import Sequence
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sanjeevani.config.settings")
+
+from sanjeevani.config.asgi_handler import get_asgi_application  # noqa: E402
+
+# The middleware chain and the views in one thread per request (config/asgi_handler.py).
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

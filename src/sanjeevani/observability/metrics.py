@@ -29,6 +29,12 @@ REQUESTS = Counter(
     "HTTP requests answered, by method, route name and status class (2xx, 4xx...).",
     ["method", "route", "status"],
 )
+REQUEST_CPU_SECONDS = Counter(
+    "sanjeevani_http_request_cpu_seconds",
+    "CPU time of the thread that ran the middleware and the view, by method and route name"
+    " (the event loop's share, reading the request and writing the answer, is not in it).",
+    ["method", "route"],
+)
 SERVER_ERRORS = Counter(
     "sanjeevani_http_server_errors",
     "HTTP requests answered with a 5xx status, by method and route name.",
@@ -71,10 +77,15 @@ def status_class(status: int) -> str:
     return f"{status // 100}xx" if 100 <= status < 600 else "other"
 
 
-def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    """One answered HTTP request (``route`` is the URL pattern's name, never the path)."""
+def observe_request(
+    method: str, route: str, status: int, seconds: float, cpu_seconds: float = 0.0
+) -> None:
+    """One answered HTTP request (``route`` is the URL pattern's name, never the path);
+    ``cpu_seconds``: the serving thread's CPU, so a route's cost per request can be read
+    under load (``bench/peak_day.py`` reports it per route)."""
     method = method_label(method)
     REQUEST_SECONDS.labels(method, route).observe(seconds)
+    REQUEST_CPU_SECONDS.labels(method, route).inc(cpu_seconds)
     REQUESTS.labels(method, route, status_class(status)).inc()
     if status >= 500:
         SERVER_ERRORS.labels(method, route).inc()
