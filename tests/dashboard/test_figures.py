@@ -208,12 +208,32 @@ def test_hub_operations_quiet_spokes_and_equity(world):
     assert hub_view.quiet_spokes == []  # its one spoke asked
 
 
+def test_equity_per_head_puts_a_spoke_of_unknown_population_after_the_others(world):
+    """State B's two spokes: hub A (also a spoke) asked for nothing, the spoke was served
+    twice. By count hub A comes first; per head, the spoke (2 for 1,000 people: 200 per
+    100,000) comes first, and hub A, whose catchment is not known, after it."""
+    network = world.network
+    Facility.objects.filter(pk=network.spoke.pk).update(catchment_population=1_000)
+    scope = Scope(state_code=world.state_b.code)
+    expected = [(network.spoke.name, 2, 1_000, 200.0), (network.hub_a.name, 0, None, None)]
+    ops = figures.operations(scope, today=NEXT)
+    spokes = [(r.name, r.consultations, r.population, r.per_100k) for r in ops.equity]
+    assert [row for row in spokes if row[0] in {n for n, *_ in expected}] == expected
+    header, rows = figures.table_rows("equity", scope)
+    exported = {row[2]: row[3:] for row in rows if row[0] == "spoke"}
+    assert exported[network.spoke.name] == [2, 1_000, 200.0]
+    assert exported[network.hub_a.name] == [0, None, None]  # empty cells in the CSV
+
+
 def test_every_table_exports_with_its_header(world):
     scope = Scope(state_code=world.state_a.code)
     for name in figures.TABLES:
         header, rows = figures.table_rows(name, scope)
         rows = list(rows)
         assert header and all(len(row) == len(header) for row in rows), name
+    assert figures.table_rows("equity", scope)[0] == [
+        "kind", "id", "name", "consultations", "population", "per_100k",
+    ]  # fmt: skip
     header, rows = figures.table_rows("states", Scope())
     assert len(list(rows)) == State.objects.count()
     with pytest.raises(KeyError):

@@ -17,7 +17,7 @@ from sanjeevani.dashboard.report import BadMonth, month_bounds, report_language
 from sanjeevani.prescriptions import rendering
 from sanjeevani.registry.models import State
 from tests.dashboard.support import hold_day
-from tests.factories import OnlineOPDFactory, PostingFactory
+from tests.factories import DistrictFactory, FacilityFactory, OnlineOPDFactory, PostingFactory
 
 TODAY = dt.date(2026, 12, 2)
 
@@ -71,6 +71,21 @@ def test_the_report_in_english(client, admin):
     assert "Monthly report: Karnataka" in text
     assert "Consultations in the month" in text
     assert "Busiest hours" in text
+
+
+def test_the_report_ranks_per_head_with_the_populations(client, admin):
+    karnataka = State.objects.get(code="KA")
+    district = DistrictFactory(state=karnataka, name="Populous", population=1_234_567)
+    FacilityFactory(
+        state=karnataka, district=district, name="Counted HWC", catchment_population=4_321
+    )
+    client.force_login(admin)
+    text = pdf_text(client.get(report_url(month=f"{timezone.localdate():%Y-%m}")).content)
+    flat = " ".join(text.split())
+    assert "Equity: the districts and spokes with the fewest consultations per head" in flat
+    assert "per 100,000" in flat
+    assert "Populous District 0 1,234,567 0.0" in flat
+    assert "Counted HWC Spoke 0 4,321 0.0" in flat
 
 
 def test_the_report_in_hindi(client, admin):

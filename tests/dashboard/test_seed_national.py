@@ -87,6 +87,39 @@ def test_small_country_matches_its_plan():
     assert RosterShift.objects.count() >= 6 * DoctorProfile.objects.count()
 
 
+def test_the_seed_gives_districts_and_spokes_plausible_populations():
+    """Each state's people (its share of India's) split over its districts, each spoke a
+    catchment in its level's range, hubs none; a figure already set is kept. The equity
+    view then ranks per head."""
+    from sanjeevani.dashboard import figures
+    from sanjeevani.dashboard.seeding.country import CATCHMENT_RANGE, state_populations
+
+    plan = plan_country(small=True)
+    kept = District.objects.filter(state__code=plan.states[0]).order_by("name").first()
+    District.objects.filter(pk=kept.pk).update(population=1_234_567)  # set in the admin
+    seed(20)
+    people = state_populations()
+    for code in plan.states:
+        districts = District.objects.filter(state__code=code)
+        assert not districts.filter(population__isnull=True).exists()
+        total = sum(districts.exclude(pk=kept.pk).values_list("population", flat=True))
+        if code == kept.state.code:
+            assert total < people[code]  # its share went to the kept district's synthetic figure
+        else:
+            assert total == people[code]
+        assert all(50_000 < n < 15_000_000 for n in districts.values_list("population", flat=True))
+    kept.refresh_from_db()
+    assert kept.population == 1_234_567
+    spokes = Facility.objects.filter(code__startswith="SN", is_spoke=True)
+    for level, (low, high) in CATCHMENT_RANGE.items():
+        catchments = list(spokes.filter(level=level).values_list("catchment_population", flat=True))
+        assert catchments and all(low <= n <= high for n in catchments), level
+        assert len(set(catchments)) > 1  # varied, not one figure
+    assert not Facility.objects.filter(is_hub=True, catchment_population__isnull=False).exists()
+    ranked = figures.equity(figures.Scope(state_code=plan.states[0]), limit=5)
+    assert ranked and all(r.per_100k is not None for r in ranked)
+
+
 def models_f(name: str):
     from django.db.models import F
 

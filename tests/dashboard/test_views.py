@@ -233,6 +233,34 @@ def test_a_states_spokes_have_their_own_page_linked_from_its_dashboard(client, h
     assert bad.status_code == 200 and b"error-summary" in bad.content
 
 
+def test_the_equity_tables_and_export_show_populations_and_mark_the_unknown(
+    client, held, karnataka
+):
+    district = DistrictFactory(state=karnataka, name="Populous", population=1_234_567)
+    FacilityFactory(
+        state=karnataka, district=district, name="Counted HWC", catchment_population=4_000
+    )
+    FacilityFactory(state=karnataka, district=district, name="Uncounted HWC")
+    client.force_login(state_admin(karnataka))
+    spokes = client.get(reverse("dashboard:state_spokes", args=["KA"])).content.decode()
+    equity = spokes[spokes.index('id="ops-equity"') :]
+    assert "Consultations per 100,000 people" in equity
+    assert '<td class="n">4,000</td><td class="n">0.0</td>' in equity
+    unknown = (
+        '<span aria-hidden="true">—</span><span class="visually-hidden">population not known</span>'
+    )
+    assert equity.index("Counted HWC") < equity.index("Uncounted HWC")  # the unknown after
+    assert equity[equity.index("Uncounted HWC") :].count(unknown) == 2  # population, per head
+    state_page = client.get(reverse("dashboard:state", args=["KA"])).content.decode()
+    assert '<td class="n">1,234,567</td>' in state_page  # the district's people
+    rows = read_csv(client.get(reverse("dashboard:export", args=["equity"]) + "?state=KA"))
+    assert rows[0] == ["kind", "id", "name", "consultations", "population", "per_100k"]
+    by_name = {row[2]: row[3:] for row in rows[1:]}
+    assert by_name["Populous"] == ["0", "1234567", "0.0"]
+    assert by_name["Counted HWC"] == ["0", "4000", "0.0"]
+    assert by_name["Uncounted HWC"] == ["0", "", ""]  # not known: empty cells
+
+
 @pytest.mark.parametrize(
     "query",
     [

@@ -109,6 +109,7 @@ def test_good_file_creates_everything_through_the_command(tmp_path):
     assert after["doctors"] - before["doctors"] == 2
     phc = Facility.objects.get(code="KA-PHC-HNK")
     assert (phc.is_hub, phc.is_spoke, phc.level, phc.district.name) == (True, True, "phc", "Mysuru")
+    assert phc.catchment_population == 32_000
     link = HubSpokeLink.objects.get(hub__code="KA-DH-MYS", spoke__code="KA-SC-BLK")
     assert link.priority == 2
     assert set(link.specialties.values_list("code", flat=True)) == {"obg", "dermatology"}

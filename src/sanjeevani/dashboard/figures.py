@@ -128,6 +128,10 @@ class EquityRow:
     id: str
     name: str
     consultations: int
+    #: The district's people, or the spoke's catchment; None when not known.
+    population: int | None = None
+    #: Consultations per 100,000 people (``PER_PEOPLE``); None when the population is not known.
+    per_100k: float | None = None
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,7 @@ class Operations:
     women_share: float | None
     senior_share: float | None
     quiet_spokes: list[QuietSpoke]
-    equity: list[EquityRow]  # fewest consultations first (no population figures yet)
+    equity: list[EquityRow]  # fewest per head first, then those of unknown population
     wait_histogram: dict[str, int] = field(default_factory=dict)
     quiet_spoke_count: int = 0  # all of them; ``quiet_spokes`` holds the first ``QUIET_SHOWN``
     place_count: int = 0  # all the place-days; ``places`` holds at least the first ``PLACES_SHOWN``
@@ -623,9 +627,33 @@ def quiet_spokes(
     return [QuietSpoke(s.pk, s.code, s.name, s.district.name if s.district else "") for s in spokes]
 
 
+#: The equity view's "per head": consultations per this many people.
+PER_PEOPLE = 100_000
+#: The equity view's order in SQL, over rows with ``served``, ``population``, ``name`` and
+#: ``id``: those with a population first, fewest consultations per head first; then those
+#: without, by count. The same order as ``_equity_order`` (the same float arithmetic).
+EQUITY_ORDER = (
+    "population IS NULL,"
+    f" CAST(served AS DOUBLE PRECISION) * {PER_PEOPLE} / population, served, name, id"
+)
+
+
+def _equity_row(kind: str, pk: object, name: str, served: int, population: int | None) -> EquityRow:
+    served = int(served or 0)
+    per = served * PER_PEOPLE / population if population else None
+    return EquityRow(kind, str(pk), name, served, population or None, per)
+
+
+def _equity_order(row: EquityRow) -> tuple:
+    """Known populations first, fewest consultations per head first; then the places whose
+    population is not known, fewest consultations first (as ``EQUITY_ORDER``)."""
+    return (row.per_100k is None, row.per_100k or 0.0, row.consultations, row.name)
+
+
 def equity(scope: Scope, limit: int = 20, spokes_page: Callable | None = None) -> list[EquityRow]:
-    """Districts, then spokes, with the fewest consultations in the scope (those with none
-    included). Ranked by count: no population figures are kept yet, so not per head.
+    """Districts, then spokes, with the fewest consultations per 100,000 people in the scope
+    (those with none included), so that a populous district is not mistaken for a
+    well-served one; those whose population is not known come after, ranked by count.
     ``spokes_page``: the spokes already ranked (``_spokes_page``), read with the quiet ones."""
     return _equity_districts(scope, limit) + _equity_spokes(scope, limit, spokes_page)
 
@@ -643,9 +671,10 @@ def _equity_districts(scope: Scope, limit: int) -> list[EquityRow]:
     if scope.district_id:
         districts = districts.filter(pk=scope.district_id)
     rows = [
-        EquityRow("district", str(d.pk), d.name, int(by_district.get(d.pk) or 0)) for d in districts
+        _equity_row("district", pk, name, by_district.get(pk) or 0, population)
+        for pk, name, population in districts.values_list("pk", "name", "population").order_by()
     ]
-    rows.sort(key=lambda r: (r.consultations, r.name))
+    rows.sort(key=_equity_order)
     return rows[:limit]
 
 
@@ -657,26 +686,30 @@ def _equity_spokes(
         # detail, the ranking here.
         detail = _detail(scope)
         by_spoke = dict(detail.values_list("spoke_id").annotate(n=Sum("consultations")).order_by())
-        fewest = heapq.nsmallest(
+        spokes = _spokes(scope).values_list("pk", "name", "catchment_population").order_by()
+        return heapq.nsmallest(
             limit,
             (
-                (pk, name, int(by_spoke.get(pk) or 0))
-                for pk, name in _spokes(scope).values_list("pk", "name").order_by()
+                _equity_row("spoke", pk, name, by_spoke.get(pk) or 0, population)
+                for pk, name, population in spokes
             ),
-            key=lambda row: (row[2], row[1]),
+            key=_equity_order,
         )
-    else:
-        fewest = spokes_page() if spokes_page else _fewest_spokes(scope, _state_id(scope), limit)
-    return [EquityRow("spoke", str(pk), name, int(n)) for pk, name, n in fewest]
+    fewest = spokes_page() if spokes_page else _fewest_spokes(scope, _state_id(scope), limit)
+    return [
+        _equity_row("spoke", pk, name, served, population)
+        for pk, name, served, population in fewest
+    ]
 
 
 def _spokes_page(
     scope: Scope, state_id: int | None, fewest: int, quiet: int
 ) -> tuple[list[tuple], list[QuietSpoke], int]:
-    """The ``fewest`` spokes with the fewest consultations in the scope's days and the first
-    ``quiet`` spokes (by name) that took no token in them, with the count of the quiet
-    ones: one read of the spokes' days (``SpokeDay``) for both lists, when the period is
-    also the quiet spokes' window (the page's default: the 30 days up to today)."""
+    """The ``fewest`` spokes with the fewest consultations per head in the scope's days
+    (``EQUITY_ORDER``) and the first ``quiet`` spokes (by name) that took no token in them,
+    with the count of the quiet ones: one read of the spokes' days (``SpokeDay``) for both
+    lists, when the period is also the quiet spokes' window (the page's default: the 30
+    days up to today). The ranked rows are (id, name, served, catchment population)."""
     quote = connection.ops.quote_name
     joined = ["s.day >= %s", "s.day <= %s"]
     params: list = [scope.start.isoformat(), scope.end.isoformat()]
@@ -699,16 +732,19 @@ def _spokes_page(
         f" FROM {quote(SpokeDay._meta.db_table)} s WHERE {' AND '.join(joined)}"
         " GROUP BY s.spoke_id),"
         " sp AS (SELECT f.id, f.code, f.name, f.district_id,"
+        " f.catchment_population AS population,"
         " COALESCE(n.served, 0) AS served, COALESCE(n.asked, 0) AS asked"
         f" FROM {quote(Facility._meta.db_table)} f"
         f" LEFT JOIN n ON n.spoke_id = f.id WHERE {' AND '.join(where)})"
         # The fewest cut first (a top-N sort of the state's spokes), numbered after: a
         # window over every spoke would sort them all.
         " SELECT * FROM (SELECT 'fewest' AS part, id, code, name, '' AS district, served,"
-        " 0 AS total, ROW_NUMBER() OVER (ORDER BY served, name, id) AS place"
-        " FROM (SELECT id, code, name, served FROM sp ORDER BY served, name, id LIMIT %s) f) e"
-        " UNION ALL SELECT q.part, q.id, q.code, q.name, d.name, q.served, q.total, q.place"
-        " FROM (SELECT 'quiet' AS part, id, code, name, district_id, served,"
+        f" population, 0 AS total, ROW_NUMBER() OVER (ORDER BY {EQUITY_ORDER}) AS place"
+        " FROM (SELECT id, code, name, served, population FROM sp"
+        f" ORDER BY {EQUITY_ORDER} LIMIT %s) f) e"
+        " UNION ALL SELECT q.part, q.id, q.code, q.name, d.name, q.served, q.population,"
+        " q.total, q.place"
+        " FROM (SELECT 'quiet' AS part, id, code, name, district_id, served, population,"
         " COUNT(*) OVER () AS total, ROW_NUMBER() OVER (ORDER BY name, id) AS place"
         " FROM sp WHERE asked = 0 ORDER BY name, id LIMIT %s) q"
         f" LEFT JOIN {quote(District._meta.db_table)} d ON d.id = q.district_id"
@@ -718,10 +754,10 @@ def _spokes_page(
     with connections[router.db_for_read(Facility)].cursor() as cursor:
         cursor.execute(sql, [*params, *outer, fewest, quiet])
         # Each list in its order whatever order the union and the join return them in.
-        rows = sorted(cursor.fetchall(), key=lambda row: (row[0], row[7]))
-        for part, pk, code, name, district, served, total, _place in rows:
+        rows = sorted(cursor.fetchall(), key=lambda row: (row[0], row[8]))
+        for part, pk, code, name, district, served, population, total, _place in rows:
             if part == "fewest":
-                ranked.append((to_uuid(pk), name, int(served)))
+                ranked.append((to_uuid(pk), name, int(served), population))
             else:
                 shown.append(QuietSpoke(to_uuid(pk), code, name, district or ""))
                 count = int(total)
@@ -730,9 +766,10 @@ def _spokes_page(
 
 def _fewest_spokes(scope: Scope, state_id: int | None, limit: int) -> list[tuple]:
     """The ``limit`` spokes of a state or district (or the country) with the fewest
-    consultations in the scope's days, those with none first: ranked in the database, one
-    read of the spokes' days (``SpokeDay``) joined to the spokes, so only ``limit`` rows
-    come back however many spokes the state has."""
+    consultations per head in the scope's days (``EQUITY_ORDER``: those of unknown
+    catchment after, by count): ranked in the database, one read of the spokes' days
+    (``SpokeDay``) joined to the spokes, so only ``limit`` rows come back however many
+    spokes the state has. Rows of (id, name, served, catchment population)."""
     quote = connection.ops.quote_name
     facility = quote(Facility._meta.db_table)
     counts = quote(SpokeDay._meta.db_table)
@@ -753,20 +790,24 @@ def _fewest_spokes(scope: Scope, state_id: int | None, limit: int) -> list[tuple
         where.append("f.district_id = %s")
     outer = [state_id] if state_id is not None else []
     outer += [scope.district_id] if scope.district_id else []
+    # Summed as integers, as in ``_spokes_page`` (a spoke's counts of a period fit one).
     sql = (
-        "SELECT f.id, f.name, COALESCE(n.consultations, 0) AS served"
-        f" FROM {facility} f LEFT JOIN (SELECT s.spoke_id, SUM(s.consultations) AS consultations"
+        "SELECT id, name, served, population FROM (SELECT f.id, f.name,"
+        " f.catchment_population AS population, COALESCE(n.consultations, 0) AS served"
+        f" FROM {facility} f LEFT JOIN (SELECT s.spoke_id,"
+        " SUM(CAST(s.consultations AS INTEGER)) AS consultations"
         f" FROM {counts} s{' WHERE ' + ' AND '.join(joined) if joined else ''}"
         " GROUP BY s.spoke_id) n ON n.spoke_id = f.id"
         " WHERE f.is_spoke = %s AND f.active = %s"
         + "".join(f" AND {w}" for w in where)
-        + " ORDER BY served, f.name, f.id LIMIT %s"
+        + f") sp ORDER BY {EQUITY_ORDER} LIMIT %s"
     )
     id_field = Facility._meta.pk
     with connections[router.db_for_read(Facility)].cursor() as cursor:
         cursor.execute(sql, [*params, True, True, *outer, limit])
         return [
-            (id_field.to_python(pk), name, int(served)) for pk, name, served in cursor.fetchall()
+            (id_field.to_python(pk), name, int(served), population)
+            for pk, name, served, population in cursor.fetchall()
         ]
 
 
@@ -777,7 +818,7 @@ PLACE_DAYS_SHOWN = dt.timedelta(days=1)
 QUIET_SHOWN = 50
 #: The place-days an operations view keeps (the latest first; the export has all).
 PLACES_SHOWN = 50
-#: The districts and spokes with the fewest consultations an operations view keeps.
+#: The districts and spokes with the fewest consultations per head an operations view keeps.
 EQUITY_SHOWN = 20
 #: A spoke is quiet when it took no token in this many days up to today.
 QUIET_DAYS = 30
@@ -804,7 +845,7 @@ def operations(scope: Scope, today: dt.date | None = None, with_spokes: bool = T
 def spoke_lists(scope: Scope, today: dt.date | None = None) -> SpokeLists:
     """The spokes' lists of ``scope``'s operations view (same period): the first
     ``QUIET_SHOWN`` quiet spokes with their count, and the ``EQUITY_SHOWN`` spokes with the
-    fewest consultations."""
+    fewest consultations per head (``equity``)."""
     with resolving():
         today = today or timezone.localdate()
         scope = bounded(scope, today)
@@ -921,8 +962,18 @@ def table_rows(name: str, scope: Scope) -> tuple[list[str], Iterator[list]]:
         counts = _sum(_grain(bounded(scope)), *HOURS)
         return ["hour", "consultations"], ([h, counts[n]] for h, n in enumerate(HOURS))
     if name == "equity":
-        return ["kind", "id", "name", "consultations"], (
-            [r.kind, r.id, r.name, r.consultations] for r in equity(bounded(scope), limit=10**9)
+        # Empty population and per-100,000 cells: the population is not known.
+        header = ["kind", "id", "name", "consultations", "population", "per_100k"]
+        return header, (
+            [
+                r.kind,
+                r.id,
+                r.name,
+                r.consultations,
+                r.population,
+                None if r.per_100k is None else round(r.per_100k, 2),
+            ]
+            for r in equity(bounded(scope), limit=10**9)
         )
     if name == "quiet_spokes":
         return ["code", "name", "district"], (

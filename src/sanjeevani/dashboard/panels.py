@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -128,6 +130,22 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
 
+def _not_known() -> SafeString:
+    """A dash for the eye, words for a screen reader (the print stylesheet hides them)."""
+    return format_html(
+        '<span aria-hidden="true">—</span><span class="visually-hidden">{}</span>',
+        _("population not known"),
+    )
+
+
+def _people(value: int | None) -> str:
+    return _not_known() if value is None else charts.number(value)
+
+
+def _per_people(value: float | None) -> str:
+    return _not_known() if value is None else f"{value:,.1f}"
+
+
 def _clipped(
     rows: list[tuple[Any, ...]], limit: int = PAGE_ROWS
 ) -> tuple[tuple[tuple[Any, ...], ...], int]:
@@ -232,7 +250,8 @@ def operations_panels(operations: Any, limit: int = PAGE_ROWS) -> list[Chart | T
 
 
 def spoke_panels(lists: Any, limit: int = PAGE_ROWS) -> list[Table]:
-    """A state's spokes' page: the quiet spokes, then those with the fewest consultations."""
+    """A state's spokes' page: the quiet spokes, then those with the fewest consultations
+    per head."""
     return [_quiet_table(lists, limit), _equity_table(lists.fewest, limit, True)]
 
 
@@ -249,21 +268,37 @@ def _quiet_table(held: Any, limit: int) -> Table:
 
 def _equity_table(ranked: list, limit: int, with_spokes: bool) -> Table:
     kinds = {"district": _("District"), "spoke": _("Spoke")}
-    rows, more = _clipped(
-        [(r.name, str(kinds.get(r.kind, r.kind)), r.consultations) for r in ranked], limit
+    shown, more = _clipped(list(ranked), limit)  # formatted after clipping
+    rows = tuple(
+        (
+            r.name,
+            str(kinds.get(r.kind, r.kind)),
+            charts.number(r.consultations),
+            _people(r.population),
+            _per_people(r.per_100k),
+        )
+        for r in shown
     )
     return Table(
         "ops-equity",
         (
-            _("Equity: the districts and spokes with the fewest consultations")
+            _("Equity: the districts and spokes with the fewest consultations per head")
             if with_spokes
-            else _("Equity: the districts with the fewest consultations")
+            else _("Equity: the districts with the fewest consultations per head")
         ),
-        (_("District or spoke"), _("Kind"), _("Consultations")),
+        (
+            _("District or spoke"),
+            _("Kind"),
+            _("Consultations"),
+            _("Population"),
+            _("Consultations per 100,000 people"),
+        ),
         rows,
         note=_(
-            "Ranked by the number of consultations: population figures are not kept yet, "
-            "so this is not per head."
+            "Ranked by consultations per 100,000 people, fewest first; a spoke's population "
+            "is the people it serves. Where the population is not known (—) the place "
+            "comes after the others, ranked by the number of consultations. Populations are "
+            "set in the registry (the administration or the bulk import)."
         ),
         more=more,
     )

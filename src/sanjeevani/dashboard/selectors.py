@@ -26,7 +26,7 @@ from .figures import Scope
 FIGURES_SECONDS = 60
 LIVE_SECONDS = 10
 #: Bump when what is cached changes shape, so old entries are never read as new ones.
-VERSION = 2
+VERSION = 3
 TREND_DAYS = 30
 #: A stale entry is kept this many times its freshness, for the one-computes-others-wait rule.
 STALE_FACTOR = 10
@@ -77,7 +77,7 @@ def overview(scope: Scope, *, operational: bool = False, with_spokes: bool = Tru
 
 
 def spoke_lists(scope: Scope) -> figures.SpokeLists:
-    """A state's spokes' lists (quiet, fewest consultations), at most a minute old."""
+    """A state's spokes' lists (quiet, fewest consultations per head), at most a minute old."""
     today = timezone.localdate()
     return _cached(
         _key("spokes", scope, today), FIGURES_SECONDS, lambda: figures.spoke_lists(scope, today)

@@ -113,7 +113,8 @@ def state(request: HttpRequest, code: str) -> HttpResponse:
 @_sign_in_first
 def state_spokes(request: HttpRequest, code: str) -> HttpResponse:
     """A state's spokes, for its administrators: those that asked for nothing in 30 days and
-    those with the fewest consultations (the same filters as the state's dashboard)."""
+    those with the fewest consultations per head (the same filters as the state's
+    dashboard)."""
     place = access.state_for(request.user, code)
     form = DashboardFilters(request.GET or None, state=place)
     scope = form.scope(Scope(state_code=place.code))

@@ -41,6 +41,10 @@ from .models import (
 from .schedule import format_schedule
 from .services import import_registry_csv
 
+#: The population fields' own validators (``models.population_validators``) say what is
+#: wrong with a figure; the form's default floor would say only "greater than or equal to 0".
+POPULATION_FORM_FIELD = {"min_value": None}
+
 
 # --- reference data -------------------------------------------------------------------
 @admin.register(State)
@@ -54,9 +58,13 @@ class StateAdmin(ScopedModelAdmin):
 
 @admin.register(District)
 class DistrictAdmin(ScopedModelAdmin):
+    """Districts are reference data; their population (for the dashboards' equity view, per
+    100,000 people) is set here, or by a ``district`` row of the bulk import."""
+
     state_field = None
     national_only = True
-    list_display = ("name", "state")
+    list_display = ("name", "state", "population")
+    formfield_overrides = {models.PositiveBigIntegerField: POPULATION_FORM_FIELD}
     list_filter = (("state", admin.RelatedOnlyFieldListFilter),)
     list_select_related = ("state",)
     search_fields = ("name", "state__name", "state__code")
@@ -74,7 +82,18 @@ class SpecialtyAdmin(ScopedModelAdmin):
 @admin.register(Facility)
 class FacilityAdmin(ScopedModelAdmin):
     state_field = "state"
-    list_display = ("name", "code", "level", "state", "district", "is_hub", "is_spoke", "active")
+    list_display = (
+        "name",
+        "code",
+        "level",
+        "state",
+        "district",
+        "is_hub",
+        "is_spoke",
+        "catchment_population",
+        "active",
+    )
+    formfield_overrides = {models.PositiveIntegerField: POPULATION_FORM_FIELD}
     list_filter = (
         "level",
         "is_hub",

@@ -9,6 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -27,6 +28,29 @@ def validate_minutes(start: int | None, end: int | None) -> None:
         raise ValidationError(
             _("The end must be after the start; split overnight hours at midnight.")
         )
+
+
+#: The largest population a district or a spoke's catchment may be given: several times the
+#: largest district of India (about 11 million people), so a figure beyond it is a typing
+#: error (a digit too many), not a place.
+POPULATION_MAX = 50_000_000
+
+
+def population_validators() -> list:
+    """A population is a whole number of people, at least one (the equity view divides by it)
+    and at most ``POPULATION_MAX``; empty means not known."""
+    return [
+        MinValueValidator(
+            1, _("A population is at least 1 person; leave it empty when it is not known.")
+        ),
+        MaxValueValidator(
+            POPULATION_MAX,
+            _(
+                "A population cannot be more than 50,000,000 (the largest district has about "
+                "11 million people); check the figure for a digit too many."
+            ),
+        ),
+    ]
 
 
 class State(models.Model):
@@ -53,11 +77,27 @@ class State(models.Model):
 class District(models.Model):
     state = models.ForeignKey(State, on_delete=models.PROTECT, related_name="districts")
     name = models.CharField(_("name"), max_length=100)
+    #: People living in the district, for the dashboards' equity view (consultations per
+    #: 100,000 people); empty when not known, and the district is then ranked by count.
+    population = models.PositiveBigIntegerField(
+        _("population"),
+        null=True,
+        blank=True,
+        validators=population_validators(),
+        help_text=_(
+            "People living in the district (for example the latest census or projection); "
+            "leave empty when not known."
+        ),
+    )
 
     class Meta:
         ordering = ["state__name", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["state", "name"], name="district_unique_in_state")
+            models.UniqueConstraint(fields=["state", "name"], name="district_unique_in_state"),
+            models.CheckConstraint(
+                condition=Q(population__isnull=True) | Q(population__gte=1),
+                name="district_population_positive",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -99,6 +139,19 @@ class Facility(models.Model):
     is_hub = models.BooleanField(_("acts as hub"), default=False)
     is_spoke = models.BooleanField(_("acts as spoke"), default=False)
     active = models.BooleanField(_("active"), default=True)
+    #: The people a spoke serves (a Health & Wellness Centre: typically 3,000 to 30,000), for
+    #: the equity view's consultations per 100,000 people; empty when not known (the spoke
+    #: is then ranked by count) and for a facility that is only a hub.
+    catchment_population = models.PositiveIntegerField(
+        _("catchment population"),
+        null=True,
+        blank=True,
+        validators=population_validators(),
+        help_text=_(
+            "For a spoke: the people it serves (a Health & Wellness Centre typically "
+            "3,000 to 30,000); leave empty when not known."
+        ),
+    )
 
     class Meta:
         ordering = ["state__name", "name"]
@@ -110,7 +163,11 @@ class Facility(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(is_hub=True) | Q(is_spoke=True), name="facility_is_hub_or_spoke"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(catchment_population__isnull=True) | Q(catchment_population__gte=1),
+                name="facility_catchment_positive",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -121,6 +178,15 @@ class Facility(models.Model):
             raise ValidationError(_("A facility must act as a hub, a spoke, or both."))
         if self.district_id and self.state_id and self.district.state_id != self.state_id:
             raise ValidationError({"district": _("This district is in another state.")})
+        if self.catchment_population is not None and not self.is_spoke:
+            raise ValidationError(
+                {
+                    "catchment_population": _(
+                        'Only a spoke has a catchment population: tick "acts as spoke" or '
+                        "leave it empty."
+                    )
+                }
+            )
 
 
 class HubSpokeLink(models.Model):

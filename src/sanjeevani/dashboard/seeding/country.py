@@ -9,6 +9,7 @@ real service"); where the reports are silent the numbers are plausible guesses, 
 from __future__ import annotations
 
 import datetime as dt
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,23 @@ POPULATION_SHARE = {
     "MN": 0.24, "NL": 0.16, "GA": 0.12, "AR": 0.11, "PY": 0.1, "MZ": 0.09, "CH": 0.09,
     "SK": 0.05, "DH": 0.05, "AN": 0.03, "LA": 0.02, "LD": 0.01,
 }  # fmt: skip
+
+#: India's people, about 1.4 billion (the projections for 2023 to 2025, rounded): split over
+#: the states by ``POPULATION_SHARE`` and over each state's districts unevenly (from under
+#: 0.1 million in the smallest UTs to about 10 million), for the equity view's consultations
+#: per head. The
+#: reference data hold no populations, so these are synthetic; real ones are set in the
+#: registry (the administration or the bulk import), and the seed never overwrites them.
+INDIA_POPULATION = 1_400_000_000
+#: The spread of a state's districts around their mean size (the sigma of a log-normal).
+DISTRICT_SPREAD = 0.5
+#: A spoke's catchment: its district's people shared among the district's spokes (a PHC
+#: weighing three sub-centres: the norms are 30,000 and 5,000 people in the plains),
+#: varied (log-normal, this sigma) and kept to its level's usual range: a sub-centre /
+#: Health & Wellness Centre serves 3,000 to 30,000 people, a PHC 15,000 to 60,000.
+CATCHMENT_SPREAD = 0.35
+CATCHMENT_RANGE = {"sc": (3_000, 30_000), "phc": (15_000, 60_000)}
+CATCHMENT_WEIGHT = {"sc": 1.0, "phc": 3.0}
 
 #: Hub-and-spoke carries about three quarters of the volume.
 LINE_SHARE = {"hub_spoke": 0.75, "opd": 0.25}
@@ -142,6 +160,35 @@ def plan_country(*, small: bool = False) -> CountryPlan:
         opds=opds,
         consultation_share={code: CONSULTATION_SHARE[code] for code in states},
     )
+
+
+def state_populations() -> dict[str, int]:
+    """Each state's and UT's people: ``INDIA_POPULATION`` split by ``POPULATION_SHARE``."""
+    return apportion(INDIA_POPULATION, POPULATION_SHARE)
+
+
+def district_populations(total: int, districts: int, rng: random.Random) -> list[int]:
+    """``total`` people split unevenly over ``districts`` districts (summing exactly)."""
+    weights = {index: rng.lognormvariate(0.0, DISTRICT_SPREAD) for index in range(districts)}
+    shares = apportion(total, weights)
+    return [max(shares[index], 1) for index in range(districts)]
+
+
+def spokes_per_district(spokes: int, districts: int) -> list[int]:
+    """How many of ``spokes`` each district gets when they are dealt out in turn (as the
+    seed places them: spoke ``n`` in district ``(n - 1) % districts``)."""
+    return [
+        spokes // districts + (1 if index < spokes % districts else 0) for index in range(districts)
+    ]
+
+
+def catchment(level: str, district_people: int, district_spokes: int, rng: random.Random) -> int:
+    """A spoke's catchment population: its share of the district, varied, within its
+    level's usual range (``CATCHMENT_RANGE``), to the nearest ten."""
+    low, high = CATCHMENT_RANGE.get(level, CATCHMENT_RANGE["sc"])
+    weight = CATCHMENT_WEIGHT.get(level, 1.0) * rng.lognormvariate(0.0, CATCHMENT_SPREAD)
+    share = district_people / max(district_spokes, 1) * weight
+    return int(min(max(round(share, -1), low), high))
 
 
 def _give_back(counts: dict[str, int], total: int) -> None:

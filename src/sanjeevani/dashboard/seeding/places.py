@@ -25,7 +25,14 @@ from sanjeevani.registry.models import (
     State,
 )
 
-from .country import CountryPlan
+from .country import (
+    CountryPlan,
+    catchment,
+    district_populations,
+    plan_country,
+    spokes_per_district,
+    state_populations,
+)
 from .writer import Progress, Table, uid
 
 # Kinds of row in the deterministic ids (``writer.uid``).
@@ -98,6 +105,30 @@ def ensure_districts(plan: CountryPlan) -> dict[str, list[int]]:
     return result
 
 
+def fill_district_populations(
+    plan: CountryPlan, state_districts: dict[str, list[int]], rng: random.Random
+) -> dict[int, int]:
+    """Every planned district's people (by id): a figure already in the registry is kept,
+    the others are synthetic (``country.district_populations``) and written. A few
+    hundred rows, so an update of those still empty."""
+    people = state_populations()
+    ids = [pk for code in plan.states for pk in state_districts[code]]
+    known = dict(District.objects.filter(pk__in=ids).values_list("pk", "population"))
+    result: dict[int, int] = {}
+    empty: list[District] = []
+    for code in plan.states:
+        districts = state_districts[code]
+        synthetic = district_populations(people[code], len(districts), rng)
+        for district_id, population in zip(districts, synthetic, strict=True):
+            if known.get(district_id):
+                result[district_id] = known[district_id]
+            else:
+                result[district_id] = population
+                empty.append(District(pk=district_id, population=population))
+    District.objects.bulk_update(empty, ["population"], batch_size=500)
+    return result
+
+
 def _pick(rng: random.Random, choices: tuple[tuple[str, int], ...]) -> str:
     roll = rng.randrange(100)
     for value, share in choices:
@@ -115,6 +146,11 @@ def build_places(plan: CountryPlan, rng: random.Random, tag: int, *, write: bool
     specialist_ids = [specialties[code] for code in SPECIALIST if code in specialties]
     general_id = specialties[GENERAL]
     country = Country(tag=tag, state_ids=state_rows, state_districts=ensure_districts(plan))
+    # The populations draw from their own generator, so the places drawn from ``rng`` are
+    # the same with them as without.
+    people_rng = random.Random(tag ^ 0x50_4F_50)
+    district_people = fill_district_populations(plan, country.state_districts, people_rng)
+    national_spokes = plan_country().spokes
     now = "2019-10-01 09:00:00+05:30"
 
     facilities: list[tuple] = []
@@ -191,6 +227,7 @@ def build_places(plan: CountryPlan, rng: random.Random, tag: int, *, write: bool
                     district,
                     True,
                     False,
+                    None,  # a hub has no catchment
                 )
             )
             hub_specialties = [general_id]
@@ -218,22 +255,28 @@ def build_places(plan: CountryPlan, rng: random.Random, tag: int, *, write: bool
             district_hubs[district].append(len(country.hubs))
             state_hubs.append(len(country.hubs))
             country.hubs.append(hub)
-        # Spokes, each linked to one or two hubs of its district.
+        # Spokes, each linked to one or two hubs of its district, each with a catchment: a
+        # share of the district among the spokes it has in the national plan (``--small``'s
+        # few spokes would each serve a hundred thousand people).
         spokes: list[tuple[str, list[int]]] = []
+        dealt = spokes_per_district(national_spokes[code], len(districts))
         for number in range(1, plan.spokes[code] + 1):
             facility_index += 1
             spoke_id = uid(K_FACILITY, facility_index, tag)
-            district = districts[(number - 1) % len(districts)]
+            turn = (number - 1) % len(districts)
+            district = districts[turn]
+            level = _pick(rng, SPOKE_LEVELS)
             facilities.append(
                 (
                     spoke_id,
                     f"SN{tag % 100_000:05d}-{code}-S{number:06d}",
                     f"{state_names[code]} health centre {number}",
-                    _pick(rng, SPOKE_LEVELS),
+                    level,
                     state_id,
                     district,
                     False,
                     True,
+                    catchment(level, district_people[district], dealt[turn], people_rng),
                 )
             )
             near = district_hubs[district] or state_hubs
@@ -291,7 +334,17 @@ def build_places(plan: CountryPlan, rng: random.Random, tag: int, *, write: bool
     progress = Progress("places")
     Table(
         Facility,
-        ["id", "code", "name", "level", "state_id", "district_id", "is_hub", "is_spoke"],
+        [
+            "id",
+            "code",
+            "name",
+            "level",
+            "state_id",
+            "district_id",
+            "is_hub",
+            "is_spoke",
+            "catchment_population",
+        ],
         {"active": True},
     ).write(facilities, progress)
     Table(HubSpokeLink, ["id", "hub_id", "spoke_id", "priority", "active"], {}).write(

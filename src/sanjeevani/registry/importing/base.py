@@ -3,6 +3,7 @@ importer's reach, and the column checks shared by facilities, OPDs, links and do
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -10,10 +11,14 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from ..models import District, Facility, OnlineOPD, Specialty, State
+from ..models import POPULATION_MAX, District, Facility, OnlineOPD, Specialty, State
 from ..scoping import AdminScope
 from .rows import KINDS, RegistryRow, RowError
 
+_WHOLE = re.compile(r"[0-9]{1,12}")
+#: What a spreadsheet may put between a population's digit groups: "12,000", "30,01,127"
+#: (Indian grouping), "12 000".
+_GROUPING = re.compile(r"[,\s_]")
 _TRUE = {"yes", "y", "true", "1"}
 _FALSE = {"no", "n", "false", "0"}
 
@@ -63,6 +68,9 @@ class CheckerBase:
         self.facility_values: list[tuple[RegistryRow, dict[str, Any]]] = []
         self.opd_values: list[tuple[RegistryRow, dict[str, Any]]] = []
         self.doctor_values: list[tuple[RegistryRow, dict[str, Any]]] = []
+        #: (district, its population) of each district row, and the line naming each first.
+        self.district_values: list[tuple[RegistryRow, dict[str, Any]]] = []
+        self.district_lines: dict[int, int] = {}
 
     def error(self, row: RegistryRow, message: str) -> None:
         self.errors.append(RowError(row.line, message))
@@ -122,7 +130,9 @@ class CheckerBase:
         value = row.get(column)
         if not value:
             return default
-        if value.isdigit() and low <= int(value) <= high:
+        # ASCII digits only, and not too many: "²" is a digit to ``isdigit`` but not to
+        # ``int``, and ``int`` refuses a number of thousands of digits.
+        if _WHOLE.fullmatch(value) and low <= int(value) <= high:
             return int(value)
         self.error(
             row,
@@ -130,6 +140,25 @@ class CheckerBase:
             % {"column": column, "value": value, "low": low, "high": high},
         )
         return default
+
+    def population(self, row: RegistryRow, column: str) -> int | None:
+        """A population cell: None when empty (not given), else a whole number of people
+        from 1 to ``POPULATION_MAX``, digit groups allowed ("12,000", "30,01,127")."""
+        value = row.get(column)
+        if not value:
+            return None
+        digits = _GROUPING.sub("", value)
+        if _WHOLE.fullmatch(digits) and 1 <= int(digits) <= POPULATION_MAX:
+            return int(digits)
+        self.error(
+            row,
+            _(
+                "%(column)s '%(value)s' must be a whole number of people from 1 to "
+                "%(max)s, for example 12000 or 12,000"
+            )
+            % {"column": column, "value": value, "max": f"{POPULATION_MAX:,}"},
+        )
+        return None
 
     def specialty_list(self, row: RegistryRow, column: str) -> list[Specialty]:
         found = []

@@ -11,6 +11,8 @@ class Checker(PlaceChecks, DoctorChecks):
     """Validates the rows against the database and each other; holds what the writer needs."""
 
     def run(self) -> list[RowError]:
+        for row in self.by_kind["district"]:
+            self.check_district(row)
         for row in self.by_kind["facility"]:
             self.check_facility(row)
         for row in self.by_kind["opd"]:

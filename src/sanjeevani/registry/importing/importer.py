@@ -49,11 +49,13 @@ def import_registry_rows(
     request: HttpRequest | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Check every row, then create or update facilities, OPDs, links and doctors at once.
+    """Check every row, then set districts' populations and create or update facilities,
+    OPDs, links and doctors at once.
 
     A row whose code (facility, OPD) or registration number and council (doctor) exists
-    updates that record. With any bad row nothing is written and each error is returned.
-    Plain mappings are numbered as if read from a file with a header on line 1.
+    updates that record; a district row names an existing district. With any bad row
+    nothing is written and each error is returned. Plain mappings are numbered as if read
+    from a file with a header on line 1.
     """
     scope = _require_importer(actor)
     numbered = [

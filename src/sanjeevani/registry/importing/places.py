@@ -1,4 +1,4 @@
-"""Checks of the facility, link and OPD rows."""
+"""Checks of the district, facility, link and OPD rows."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class PlaceChecks(CheckerBase):
         level = self.level(row)
         roles = self.roles(row)
         active = self.flag(row, "active", True)
+        catchment = self.catchment(row, roles)
         district = None
         if state is not None and row.get("district"):
             district = self.district(state, row.get("district"))
@@ -53,9 +54,86 @@ class PlaceChecks(CheckerBase):
             "is_hub": roles is not None and "hub" in roles,
             "is_spoke": roles is not None and "spoke" in roles,
             "active": active,
+            "catchment_population": catchment,
         }
         self.file_facilities[code] = values
         self.facility_values.append((row, {"code": code, **values}))
+
+    def catchment(self, row: RegistryRow, roles: set[str] | None) -> int | None:
+        """The spoke's catchment population, when given (empty keeps the registry's figure)."""
+        if row.get("population"):
+            self.error(
+                row,
+                _(
+                    "the population column is for district rows; a spoke's people go in "
+                    "catchment_population"
+                ),
+            )
+        catchment = self.population(row, "catchment_population")
+        if catchment is not None and roles is not None and "spoke" not in roles:
+            self.error(
+                row,
+                _(
+                    "catchment_population is kept for spokes only, and this facility's roles "
+                    "are '%(roles)s'; leave it empty or add spoke to the roles"
+                )
+                % {"roles": row.get("roles")},
+            )
+            return None
+        return catchment
+
+    # --- district --------------------------------------------------------------------
+    def check_district(self, row: RegistryRow) -> None:
+        """A district row sets an existing district's population (districts themselves are
+        reference data: ``registry/data/districts.csv``)."""
+        if not self.scope.national:
+            self.error(
+                row,
+                _(
+                    "only a national administrator can set a district's population (districts "
+                    "are reference data); leave district rows out of this file"
+                ),
+            )
+            return
+        state = self.state(row)
+        name = row.get("district")
+        if not name:
+            self.error(row, _("the district column is empty; name the district, e.g. Mysuru"))
+        if row.get("catchment_population"):
+            self.error(
+                row,
+                _(
+                    "catchment_population is for spokes (facility rows); a district's people "
+                    "go in population"
+                ),
+            )
+        population = self.population(row, "population")
+        if population is None and not row.get("population"):
+            self.error(row, _("the population column is empty; a district row sets its population"))
+        if state is None or not name:
+            return
+        district = self.district(state, name)
+        if district is None:
+            self.error(
+                row,
+                _(
+                    "district '%(district)s' is not a district of %(state)s; see "
+                    "/api/v1/registry/states/%(code)s/districts/"
+                )
+                % {"district": name, "state": state.name, "code": state.code},
+            )
+            return
+        earlier = self.district_lines.get(district.pk)
+        if earlier is not None:
+            self.error(
+                row,
+                _("district '%(district)s' appears again (first on line %(line)d)")
+                % {"district": district.name, "line": earlier},
+            )
+            return
+        self.district_lines[district.pk] = row.line
+        if population is not None:
+            self.district_values.append((row, {"district": district, "population": population}))
 
     def district(self, state: State, name: str) -> District | None:
         if state.pk not in self.districts:

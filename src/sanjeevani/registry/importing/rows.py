@@ -16,7 +16,7 @@ from typing import IO, Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-KINDS = ("facility", "link", "opd", "doctor")
+KINDS = ("facility", "link", "opd", "doctor", "district")
 COLUMNS = (
     "kind",
     "code",
@@ -46,6 +46,8 @@ COLUMNS = (
     "username",
     "opds",
     "hubs",
+    "population",
+    "catchment_population",
 )
 #: Rows an upload through the administration may hold (a request must end in seconds).
 MAX_ROWS = 20_000
@@ -53,6 +55,7 @@ MAX_ROWS = 20_000
 #: spokes, 15,731 hubs and their links) with room to spare.
 MAX_COMMAND_ROWS = 1_000_000
 _KIND_LABELS = {
+    "districts": gettext_lazy("districts"),
     "facilities": gettext_lazy("facilities"),
     "OPDs": gettext_lazy("OPDs"),
     "links": gettext_lazy("links"),

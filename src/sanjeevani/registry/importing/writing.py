@@ -1,4 +1,5 @@
-"""Writing a checked file: create or update each facility, OPD, link and doctor."""
+"""Writing a checked file: set each district's population; create or update each facility,
+OPD, link and doctor."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.contrib.auth import get_user_model
 
 from sanjeevani.accounts.models import Role
 
-from ..models import DoctorProfile, Facility, HubSpokeLink, OnlineOPD, OpeningWindow
+from ..models import District, DoctorProfile, Facility, HubSpokeLink, OnlineOPD, OpeningWindow
 from .base import in_chunks
 from .checker import Checker
 from .rows import ImportResult
@@ -16,6 +17,9 @@ from .rows import ImportResult
 #: Rows per INSERT or UPDATE statement when writing in bulk.
 BATCH = 2_000
 FACILITY_FIELDS = ("name", "state", "district", "level", "is_hub", "is_spoke", "active")
+#: What an update may write: the file's fields and the catchment (kept when the cell is
+#: empty, cleared when the facility is no longer a spoke).
+FACILITY_UPDATED = (*FACILITY_FIELDS, "catchment_population")
 Progress = Callable[[str], None]
 
 
@@ -53,6 +57,7 @@ def count_planned(checker: Checker, result: ImportResult) -> None:
         return hub is not None and spoke is not None and (hub.pk, spoke.pk) in links
 
     for kind, values, exists in (
+        ("districts", checker.district_values, lambda v: True),  # never created here
         ("facilities", checker.facility_values, lambda v: v["code"] in checker.db_facilities),
         ("OPDs", checker.opd_values, lambda v: v["code"] in checker.db_opds),
         ("links", checker.link_values, link_exists),
@@ -77,12 +82,17 @@ def _every_tenth(start: int, total: int) -> bool:
 def write(checker: Checker, result: ImportResult, progress: Progress | None = None) -> None:
     """Create or update every checked row: facilities and links in bulk (a national file
     holds a quarter of a million of them), OPDs and doctors one by one (a few thousand)."""
+    _write_districts(checker, result, progress)
     facilities: dict[str, Facility] = dict(checker.db_facilities)
     new: list[Facility] = []
     changed: list[Facility] = []
     for _row, values in checker.facility_values:
         code = values["code"]
         fields = {k: values[k] for k in FACILITY_FIELDS}
+        if not fields["is_spoke"]:
+            fields["catchment_population"] = None  # only a spoke has a catchment
+        elif values["catchment_population"] is not None:
+            fields["catchment_population"] = values["catchment_population"]
         facility = facilities.get(code)
         if facility is None:
             facility = Facility(code=code, **fields)
@@ -100,7 +110,7 @@ def write(checker: Checker, result: ImportResult, progress: Progress | None = No
         if _every_tenth(start, len(new)):
             _say(progress, f"facilities created: {min(start + BATCH, len(new)):,}/{len(new):,}")
     if changed:
-        Facility.objects.bulk_update(changed, FACILITY_FIELDS, batch_size=BATCH)
+        Facility.objects.bulk_update(changed, FACILITY_UPDATED, batch_size=BATCH)
         _say(progress, f"facilities updated: {len(changed):,}")
 
     opds: dict[str, OnlineOPD] = dict(checker.db_opds)
@@ -177,6 +187,20 @@ def write(checker: Checker, result: ImportResult, progress: Progress | None = No
             doctor.specialties.set(values["specialties"])
         doctor.opds.add(*(opds[code] for code in values["opds"]))
         doctor.hubs.add(*(facilities[code] for code in values["hubs"]))
+
+
+def _write_districts(checker: Checker, result: ImportResult, progress: Progress | None) -> None:
+    """The districts' populations: only those that differ are written."""
+    changed: list[District] = []
+    for _row, values in checker.district_values:
+        district = values["district"]
+        if district.population != values["population"]:
+            district.population = values["population"]
+            changed.append(district)
+        result.updated["districts"] += 1
+    if changed:
+        District.objects.bulk_update(changed, ["population"], batch_size=BATCH)
+        _say(progress, f"district populations set: {len(changed):,}")
 
 
 def _write_links(
