@@ -60,13 +60,11 @@ class OPDView(AnswersRefusals, APIView):
     """A ``DomainError`` from a service answers 409 with its code (``AnswersRefusals``)."""
 
     # lookups scoped to the caller: anything else is 404
-    def family_ticket(self, ticket_id, audited: bool = False) -> Ticket:
-        """``audited`` for reading the token itself, not for the steps that act on it."""
+    def family_ticket(self, ticket_id) -> Ticket:
+        """A token of the signed-in family (404 otherwise). Not audited: the family reading
+        or acting on its own token is no read of a record by someone else; the pages that
+        show it are audited (``opd.access.family_ticket``)."""
         try:
-            if audited:
-                return queue_selectors.ticket_viewed_by_family(
-                    self.request.user, ticket_id, self.request
-                )
             return queue_selectors.ticket_for_family(self.request.user, ticket_id)
         except Ticket.DoesNotExist:
             raise Http404(_("No such token.")) from None
@@ -151,12 +149,13 @@ class TicketDetailView(OPDView):
 
     @extend_schema(
         summary="A token's status: position, expected wait, call window",
-        description="Reading a token is audited; follow the queue through the websocket "
-        "events and re-read this after missing some.",
+        description="Follow the queue through the websocket events and re-read this after "
+        "missing some, or every 10 s while the socket is down. The family reading its own "
+        "token's status is not audited as a record read (as the waiting room's status poll).",
         responses=s.TicketStatusSerializer,
     )
     def get(self, request, ticket_id):
-        ticket = self.family_ticket(ticket_id, audited=True)
+        ticket = self.family_ticket(ticket_id)
         return Response(self.ticket_status(ticket))
 
 
