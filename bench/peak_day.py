@@ -14,7 +14,8 @@ What one consultation is (``bench/peak_day_driver.py``):
   the consultation read once for its prescriptions, the stored PDF downloaded.
 - Health worker at a spoke (hub and spoke): find the walk-in by mobile, register them, the
   specialty suggestion, the case with vitals, the centre's WebSocket until the hub calls,
-  join, the case polled until the answer, the signed PDF downloaded.
+  join, the case's status polled until the answer (``status/``, as the centre's list: not a
+  record read), the case read once, the signed PDF downloaded.
 - Doctors (Online OPD and hub), signed in once with username, password and TOTP
   (``django_otp``'s own RFC 6238 code), online, each holding ``ws/doctor/queue/``: call
   next, wait for the join on the socket, read the consultation (the hub's doctor also the

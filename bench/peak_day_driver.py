@@ -699,7 +699,7 @@ class Run:
                         continue
                 else:
                     await asyncio.sleep(15)
-                status = (await client.call("GET", case_path)).json()
+                status = (await client.call("GET", f"{case_path}status/")).json()
         finally:
             if feed is not None:
                 await feed.close()
@@ -709,9 +709,10 @@ class Run:
         await client.call("POST", f"{case_path}join/")
         while True:
             await asyncio.sleep(plan.patient_poll)
-            status = (await client.call("GET", case_path)).json()
+            status = (await client.call("GET", f"{case_path}status/")).json()
             if status["status"] != "in_consultation":
                 break
+        status = (await client.call("GET", case_path)).json()  # the answer, shown
         for prescription in status["prescriptions"]:
             await self.download(client, prescription)
         self.rec.completed.append((time.monotonic(), "hub"))

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from sanjeevani.audit.models import AuditEvent
 from sanjeevani.hwc.models import Case
 from sanjeevani.patients.models import Patient
 from tests.factories import DistrictFactory, FacilityFactory, PatientAccountFactory
@@ -178,3 +179,18 @@ def test_dispensing_an_item_not_on_the_prescription_is_refused(api, network):
         format="json",
     )
     assert answer.status_code == 400
+
+
+def test_the_status_poll_shows_the_status_only_and_is_not_a_record_read(api, network):
+    """An app polls a case's status every few seconds while it waits: the list's fields,
+    no vitals or files, and no audit row each time; the case itself stays audited."""
+    case = send_case(network)
+    reads = AuditEvent.objects.filter(action="hwc.case.view", patient_id=case.patient_id)
+    polled = api.get(reverse("centre-api:case-status", args=[case.pk]))
+    assert polled.status_code == 200
+    body = polled.json()
+    assert body["status"] == "waiting" and body["position"] == 1
+    assert "vitals" not in body and "attachments" not in body
+    assert reads.count() == 0
+    assert "vitals" in api.get(reverse("centre-api:case", args=[case.pk])).json()
+    assert reads.count() == 1

@@ -244,6 +244,20 @@ class CaseView(CentreView):
         return Response(body)
 
 
+class CaseStatusView(CentreView):
+    @extend_schema(
+        responses=OBJECT,
+        summary="One case's status only: poll this while the case waits or is in consultation",
+        description="What the centre's list shows of the case (status, position, wait, doctor, "
+        "hub, prescriptions), without its vitals and files. Not audited as a record read, as "
+        "the centre's list is not: a status poll every few seconds would bury the reads that "
+        "matter. Read the case itself (audited) to show its record.",
+    )
+    def get(self, request, case_id):
+        case = selectors.centre_case(request.user, self.centre, case_id, audited=False)
+        return Response(selectors.case_status(case).as_json())
+
+
 class AttachmentsView(CentreView):
     parser_classes = [MultiPartParser, FormParser]
 
@@ -336,6 +350,7 @@ urlpatterns = [
     path("patients/<uuid:patient_id>/suggestion/", SuggestionView.as_view(), name="suggestion"),
     path("cases/", CasesView.as_view(), name="cases"),
     path("cases/<uuid:case_id>/", CaseView.as_view(), name="case"),
+    path("cases/<uuid:case_id>/status/", CaseStatusView.as_view(), name="case-status"),
     path("cases/<uuid:case_id>/attachments/", AttachmentsView.as_view(), name="attachments"),
     path("cases/<uuid:case_id>/join/", JoinView.as_view(), name="join"),
     path(

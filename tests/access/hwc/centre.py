@@ -26,6 +26,7 @@ RULES: dict[str, str] = {
     "centre-api:suggestion": "chos",
     "centre-api:cases": "chos",
     "centre-api:case": "chos",
+    "centre-api:case-status": "chos",
     "centre-api:attachments": "chos",
     "centre-api:join": "chos",
     "centre-api:dispense": "chos",
