@@ -67,7 +67,9 @@ line that does not grow (what is in flight grew by at most 15 % of the step's ar
 the ramp stops at the first bad step (``--keep-going``: only at the first step with an
 error or a growing line, to find the capacity past the latency limit). "Where the server's
 time goes" is nginx's ``upstream_time`` per route (the node's wall time for the request,
-database included; sockets left out), summed over the window, beside the CPU by component.
+database included; sockets left out), summed over the window, beside the CPU by component
+and the nodes' own CPU by route (``sanjeevani_http_request_cpu_seconds`` read from each
+node's ``/metrics`` at the window's edges: the serving thread's CPU per request).
 
 Everything shares this machine: the nodes, PostgreSQL, Redis, nginx and this driver (its
 own CPU is reported apart, and so is the CPU of every other process on the machine during
