@@ -359,8 +359,12 @@ def patroni_cluster(nodes: int = 2, database: str = "drill") -> Iterator[Patroni
                     shutil.chown(inner, "postgres")
         for index, node in enumerate(cluster.nodes):
             log = (node.folder / "patroni-stdout.log").open("ab")
+            # Run from the node's own folder: the postgres user may not enter the checkout
+            # (a clone in a private mktemp directory), and Patroni's worker processes
+            # change into the directory they were started from.
             node.process = subprocess.Popen(
                 _as_postgres_session([PATRONI, str(node.folder / "patroni.yml")]),
+                cwd=node.folder,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
