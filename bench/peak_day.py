@@ -9,13 +9,16 @@ What one consultation is (``bench/peak_day_driver.py``):
 - Online OPD patient: OTP request, the code read from the SMS outbox, verify (a device
   token), a family profile, the OPD list, a token, the waiting room's WebSocket (the status
   read on opening and on each ``ticket.*`` event, polling every 10 s if the socket is down,
-  as ``waiting.js``), join within the call window, the ticket polled every
-  ``--patient-poll`` seconds until the doctor ends (the consultation page polls every 5 s),
-  the consultation read once for its prescriptions, the stored PDF downloaded.
+  as ``waiting.js``), join within the call window, the same socket kept open until the
+  doctor ends (``ticket.completed``; the ticket read then, once a minute while the socket
+  is up and every ``--patient-poll`` seconds while it is down, as the consultation page
+  does with its room), the consultation read once for its prescriptions, the stored PDF
+  downloaded.
 - Health worker at a spoke (hub and spoke): find the walk-in by mobile, register them, the
   specialty suggestion, the case with vitals, the centre's WebSocket until the hub calls,
-  join, the case's status polled until the answer (``status/``, as the centre's list: not a
-  record read), the case read once, the signed PDF downloaded.
+  join, the same socket until the consultation ends (``ticket.completed``; the case's
+  ``status/`` read then, as the centre's list reads its feed: not a record read), the case
+  read once, the signed PDF downloaded.
 - Doctors (Online OPD and hub), signed in once with username, password and TOTP
   (``django_otp``'s own RFC 6238 code), online, each holding ``ws/doctor/queue/``: call
   next, wait for the join on the socket, read the consultation (the hub's doctor also the
@@ -932,7 +935,8 @@ def main() -> int:
     parser.add_argument("--consult-seconds", type=float, default=30,
                         help="the doctor's time from the call to the end")  # fmt: skip
     parser.add_argument("--patient-poll", type=float, default=5,
-                        help="seconds between status reads in consultation")  # fmt: skip
+                        help="seconds between status reads in consultation while "
+                        "the socket is down (the consultation page's)")  # fmt: skip
     parser.add_argument("--doctors", type=int, default=0,
                         help="doctors per line (default: enough for the top rate)")  # fmt: skip
     parser.add_argument("--opds", type=int, default=0, help="OPDs (default: 1 per 25 doctors)")

@@ -573,49 +573,73 @@ class Run:
                 body={"patient": profile.json()["id"], "complaint": "Fever and sore throat"},
             )
         ).json()
-        consultation = await self.wait_for_call(client, ticket)
-        if consultation is None:
-            return
-        await client.call("POST", f"/opd/tickets/{ticket['id']}/join/")
-        while True:
-            await asyncio.sleep(plan.patient_poll)
-            status = (await client.call("GET", f"/opd/tickets/{ticket['id']}/")).json()
-            if status["status"] != "in_consultation":
-                break
+        status_path = f"/opd/tickets/{ticket['id']}/"
+        feed = await self.listen(client, f"{ticket['websocket']}?ticket={ticket['id']}")
+        try:
+            consultation = await self.wait_for_call(client, feed, status_path)
+            if consultation is None:
+                return
+            await client.call("POST", f"/opd/tickets/{ticket['id']}/join/")
+            await self.until_ended(client, feed, ticket["id"], status_path)
+        finally:
+            if feed is not None:
+                await feed.close()
         detail = (await client.call("GET", f"/consultations/{consultation}/")).json()
         for prescription in detail["prescriptions"]:
             await self.download(client, prescription)
         self.rec.completed.append((time.monotonic(), "opd"))
 
-    async def wait_for_call(self, client: Client, ticket: dict) -> str | None:
-        """The waiting room: its socket, the status read on opening and on each
-        ``ticket.*`` event; polling every 10 s while the socket is down."""
-        path = f"{ticket['websocket']}?ticket={ticket['id']}"
-        status_path = f"/opd/tickets/{ticket['id']}/"
-        feed: Feed | None = None
+    async def listen(self, client: Client, path: str) -> Feed | None:
+        """The page's socket, or None if it cannot be had (the page then polls)."""
         try:
-            feed = await client.feed(path)
+            return await client.feed(path)
         except Failed:
-            feed = None
-        try:
+            return None
+
+    async def wait_for_call(
+        self, client: Client, feed: Feed | None, status_path: str
+    ) -> str | None:
+        """The waiting room: the status read on opening and on each ``ticket.*`` event;
+        polling every 10 s while the socket is down."""
+        status = (await client.call("GET", status_path)).json()
+        while status["status"] == "waiting":
+            if feed is not None and not feed.closed:
+                event = await feed.wait_for(
+                    lambda m: str(m.get("type", "")).startswith("ticket."), timeout=60
+                )
+                if event is None and not feed.closed:
+                    continue
+            else:
+                await asyncio.sleep(10)
             status = (await client.call("GET", status_path)).json()
-            while status["status"] == "waiting":
-                if feed is not None and not feed.closed:
-                    event = await feed.wait_for(
-                        lambda m: str(m.get("type", "")).startswith("ticket."), timeout=60
-                    )
-                    if event is None and not feed.closed:
-                        continue
-                else:
-                    await asyncio.sleep(10)
-                status = (await client.call("GET", status_path)).json()
-            if status["status"] != "called":
-                self.rec.abandoned.append((time.monotonic(), "opd", status["status"]))
-                return None
-            return status["consultation"]
-        finally:
-            if feed is not None:
-                await feed.close()
+        if status["status"] != "called":
+            self.rec.abandoned.append((time.monotonic(), "opd", status["status"]))
+            return None
+        return status["consultation"]
+
+    async def until_ended(
+        self, client: Client, feed: Feed | None, ticket: str, status_path: str
+    ) -> dict:
+        """Through the consultation: the socket kept open says when it ends (a ``ticket.*``
+        event of this ticket: ``completed``, or ``missed``/``returned``/``moved``), and the
+        status is read then; a status read once a minute while the socket is up, in case
+        its word was lost (as the consultation page), every ``--patient-poll`` seconds
+        while it is down."""
+        while True:
+            if feed is not None and not feed.closed:
+                await feed.wait_for(
+                    lambda m: (
+                        str(m.get("type", "")).startswith("ticket.")
+                        and m.get("ticket") == ticket
+                        and m.get("type") != "ticket.called"
+                    ),
+                    timeout=60,
+                )
+            else:
+                await asyncio.sleep(self.plan.patient_poll)
+            status = (await client.call("GET", status_path)).json()
+            if status["status"] != "in_consultation":
+                return status
 
     async def download(self, client: Client, prescription: str) -> None:
         pdf = await client.call("GET", f"/prescriptions/{prescription}/pdf/")
@@ -679,11 +703,7 @@ class Run:
             )
         ).json()
         case_path = f"/hwc/centre/cases/{case['case']}/"
-        feed: Feed | None = None
-        try:
-            feed = await client.feed("/ws/centre/cases/")
-        except Failed:
-            feed = None
+        feed = await self.listen(client, "/ws/centre/cases/")
         try:
             status = case
             while status["status"] == "waiting":
@@ -700,18 +720,14 @@ class Run:
                 else:
                     await asyncio.sleep(15)
                 status = (await client.call("GET", f"{case_path}status/")).json()
+            if status["status"] != "called":
+                self.rec.abandoned.append((time.monotonic(), "hub", status["status"]))
+                return
+            await client.call("POST", f"{case_path}join/")
+            await self.until_ended(client, feed, case["ticket"], f"{case_path}status/")
         finally:
             if feed is not None:
                 await feed.close()
-        if status["status"] != "called":
-            self.rec.abandoned.append((time.monotonic(), "hub", status["status"]))
-            return
-        await client.call("POST", f"{case_path}join/")
-        while True:
-            await asyncio.sleep(plan.patient_poll)
-            status = (await client.call("GET", f"{case_path}status/")).json()
-            if status["status"] != "in_consultation":
-                break
         status = (await client.call("GET", case_path)).json()  # the answer, shown
         for prescription in status["prescriptions"]:
             await self.download(client, prescription)

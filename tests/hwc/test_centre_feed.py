@@ -10,6 +10,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
 from sanjeevani.config.websocket_routes import websocket_urlpatterns
+from sanjeevani.consultations import services as consultations
 from sanjeevani.hwc import services as hwc
 from sanjeevani.live.publisher import flush
 from tests.factories import FacilityFactory, SpecialtyFactory
@@ -67,3 +68,25 @@ async def test_the_feed_refuses_other_roles_and_the_signed_out():
         connected, code = await communicator.connect()
         await communicator.disconnect()
         assert not connected and code == 4403
+
+
+def _seen_and_ended(network, ticket) -> None:
+    """The health worker joins; the hub doctor confirms the patient, advises and ends."""
+    doctor = network.doctor_a.user
+    consultation = consultations.accept_call(network.cho, ticket)
+    consultations.save_clinical_record(doctor, consultation, {"advice": "Rest, fluids."}, 0)
+    consultations.confirm_identity(doctor, consultation, "Seen at the centre", 34)
+    consultations.end_consultation(doctor, consultation, "advice_only")
+
+
+async def test_the_centre_hears_the_consultation_end_without_polling():
+    network, case, _other = await database_sync_to_async(_world)()
+    ours = _socket(network.cho)
+    assert (await ours.connect())[0]
+    assert (await ours.receive_json_from(timeout=5))["type"] == "centre.joined"
+    ticket = await database_sync_to_async(_call)(network)
+    assert (await ours.receive_json_from(timeout=5))["type"] == "ticket.called"
+    await database_sync_to_async(_seen_and_ended)(network, ticket)
+    ended = await ours.receive_json_from(timeout=5)
+    assert ended == {"type": "ticket.completed", "ticket": str(case.ticket_id)}
+    await ours.disconnect()

@@ -11,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 from sanjeevani.consultations import services as consultation_services
 from sanjeevani.live.publisher import flush
 from sanjeevani.queueing import services
+from sanjeevani.queueing.models import Ticket
 from sanjeevani.realtime.routing import websocket_urlpatterns
 from tests.factories import OnlineOPDFactory, PatientFactory
 from tests.queueing.factories import member_doctor
@@ -83,3 +84,26 @@ async def test_doctor_queue_hears_a_new_token():
     assert event["change"] == "joined"
     assert event["ticket"]["priority"] == 10 and event["doctors_online"] == 1
     await feed.disconnect()
+
+
+def _seen_and_ended(doctor, patient, ticket) -> None:
+    """The patient joins; the doctor confirms who they are, writes advice and ends."""
+    consultation = consultation_services.accept_call(patient.account, ticket)
+    consultation_services.save_clinical_record(
+        doctor.user, consultation, {"advice": "Rest, fluids."}, 0
+    )
+    consultation_services.confirm_identity(doctor.user, consultation, "Name and age asked", 34)
+    consultation_services.end_consultation(doctor.user, consultation, "advice_only")
+
+
+async def test_waiting_room_hears_the_consultation_end_without_polling():
+    opd, doctor, first, _second, tickets = await database_sync_to_async(_world)()
+    front = _socket(f"/ws/opd/{opd.pk}/waiting/", first.account)
+    assert (await front.connect())[0]
+    await database_sync_to_async(consultation_services.call_next_patient)(doctor.user)
+    await _receive(front, "ticket.called")
+    ticket = await database_sync_to_async(Ticket.objects.get)(pk=tickets[0].pk)
+    await database_sync_to_async(_seen_and_ended)(doctor, first, ticket)
+    completed = await _receive(front, "ticket.completed")
+    assert completed == {"type": "ticket.completed", "ticket": str(tickets[0].pk)}
+    await front.disconnect()

@@ -1,6 +1,7 @@
 """The centre's live feed, ``ws/centre/cases/``: a CHO's workspace hears at once when a hub
-doctor calls one of the centre's live cases (``ticket.called``), or when a case moves
-(overflow, forwarding: ``ticket.moved``), misses its call or returns to the line. The page
+doctor calls one of the centre's live cases (``ticket.called``), when its consultation ends
+(``ticket.completed``: the answer is ready), or when a case moves (overflow, forwarding:
+``ticket.moved``), misses its call or returns to the line. The page
 then reads the status feed (``centre:status``), which holds the names, positions and
 waits; the socket carries no patient data of its own beyond the service's event.
 

@@ -8,9 +8,11 @@
     (``sanjeevani.realtime.fanout``), and several of its events may travel as one
     ``live.batch`` message (``sanjeevani.live.publisher``).
 ``ticket.<ticket uuid>``
-    the waiting room of one patient's token: ``ticket.missed`` and ``ticket.returned``
-    (``sanjeevani.queueing.services``); ``ticket.called`` (``sanjeevani.consultations.services``,
-    which opens the consultation the patient is called to).
+    the waiting room of one patient's token and the feed of the centre that sent it:
+    ``ticket.missed``, ``ticket.returned``, ``ticket.moved`` and ``ticket.completed`` (the
+    doctor ended the consultation; ``sanjeevani.queueing.services``); ``ticket.called``
+    (``sanjeevani.consultations.services``, which opens the consultation the patient is
+    called to).
 ``doctor.<doctor uuid>``
     the doctor's own console: ``presence.changed`` (``sanjeevani.queueing.services``);
     ``consultation.assigned`` and ``consultation.status``

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from sanjeevani.audit.services import record_event
 from sanjeevani.live.groups import ticket_group
+from sanjeevani.live.publisher import publish_many_after_commit
 from sanjeevani.registry.models import OnlineOPD
 
 from .events import publish_queue_events
@@ -106,10 +107,15 @@ def start_service(ticket: Ticket, now: dt.datetime) -> None:
 
 def complete_ticket(ticket: Ticket, now: dt.datetime) -> None:
     """In the caller's transaction, ticket locked: the patient has been seen. Its service
-    time feeds the OPD's mean consultation length."""
+    time feeds the OPD's mean consultation length. ``ticket.completed`` tells the family's
+    waiting-room socket and the centre's feed at once, so neither polls through the
+    consultation to learn that it ended."""
     ticket.status = Status.COMPLETED
     ticket.service_ended_at = now
     ticket.save(update_fields=["status", "service_ended_at", "updated_at"])
+    publish_many_after_commit(
+        [(ticket_group(ticket.pk), {"type": "ticket.completed", "ticket": str(ticket.pk)})]
+    )
 
 
 def return_to_head(ticket: Ticket, reason: str) -> None:

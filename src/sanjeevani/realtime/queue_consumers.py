@@ -6,7 +6,8 @@ They never write to the database.
 
 ``ws/opd/<opd uuid>/waiting/``  a signed-in patient whose family holds a live token of that
     OPD. Receives ``queue.advanced`` for the queue those tokens are in and ``ticket.called``
-    / ``ticket.missed`` / ``ticket.returned`` for the family's token(s) there.
+    / ``ticket.missed`` / ``ticket.returned`` / ``ticket.completed`` for the family's
+    token(s) there; an app keeps it open through the consultation to hear it end.
 ``ws/doctor/queue/``  a signed-in doctor. Receives ``presence.changed``,
     ``consultation.assigned``, ``consultation.status`` and ``consultation.mode`` for
     themselves, and
@@ -78,6 +79,7 @@ class QueueFeedConsumer(ObservedConnection, EndsWithSignIn, AsyncJsonWebsocketCo
     ticket_called = forward
     ticket_missed = forward
     ticket_returned = forward
+    ticket_completed = forward
     consultation_assigned = forward
     consultation_status = forward
     consultation_mode = forward

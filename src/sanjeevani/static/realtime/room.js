@@ -460,6 +460,7 @@
       if (state.ws !== ws) return;
       state.ws = null;
       panel.dataset.state = "disconnected";
+      tellPage("room-link", { live: false });
       if (e.code === 4410) return endRoom(gettext("This consultation has ended."));
       if (e.code === 4403) return stop(gettext("You are not part of this consultation."));
       if (e.code === 4409) return stop(gettext("The room is open in another page."));
@@ -503,6 +504,7 @@
       state.me = m;
       state.reconnectDelay = 1000;
       panel.dataset.state = "joined";
+      tellPage("room-link", { live: true });
       setStatus(gettext("Waiting for the others to join…"), "info");
       setHold(m.status === "on_hold");
       if (m.mode) handlers["consultation-mode"](m.mode);
@@ -552,7 +554,7 @@
     "consultation-mode": function (m) {
       panel.dataset.observedMode = m.observed_mode;
       panel.dataset.mode = m.mode;
-      document.dispatchEvent(new CustomEvent("sanjeevani:consultation-mode", { detail: m }));
+      tellPage("consultation-mode", m);
     },
     "room-ended": function (m) { endRoom(m.message); },
     "participant-added": function (m) { setStatus(fmt(gettext("%(name)s was added to the room."), { name: m.name }), "info"); },
@@ -574,7 +576,13 @@
     el("hold-banner").hidden = !on;
     applyTrackStates();
   }
+  /* The page around the room (opd/consultation.js) polls its status only while the room
+     is not live: the room says at once when the consultation ends. */
+  function tellPage(name, detail) {
+    document.dispatchEvent(new CustomEvent("sanjeevani:" + name, { detail: detail }));
+  }
   function endRoom(message) {
+    tellPage("room-ended", {});
     state.ended = true;
     panel.dataset.state = "ended";
     state.peers.forEach(closePeer);
