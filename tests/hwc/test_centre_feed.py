@@ -90,3 +90,37 @@ async def test_the_centre_hears_the_consultation_end_without_polling():
     ended = await ours.receive_json_from(timeout=5)
     assert ended == {"type": "ticket.completed", "ticket": str(case.ticket_id)}
     await ours.disconnect()
+
+
+def _first_seen_then_second_called(network):
+    """The case that waited ahead is called and ended; then the one sent later is called."""
+    first = _call(network)
+    _seen_and_ended(network, first)
+    return _call(network)
+
+
+async def test_a_case_sent_after_connecting_is_heard_without_reconnecting():
+    network, case, other_cho = await database_sync_to_async(_world)()
+    ours, theirs = _socket(network.cho), _socket(other_cho)
+    assert (await ours.connect())[0] and (await theirs.connect())[0]
+    assert (await ours.receive_json_from(timeout=5))["type"] == "centre.joined"
+    assert (await theirs.receive_json_from(timeout=5))["type"] == "centre.joined"
+    # A colleague sends a second case after this workspace connected.
+    second = await database_sync_to_async(send_case)(network)
+    sent = await ours.receive_json_from(timeout=5)
+    assert sent == {
+        "type": "centre.case_sent",
+        "case": str(second.pk),
+        "ticket": str(second.ticket_id),
+    }
+    ticket = await database_sync_to_async(_first_seen_then_second_called)(network)
+    assert ticket.pk == second.ticket_id
+    heard = [await ours.receive_json_from(timeout=5) for _ in range(3)]
+    assert [(e["type"], e["ticket"]) for e in heard] == [
+        ("ticket.called", str(case.ticket_id)),
+        ("ticket.completed", str(case.ticket_id)),
+        ("ticket.called", str(second.ticket_id)),
+    ]
+    assert await theirs.receive_nothing(timeout=0.5)
+    await ours.disconnect()
+    await theirs.disconnect()

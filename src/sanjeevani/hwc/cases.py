@@ -20,6 +20,8 @@ from sanjeevani.accounts.otp import patient_account_for
 from sanjeevani.audit.models import AuditEvent
 from sanjeevani.audit.services import audit_event, record_event
 from sanjeevani.config.prepared_statements import run_prepared
+from sanjeevani.live.groups import centre_group
+from sanjeevani.live.publisher import publish_many_after_commit
 from sanjeevani.patients.models import Patient
 from sanjeevani.patients.services import MAX_FAMILY_SIZE, clean_patient_data
 from sanjeevani.patients.uploads import check_clinical_upload
@@ -231,6 +233,14 @@ def submit_case(cho: Any, patient: Patient, data: dict[str, Any]) -> tuple[Case,
                 count_token_taken(ticket)
     except IntegrityError:
         return _sent_before(cho, cleaned["client_key"]), False
+    publish_many_after_commit(
+        [
+            (
+                centre_group(centre.pk),
+                {"type": "centre.case_sent", "case": str(case.pk), "ticket": str(ticket.pk)},
+            )
+        ]
+    )
     return case, True
 
 

@@ -13,6 +13,10 @@
     doctor ended the consultation; ``sanjeevani.queueing.services``); ``ticket.called``
     (``sanjeevani.consultations.services``, which opens the consultation the patient is
     called to).
+``centre.<facility uuid>``
+    every open workspace of one health centre (a spoke): ``centre.case_sent`` when any of
+    its health workers sends a case (``sanjeevani.hwc.cases``), so each workspace's feed
+    joins that case's ticket group without reconnecting.
 ``doctor.<doctor uuid>``
     the doctor's own console: ``presence.changed`` (``sanjeevani.queueing.services``);
     ``consultation.assigned`` and ``consultation.status``
@@ -49,6 +53,10 @@ def is_broadcast_group(group: str) -> bool:
 
 def ticket_group(ticket_id: object) -> str:
     return f"ticket.{ticket_id}"
+
+
+def centre_group(facility_id: object) -> str:
+    return f"centre.{facility_id}"
 
 
 def doctor_group(doctor_id: object) -> str:

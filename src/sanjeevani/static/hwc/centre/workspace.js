@@ -1,7 +1,9 @@
 // The CHO's workspace: follows today's cases. The centre's socket (ws/centre/cases/) says at
-// once when a hub doctor calls (or a case moves) and the page then reads the status feed;
-// the feed is also read every 15 s and when the page regains focus, so a closed socket
-// costs at most 15 s. When a live case is called the page shows the "Join now" banner and
+// once when a hub doctor calls, a consultation ends or a case moves, and the page then reads
+// the status feed; the feed is also read when the page regains focus, every 15 s while the
+// socket is down (a closed socket costs at most 15 s) and once a minute while it is up, in
+// case an event was lost. A workspace stays open all day at every centre: polling it every
+// 15 s regardless would cost more than the consultations themselves. When a live case is called the page shows the "Join now" banner and
 // beeps (WebAudio, no audio file), once per call.
 "use strict";
 (() => {
@@ -14,6 +16,12 @@
   const feedState = document.getElementById("feed-state");
   const text = root.dataset;
   const POLL_MS = 15000;
+  const LIVE_POLL_MS = 60000;
+  let pollTimer = null;
+  function pollEvery(ms) {
+    if (pollTimer) clearInterval(pollTimer);
+    pollTimer = setInterval(poll, ms);
+  }
   const announced = new Set();
   let audio = null;
 
@@ -69,12 +77,19 @@
     socket = new WebSocket(`${scheme}://${window.location.host}${text.wsPath}`);
     socket.addEventListener("message", (message) => {
       const event = JSON.parse(message.data);
-      if (event.type === "centre.joined") { joined = new Set(event.tickets); retryMs = 5000; return; }
-      if (event.type && event.type.startsWith("ticket.")) poll();
+      if (event.type === "centre.joined") {
+        joined = new Set(event.tickets);
+        retryMs = 5000;
+        pollEvery(LIVE_POLL_MS);
+        return;
+      }
+      if (event.type === "centre.case_sent" && joined) joined.add(event.ticket);
+      if (event.type && (event.type.startsWith("ticket.") || event.type === "centre.case_sent")) poll();
     });
     socket.addEventListener("close", () => {
       joined = null;
       socket = null;
+      pollEvery(POLL_MS);
       setTimeout(connect, retryMs);
       retryMs = Math.min(retryMs * 2, 60000);
     });
@@ -118,7 +133,7 @@
     }
   }
 
-  setInterval(poll, POLL_MS);
+  pollEvery(POLL_MS);
   window.addEventListener("focus", poll);
   document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
   window.addEventListener("online", poll);
