@@ -23,6 +23,8 @@ import datetime as dt
 
 from django.db import connection, transaction
 
+from sanjeevani.config.prepared_statements import client_bound_cursor
+
 TABLE = "audit_auditevent"
 DEFAULT_PARTITION = f"{TABLE}_default"
 #: Any constant: two housekeeping loops on two hosts create months one at a time.
@@ -91,10 +93,11 @@ def create_month(cursor, month: dt.date) -> bool:
             f'RETURNING *) INSERT INTO "{name}" SELECT * FROM moved',
             [low, high],
         )
-    cursor.execute(
-        f'ALTER TABLE "{TABLE}" ATTACH PARTITION "{name}" FOR VALUES FROM (%s) TO (%s)',
-        [low, high],
-    )
+    with client_bound_cursor() as ddl:  # DDL takes no server-side parameters
+        ddl.execute(
+            f'ALTER TABLE "{TABLE}" ATTACH PARTITION "{name}" FOR VALUES FROM (%s) TO (%s)',
+            [low, high],
+        )
     return True
 
 

@@ -1,7 +1,11 @@
-"""Statements the hot paths send prepared: parsed and planned once per connection on
-PostgreSQL instead of on every call (Django's PostgreSQL cursors bind parameters on the
-client). Infrastructure beside the settings, so that any app may use it whatever its layer
-(``rollups`` sits below ``queueing``, whose SQL functions are the main users).
+"""How statements reach PostgreSQL: parsed and planned once per connection instead of on
+every call. The app's connections bind parameters on the server (settings:
+``server_side_binding``) and psycopg prepares any statement run ``DB_PREPARE_THRESHOLD``
+times on a connection (``follow_pooler_mode``); the hot paths ask for theirs to be prepared
+from the first call (``run_prepared``); SQL that cannot take server-side parameters (DDL)
+binds on the client (``client_bound_cursor``). Infrastructure beside the settings, so that
+any app may use it whatever its layer (``rollups`` sits below ``queueing``, whose SQL
+functions are the main users).
 
 Behind a pooler that hands each transaction to any server connection (PgBouncer's
 transaction mode before 1.21), a statement prepared on one server connection is unknown on
@@ -11,8 +15,11 @@ the next, and another client's statement may hold its name there: set
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 from django.conf import settings
@@ -23,6 +30,19 @@ POOLER_MODES = ("session", "transaction")
 #: psycopg's threshold on the app's connections: above any count, so that only the calls
 #: that ask for it (``prepare=True``) are prepared.
 ONLY_WHEN_ASKED = 2**31
+
+
+def follow_pooler_mode(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """On each new PostgreSQL connection (``connection_created``): psycopg prepares a
+    statement once it has run ``DB_PREPARE_THRESHOLD`` times on it, so that PostgreSQL parses
+    and plans the app's frequent queries once per connection; behind a pooler in transaction
+    mode nothing is prepared (``None``), as a statement prepared on one server connection is
+    unknown on the next."""
+    if connection.vendor != "postgresql":
+        return
+    connection.connection.prepare_threshold = (
+        settings.DB_PREPARE_THRESHOLD if pooler_mode() == "session" else None
+    )
 
 
 def pooler_mode() -> str:
@@ -39,15 +59,33 @@ def pooler_mode() -> str:
     return mode
 
 
+@contextlib.contextmanager
+def client_bound_cursor() -> Iterator[Any]:
+    """A Django cursor that binds parameters on the client (psycopg's ``ClientCursor``), for
+    SQL PostgreSQL cannot take server-side parameters in: DDL (``CREATE TABLE … FOR VALUES
+    FROM (%s)``), or a parameter whose type nothing in the statement names. The app's
+    connections bind on the server (settings: ``server_side_binding``). Elsewhere, Django's
+    own cursor."""
+    connection.ensure_connection()
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    with connection.wrap_database_errors:
+        raw = psycopg.ClientCursor(connection.connection)
+    with connection._prepare_cursor(raw) as cursor:
+        yield cursor
+
+
 def run_prepared(sql: str, params: list) -> tuple | None:
     """Run ``sql`` as a prepared statement with server-side parameters and return its first
-    row (PostgreSQL). Django's PostgreSQL cursors bind parameters on the client, so
-    PostgreSQL parses and plans every call anew; the claim and a case's sending run often
-    enough for that to show (bench/queue_claim.py, bench/hwc_routing.py). psycopg prepares
-    it per connection on first use; with ``DATABASE_POOLER_MODE=transaction`` it is sent
+    row (PostgreSQL), prepared from its first call rather than its fifth: the claim and a
+    case's sending run often enough for that to show (bench/queue_claim.py,
+    bench/hwc_routing.py). psycopg prepares it per connection; with
+    ``DATABASE_POOLER_MODE=transaction`` it is sent
     unprepared (server-side parameters still, in psycopg's unnamed statement, which lives
     only as long as its own round trip) and the connection's psycopg threshold is left at
-    Django's None. Logged as Django logs its own queries
+    None. Logged as Django logs its own queries
     (``CaptureQueriesContext`` and query counts see it)."""
     return (fetch_prepared(sql, params) or [None])[0]
 
@@ -62,8 +100,7 @@ def fetch_prepared(sql: str, params: list) -> list[tuple]:
     prepare = pooler_mode() == "session"
     raw = connection.connection
     if prepare and raw.prepare_threshold is None:
-        # Django opens its connections with prepare_threshold=None, with which psycopg
-        # ignores prepare=True and nothing is ever prepared.
+        # With prepare_threshold=None psycopg ignores prepare=True and prepares nothing.
         raw.prepare_threshold = ONLY_WHEN_ASKED
     start = time.monotonic()
     try:
