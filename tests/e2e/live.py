@@ -10,10 +10,12 @@ through, so two servers share the channel layer when it is set.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -114,3 +116,19 @@ def running_server(**env: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def call_next_case_through_server(base: str, doctor_user) -> str:
+    """The hub doctor's "Call next" through the server's API, as the doctor's console sends
+    it, so the server's own sockets hear the call (without Redis a test process's service
+    call reaches none of them); returns the consultation's id."""
+    from sanjeevani.accounts.api_tokens import issue_api_token
+
+    key = issue_api_token(doctor_user, "127.0.0.1").key
+    request = urllib.request.Request(
+        f"{base}/api/v1/hub/consultations/doctor/call-next/",
+        method="POST",
+        headers={"Authorization": f"Token {key}", "Accept": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the test's server
+        return json.load(response)["consultation"]

@@ -118,6 +118,7 @@ def test_the_workspace_alerts_when_a_hub_doctor_calls_and_join_now_opens_the_roo
     live_server_url, signed_in_page
 ):
     from sanjeevani.hwc import services as hwc
+    from tests.e2e.live import call_next_case_through_server
     from tests.hwc.factories import send_case
 
     SpecialtyFactory(code="general-medicine", name="General medicine")
@@ -131,8 +132,7 @@ def test_the_workspace_alerts_when_a_hub_doctor_calls_and_join_now_opens_the_roo
     assert page.locator("#call-banner").is_hidden()
 
     hwc.go_online_at_hub(network.doctor_a.user, network.hub_a, network.general)
-    hwc.call_next_case(network.doctor_a.user)
-    # Heard over the socket with a shared channel layer, else at the next read of the feed.
+    call_next_case_through_server(live_server_url, network.doctor_a.user)
     page.locator("#call-banner").wait_for(state="visible", timeout=40_000)
     assert case.patient.name in page.locator("#call-banner-text").inner_text()
     assert page.evaluate("() => window.__beeps") > 0

@@ -12,14 +12,10 @@ shared Redis layer)."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
-
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
-from sanjeevani.accounts.api_tokens import issue_api_token
 from sanjeevani.consultations import services as consultation_services
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.hwc import services as hwc
@@ -28,6 +24,7 @@ from sanjeevani.patients.models import Patient
 from sanjeevani.prescriptions.models import Prescription
 from tests.e2e.accessibility import assert_accessible
 from tests.e2e.diagnostics import page_log
+from tests.e2e.live import call_next_case_through_server
 from tests.factories import PASSWORD, DistrictFactory, SpecialtyFactory
 from tests.hwc.factories import build_network
 from tests.hwc.test_centre_pages import PNG
@@ -84,18 +81,6 @@ def send_live_case_with_photo(cho) -> Case:
     return case
 
 
-def _call_next_through_server(base: str, doctor_user) -> str:
-    """The hub doctor's "Call next" through the API; returns the consultation's id."""
-    key = issue_api_token(doctor_user, "127.0.0.1").key
-    request = urllib.request.Request(
-        f"{base}/api/v1/hub/consultations/doctor/call-next/",
-        method="POST",
-        headers={"Authorization": f"Token {key}", "Accept": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the test's server
-        return json.load(response)["consultation"]
-
-
 def test_a_cho_sends_a_live_case_joins_the_call_prints_and_dispenses(
     live_server_url, signed_in_page
 ):
@@ -126,7 +111,7 @@ def test_a_cho_sends_a_live_case_joins_the_call_prints_and_dispenses(
     # The call goes through the server, as the doctor's console sends it, so the workspace
     # hears it on its socket (the test's own process reaches no socket without Redis).
     consultation = Consultation.objects.get(
-        pk=_call_next_through_server(live_server_url, doctor_user)
+        pk=call_next_case_through_server(live_server_url, doctor_user)
     )
     cho.locator("#call-banner").wait_for(state="visible", timeout=40_000)
     cho.locator("#join-now").click()
