@@ -142,3 +142,37 @@ def test_the_workspace_alerts_when_a_hub_doctor_calls_and_join_now_opens_the_roo
     page.wait_for_url(f"**/room/{consultation.pk}/")
     consultation.refresh_from_db()
     assert consultation.status == "in_progress"
+
+
+def test_a_call_made_before_the_workspace_socket_joined_shows_when_it_joins(
+    live_server_url, signed_in_page
+):
+    """A call said between the page's first read and its socket joining is heard on no
+    socket; the page reads its list again once joined rather than waiting for its minute
+    poll. The page's clock is paused, so no timer can bring the banner instead."""
+    import re
+
+    from sanjeevani.hwc import services as hwc
+    from tests.e2e.live import call_next_case_through_server
+    from tests.hwc.factories import send_case
+
+    SpecialtyFactory(code="general-medicine", name="General medicine")
+    SpecialtyFactory(code="dermatology", name="Dermatology")
+    network = build_network()
+    case = send_case(network)
+    page = signed_in_page(network.cho)
+    held = []
+    page.route_web_socket(re.compile(r".*/ws/centre/"), lambda ws: held.append(ws))
+    page.clock.install()
+    page.goto(f"{live_server_url}/centre/")
+    page.wait_for_selector(f'[data-case="{case.pk}"] [data-status="waiting"]')
+    page.clock.pause_at(page.evaluate("() => Date.now()") + 1000)
+    assert len(held) == 1
+
+    hwc.go_online_at_hub(network.doctor_a.user, network.hub_a, network.general)
+    call_next_case_through_server(live_server_url, network.doctor_a.user)
+    page.wait_for_timeout(500)
+    assert page.locator("#call-banner").is_hidden()
+    held[0].connect_to_server()
+    page.locator("#call-banner").wait_for(state="visible", timeout=20_000)
+    assert case.patient.name in page.locator("#call-banner-text").inner_text()

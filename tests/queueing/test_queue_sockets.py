@@ -107,3 +107,37 @@ async def test_waiting_room_hears_the_consultation_end_without_polling():
     completed = await _receive(front, "ticket.completed")
     assert completed == {"type": "ticket.completed", "ticket": str(tickets[0].pk)}
     await front.disconnect()
+
+
+async def _quiet(communicator) -> None:
+    """Drop what is already on its way (an event may still follow the one awaited)."""
+    while not await communicator.receive_nothing(timeout=0.3):
+        await communicator.receive_json_from()
+
+
+async def test_a_called_patient_hears_no_queue_changes_until_back_in_the_line():
+    opd, doctor, first, second, tickets = await database_sync_to_async(_world)()
+    front = _socket(f"/ws/opd/{opd.pk}/waiting/", first.account)
+    behind = _socket(f"/ws/opd/{opd.pk}/waiting/", second.account)
+    assert (await front.connect())[0] and (await behind.connect())[0]
+    claimed = await database_sync_to_async(consultation_services.call_next_patient)(doctor.user)
+    await _receive(front, "ticket.called")
+    await _quiet(front)
+    await _quiet(behind)
+
+    newcomer = await database_sync_to_async(PatientFactory)()
+    await database_sync_to_async(services.join_queue)(newcomer.account, newcomer, opd)
+    assert (await _receive(behind, "queue.advanced"))["change"] == "joined"
+    assert await front.receive_nothing(timeout=0.5)
+
+    await database_sync_to_async(consultation_services.return_dropped_ticket)(
+        doctor.user, claimed.consultation
+    )
+    returned = await _receive(front, "ticket.returned")
+    assert returned["ticket"] == str(tickets[0].pk) and returned["reason"] == "dropped"
+    await _quiet(front)
+    latecomer = await database_sync_to_async(PatientFactory)()
+    await database_sync_to_async(services.join_queue)(latecomer.account, latecomer, opd)
+    assert (await _receive(front, "queue.advanced"))["change"] == "joined"
+    await front.disconnect()
+    await behind.disconnect()

@@ -132,6 +132,28 @@ async def test_a_member_that_leaves_gets_nothing_more_and_the_last_one_leaves_th
     assert await _layer_members(layer, group) == set()
 
 
+async def test_the_last_member_leaving_loses_nothing_meant_for_another_consumer():
+    """The hub's reader is ended by a message of its own, not cancelled: on Redis, one
+    blocking pop reads all of a process's channels, and after a reader was cancelled a
+    later event to another socket of the process went missing (the waiting room's
+    ``ticket.completed`` in tests/queueing/test_queue_sockets.py, run as a file)."""
+    layer = get_channel_layer()
+    fanout = LocalGroupFanout.of(layer)
+    member = _Recorder()
+    await fanout.join("queue.stopping", member)
+    await fanout.ready(member)
+    hub = fanout.hubs["queue.stopping"]
+    other = await layer.new_channel()
+    waiting = asyncio.ensure_future(layer.receive(other))
+    await asyncio.sleep(0.2)  # both readers are blocked on the layer now
+
+    reader = hub.tasks[0]
+    await fanout.leave("queue.stopping", member)
+    assert reader.done() and not reader.cancelled()
+    await layer.send(other, {"type": "ticket.completed", "n": 1})
+    assert (await asyncio.wait_for(waiting, timeout=10))["n"] == 1
+
+
 async def test_a_broken_or_stalled_member_does_not_hold_up_the_others():
     opd, people = await database_sync_to_async(_waiting_opd)(1)
     group = queue_group(await database_sync_to_async(_queue_id)(opd))

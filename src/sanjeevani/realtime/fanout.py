@@ -50,6 +50,8 @@ REJOIN_SECONDS = 3600.0
 RETRY_SECONDS = 1.0
 #: How long leaving a group waits for the hub's reader to wind down.
 STOP_SECONDS = 5.0
+#: The message a hub sends its own reader to end it.
+STOP_TYPE = "fanout.stop"
 #: Frames kept for one member that cannot take them yet; the oldest go first beyond it.
 BACKLOG_LIMIT = 256
 #: Members written to between two turns of the event loop, so a fan-out to thousands
@@ -260,13 +262,13 @@ class LocalGroupFanout:
             hub.tasks = [loop.create_task(self._read(hub)), loop.create_task(self._rejoin(hub))]
 
     async def _stop(self, hub: _Hub) -> None:
+        """Leave the layer group, then end the reader with a message of its own rather than
+        by cancelling it: channels_redis reads all of a process's channels through one
+        blocking pop, and a pop cancelled in flight can take a message meant for another
+        consumer of this process with it. Cancelled only if it does not end in time."""
         if self.hubs.get(hub.group) is hub:
             del self.hubs[hub.group]
         hub.closed = True
-        for task in hub.tasks:
-            task.cancel()
-        if hub.tasks:
-            await asyncio.wait(hub.tasks, timeout=STOP_SECONDS)
         if hub.started is not None:
             await asyncio.wait([hub.started])
             if hub.started.cancelled() or hub.started.exception() is not None:
@@ -275,6 +277,18 @@ class LocalGroupFanout:
             await self.layer.group_discard(hub.group, hub.channel)
         except Exception:
             log.exception("Could not leave %s; the layer forgets it after group_expiry", hub.group)
+        reader, *others = hub.tasks or [None]
+        for task in others:
+            task.cancel()
+        if reader is None:
+            return
+        try:
+            await self.layer.send(hub.channel, {"type": STOP_TYPE})
+        except Exception:
+            log.debug("Could not tell the reader of %s to stop", hub.group, exc_info=True)
+        _done, late = await asyncio.wait([reader], timeout=STOP_SECONDS)
+        for task in late:
+            task.cancel()
 
     async def _read(self, hub: _Hub) -> None:
         while True:
@@ -287,7 +301,10 @@ class LocalGroupFanout:
                 await asyncio.sleep(RETRY_SECONDS)
                 await self._add(hub)
                 continue
-            await self._fan_out(hub, message)
+            if message.get("type") == STOP_TYPE:
+                return
+            if not hub.closed:
+                await self._fan_out(hub, message)
 
     async def _rejoin(self, hub: _Hub) -> None:
         while not hub.closed:

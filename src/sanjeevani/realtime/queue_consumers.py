@@ -5,9 +5,10 @@ events the services publish after commit (groups and who sends what:
 They never write to the database.
 
 ``ws/opd/<opd uuid>/waiting/``  a signed-in patient whose family holds a live token of that
-    OPD. Receives ``queue.advanced`` for the queue those tokens are in and ``ticket.called``
-    / ``ticket.missed`` / ``ticket.returned`` / ``ticket.completed`` for the family's
-    token(s) there; an app keeps it open through the consultation to hear it end.
+    OPD. Receives ``queue.advanced`` for the queue those tokens wait in (not once they are
+    called) and ``ticket.called`` / ``ticket.missed`` / ``ticket.returned`` /
+    ``ticket.completed`` for the family's token(s) there; an app keeps it open through the
+    consultation to hear it end.
 ``ws/doctor/queue/``  a signed-in doctor. Receives ``presence.changed``,
     ``consultation.assigned``, ``consultation.status`` and ``consultation.mode`` for
     themselves, and
@@ -86,8 +87,16 @@ class QueueFeedConsumer(ObservedConnection, EndsWithSignIn, AsyncJsonWebsocketCo
 
 
 class WaitingRoomConsumer(QueueFeedConsumer):
+    """The family's waiting room. It is in a queue's broadcast group only while one of the
+    family's tokens waits in that queue: a called token needs no positions, and the socket
+    stays open through the consultation, where each queue change would otherwise reach
+    every patient being seen. A token back in the line (``ticket.returned``) joins again;
+    the page reads its position afresh on that event."""
+
     async def connect(self) -> None:
         self.groups_joined = []
+        self.queue_of: dict[str, str] = {}
+        self.in_line: dict[str, str] = {}
         user = self.scope.get("user")
         opd_id = self.scope["url_route"]["kwargs"]["opd_id"]
         if not getattr(user, "is_authenticated", False) or user.role != Role.PATIENT:
@@ -97,21 +106,49 @@ class WaitingRoomConsumer(QueueFeedConsumer):
         if not tickets:
             await self.close(code=REFUSED)
             return
-        for queue_id in sorted({queue_id for _ticket, queue_id in tickets}):
+        for ticket_id, queue_id, status in tickets:
+            self.queue_of[ticket_id] = queue_id
+            if status == Ticket.Status.WAITING:
+                self.in_line[ticket_id] = queue_id
+        for queue_id in sorted(set(self.in_line.values())):
             await self._join_broadcast(queue_group(queue_id))
-        for ticket_id, _queue in tickets:
+        for ticket_id in self.queue_of:
             await self._join(ticket_group(ticket_id))
         await self.accept()
 
     @database_sync_to_async
-    def _live_tickets(self, user, opd_id) -> list[tuple[str, str]]:
-        """The family's live tokens at this OPD, with the queue each is in."""
+    def _live_tickets(self, user, opd_id) -> list[tuple[str, str, str]]:
+        """The family's live tokens at this OPD, with the queue each is in and its status."""
         return [
-            (str(pk), str(queue_id))
-            for pk, queue_id in Ticket.objects.filter(
+            (str(pk), str(queue_id), status)
+            for pk, queue_id, status in Ticket.objects.filter(
                 opd_id=opd_id, patient__account=user, status__in=LIVE_STATUSES
-            ).values_list("pk", "queue_id")
+            ).values_list("pk", "queue_id", "status")
         ]
+
+    async def _follow_line(self, ticket_id: str | None, waiting: bool) -> None:
+        """Be in the broadcast group of each queue where a family token waits, no other."""
+        queue_id = self.queue_of.get(ticket_id or "")
+        if queue_id is None:
+            return
+        before = set(self.in_line.values())
+        if waiting:
+            self.in_line[ticket_id] = queue_id
+        else:
+            self.in_line.pop(ticket_id, None)
+        after = set(self.in_line.values())
+        for gone in sorted(before - after):
+            await self._leave_broadcast(queue_group(gone))
+        for joined in sorted(after - before):
+            await self._join_broadcast(queue_group(joined))
+
+    async def ticket_called(self, event: dict) -> None:
+        await self._follow_line(event.get("ticket"), waiting=False)
+        await self.send_json(event)
+
+    async def ticket_returned(self, event: dict) -> None:
+        await self._follow_line(event.get("ticket"), waiting=True)
+        await self.send_json(event)
 
 
 class DoctorQueueConsumer(QueueFeedConsumer):

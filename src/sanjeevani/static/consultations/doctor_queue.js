@@ -1,12 +1,13 @@
-/* The doctor's live queue: redrawn on every event of the doctor's feed, polled every 10 s
-   when the socket cannot connect. An automatic assignment opens the consultation. */
+/* The doctor's live queue: redrawn on every event of the doctor's feed and each time the
+   socket opens (for what changed before it did), polled every 10 s when the socket cannot
+   connect. An automatic assignment opens the consultation. */
 (function () {
   "use strict";
   var root = document.getElementById("doctor-queue");
   if (!root) return;
   var url = root.dataset.queueUrl, wsPath = root.dataset.wsPath;
   var consultationUrl = root.dataset.consultationUrl, PLACEHOLDER = "00000000-0000-0000-0000-000000000000";
-  var pollTimer = null, tries = 0, pending = false;
+  var pollTimer = null, tries = 0, pending = false, again = false;
 
   function cell(row, value) { var td = document.createElement("td"); td.textContent = value; row.appendChild(td); }
 
@@ -31,13 +32,15 @@
   }
 
   function refresh() {
-    if (pending) return;
+    // An event during a read may postdate the answer in flight: read once more after it.
+    if (pending) { again = true; return; }
     pending = true;
+    again = false;
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(render)
       .catch(function () {})
-      .finally(function () { pending = false; });
+      .finally(function () { pending = false; if (again) refresh(); });
   }
 
   function poll() { if (!pollTimer) pollTimer = setInterval(refresh, 10000); }
@@ -47,7 +50,7 @@
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var socket;
     try { socket = new WebSocket(scheme + location.host + wsPath); } catch (e) { return poll(); }
-    socket.onopen = function () { tries = 0; if (pollTimer) { clearInterval(pollTimer); pollTimer = null; } };
+    socket.onopen = function () { tries = 0; if (pollTimer) { clearInterval(pollTimer); pollTimer = null; } refresh(); };
     socket.onmessage = function (msg) {
       var ev; try { ev = JSON.parse(msg.data); } catch (e) { return; }
       if (ev.type === "consultation.assigned" && ev.consultation) {

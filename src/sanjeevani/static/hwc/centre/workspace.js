@@ -3,8 +3,9 @@
 // the status feed; the feed is also read when the page regains focus, every 15 s while the
 // socket is down (a closed socket costs at most 15 s) and once a minute while it is up, in
 // case an event was lost. A workspace stays open all day at every centre: polling it every
-// 15 s regardless would cost more than the consultations themselves. When a live case is called the page shows the "Join now" banner and
-// beeps (WebAudio, no audio file), once per call.
+// 15 s regardless would cost more than the consultations themselves. The feed is also read
+// each time the socket has joined, for what was said before it did. When a live case is
+// called the page shows the "Join now" banner and beeps (WebAudio, no audio file), once per call.
 "use strict";
 (() => {
   const root = document.getElementById("centre-workspace");
@@ -81,6 +82,7 @@
         joined = new Set(event.tickets);
         retryMs = 5000;
         pollEvery(LIVE_POLL_MS);
+        poll(); // anything said before the socket joined its groups was not heard on it
         return;
       }
       if (event.type === "centre.case_sent" && joined) joined.add(event.ticket);
@@ -118,9 +120,12 @@
   }
 
   let busy = false;
+  let again = false;
   async function poll() {
-    if (busy) return;
+    // An event during a read may postdate the answer in flight: read once more after it.
+    if (busy) { again = true; return; }
     busy = true;
+    again = false;
     try {
       const response = await fetch(text.statusUrl, { headers: { Accept: "application/json" }, cache: "no-store", credentials: "same-origin" });
       if (!response.ok) throw new Error(String(response.status));
@@ -130,6 +135,7 @@
       feedState.textContent = text.textOffline;
     } finally {
       busy = false;
+      if (again) poll();
     }
   }
 

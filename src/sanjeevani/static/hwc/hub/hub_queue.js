@@ -7,7 +7,7 @@
   if (!root) return;
   var url = root.dataset.queueUrl, wsPath = root.dataset.wsPath;
   var consultationUrl = root.dataset.consultationUrl, PLACEHOLDER = "00000000-0000-0000-0000-000000000000";
-  var pollTimer = null, tries = 0, pending = false;
+  var pollTimer = null, tries = 0, pending = false, again = false;
 
   function cell(row, value) { var td = document.createElement("td"); td.textContent = value; row.appendChild(td); return td; }
 
@@ -52,13 +52,15 @@
   }
 
   function refresh() {
-    if (pending) return;
+    // An event during a read may postdate the answer in flight: read once more after it.
+    if (pending) { again = true; return; }
     pending = true;
+    again = false;
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(render)
       .catch(function () {})
-      .finally(function () { pending = false; });
+      .finally(function () { pending = false; if (again) refresh(); });
   }
 
   function poll() { if (!pollTimer) pollTimer = setInterval(refresh, 10000); }
