@@ -264,8 +264,8 @@ class LocalGroupFanout:
     async def _stop(self, hub: _Hub) -> None:
         """Leave the layer group, then end the reader with a message of its own rather than
         by cancelling it: channels_redis reads all of a process's channels through one
-        blocking pop, and a pop cancelled in flight can take a message meant for another
-        consumer of this process with it. Cancelled only if it does not end in time."""
+        blocking pop, and after a cancelled reader a later event to another socket of this
+        process was seen to go missing. Cancelled only if it does not end in time."""
         if self.hubs.get(hub.group) is hub:
             del self.hubs[hub.group]
         hub.closed = True
