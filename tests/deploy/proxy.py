@@ -59,7 +59,8 @@ def site_config(listen: str, node_ports: list[int], folder: Path) -> str:
 
 
 def main_config(folder: Path, site: Path) -> str:
-    """A minimal nginx.conf around the site, like Debian's /etc/nginx/nginx.conf."""
+    """A minimal nginx.conf around the site, like Debian's /etc/nginx/nginx.conf with the
+    connection limits of docs/deployment.md (each WebSocket holds two connections)."""
     temp = "\n".join(
         f"    {name}_temp_path {folder}/{name}-temp;"
         for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -67,7 +68,8 @@ def main_config(folder: Path, site: Path) -> str:
     return f"""
 pid {folder}/nginx.pid;
 error_log {folder}/nginx-error.log info;
-events {{ worker_connections 512; }}
+worker_rlimit_nofile 65536;
+events {{ worker_connections 16384; }}
 http {{
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
