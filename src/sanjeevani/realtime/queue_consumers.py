@@ -143,10 +143,12 @@ class WaitingRoomConsumer(QueueFeedConsumer):
             await self._join_broadcast(queue_group(joined))
 
     async def ticket_called(self, event: dict) -> None:
-        await self._follow_line(event.get("ticket"), waiting=False)
+        """The call first: leaving the group waits on the layer."""
         await self.send_json(event)
+        await self._follow_line(event.get("ticket"), waiting=False)
 
     async def ticket_returned(self, event: dict) -> None:
+        """In the group before the page reads its position again on this event."""
         await self._follow_line(event.get("ticket"), waiting=True)
         await self.send_json(event)
 
