@@ -149,7 +149,9 @@ def test_a_call_made_before_the_workspace_socket_joined_shows_when_it_joins(
 ):
     """A call said between the page's first read and its socket joining is heard on no
     socket; the page reads its list again once joined rather than waiting for its minute
-    poll. The page's clock is paused, so no timer can bring the banner instead."""
+    poll. The page's clock is paused, so no timer reads it instead: the read must follow
+    the socket's joining. (Under CI's load the banner once showed before the socket was let
+    through, from a read not found; so the read after joining is what is asserted.)"""
     import re
 
     from sanjeevani.hwc import services as hwc
@@ -171,8 +173,9 @@ def test_a_call_made_before_the_workspace_socket_joined_shows_when_it_joins(
 
     hwc.go_online_at_hub(network.doctor_a.user, network.hub_a, network.general)
     call_next_case_through_server(live_server_url, network.doctor_a.user)
-    page.wait_for_timeout(500)
-    assert page.locator("#call-banner").is_hidden()
-    held[0].connect_to_server()
+    with page.expect_request(
+        lambda request: request.url.endswith("/centre/status/"), timeout=20_000
+    ):
+        held[0].connect_to_server()
     page.locator("#call-banner").wait_for(state="visible", timeout=20_000)
     assert case.patient.name in page.locator("#call-banner-text").inner_text()
