@@ -5,6 +5,8 @@ offline (the form says so; the CHO adds them on the case page)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from sanjeevani.hwc.models import Case
@@ -152,8 +154,6 @@ def test_a_call_made_before_the_workspace_socket_joined_shows_when_it_joins(
     poll. The page's clock is paused, so no timer reads it instead: the read must follow
     the socket's joining. (Under CI's load the banner once showed before the socket was let
     through, from a read not found; so the read after joining is what is asserted.)"""
-    import re
-
     from sanjeevani.hwc import services as hwc
     from tests.e2e.live import call_next_case_through_server
     from tests.hwc.factories import send_case

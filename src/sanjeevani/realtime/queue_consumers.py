@@ -96,7 +96,7 @@ class WaitingRoomConsumer(QueueFeedConsumer):
     async def connect(self) -> None:
         self.groups_joined = []
         self.queue_of: dict[str, str] = {}
-        self.in_line: dict[str, str] = {}
+        self.waiting: set[str] = set()
         user = self.scope.get("user")
         opd_id = self.scope["url_route"]["kwargs"]["opd_id"]
         if not getattr(user, "is_authenticated", False) or user.role != Role.PATIENT:
@@ -109,8 +109,8 @@ class WaitingRoomConsumer(QueueFeedConsumer):
         for ticket_id, queue_id, status in tickets:
             self.queue_of[ticket_id] = queue_id
             if status == Ticket.Status.WAITING:
-                self.in_line[ticket_id] = queue_id
-        for queue_id in sorted(set(self.in_line.values())):
+                self.waiting.add(ticket_id)
+        for queue_id in sorted(self._queues_waited_in()):
             await self._join_broadcast(queue_group(queue_id))
         for ticket_id in self.queue_of:
             await self._join(ticket_group(ticket_id))
@@ -126,17 +126,19 @@ class WaitingRoomConsumer(QueueFeedConsumer):
             ).values_list("pk", "queue_id", "status")
         ]
 
+    def _queues_waited_in(self) -> set[str]:
+        return {self.queue_of[ticket_id] for ticket_id in self.waiting}
+
     async def _follow_line(self, ticket_id: str | None, waiting: bool) -> None:
         """Be in the broadcast group of each queue where a family token waits, no other."""
-        queue_id = self.queue_of.get(ticket_id or "")
-        if queue_id is None:
+        if ticket_id not in self.queue_of:
             return
-        before = set(self.in_line.values())
+        before = self._queues_waited_in()
         if waiting:
-            self.in_line[ticket_id] = queue_id
+            self.waiting.add(ticket_id)
         else:
-            self.in_line.pop(ticket_id, None)
-        after = set(self.in_line.values())
+            self.waiting.discard(ticket_id)
+        after = self._queues_waited_in()
         for gone in sorted(before - after):
             await self._leave_broadcast(queue_group(gone))
         for joined in sorted(after - before):
