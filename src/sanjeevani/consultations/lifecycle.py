@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sanjeevani.audit.services import record_event
+from sanjeevani.config.loaded_relations import refresh_keeping_relations
 from sanjeevani.observability.metrics import count_consultation_ended
 from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.errors import ConsultationError, QueueError
@@ -321,7 +322,7 @@ def return_dropped_ticket(actor: Any, consultation: Consultation) -> Ticket | No
         )
     if not requeue:
         return None
-    ticket.refresh_from_db()
+    refresh_keeping_relations(ticket)
     return ticket
 
 
@@ -356,5 +357,5 @@ def forward_consultation(
             patient_id=consultation.patient_id,
             detail={"to_hub": str(to_hub.pk), "queue": str(to_queue.pk), "note": note[:300]},
         )
-    ticket.refresh_from_db()
+    refresh_keeping_relations(ticket)
     return ticket

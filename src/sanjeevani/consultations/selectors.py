@@ -32,7 +32,7 @@ def consultations_visible_to(
     user: Any, action: Action = Action.VIEW_RECORD
 ) -> QuerySet[Consultation]:
     return care_team.cases_visible_to(user, action).select_related(
-        "patient", "doctor__user", "opd", "ticket"
+        "patient", "doctor__user", "opd", "ticket", "feedback"
     )
 
 

@@ -42,10 +42,12 @@ def require_doctor_of(user: Any, consultation: Consultation) -> None:
 
 
 def locked(consultation: Consultation) -> Consultation:
-    """In the caller's transaction: the consultation row, locked, with what the steps read."""
+    """In the caller's transaction: the consultation row, locked, with what the steps and
+    the answer's serializer read (the token and the patient's rating ride on the same query
+    instead of one query each)."""
     return (
         Consultation.objects.select_for_update(of=("self",))
-        .select_related("doctor__user", "patient", "opd")
+        .select_related("doctor__user", "patient", "opd", "ticket", "feedback")
         .get(pk=consultation.pk)
     )
 

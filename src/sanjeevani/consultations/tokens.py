@@ -19,6 +19,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from sanjeevani.config.loaded_relations import refresh_keeping_relations
 from sanjeevani.patients.models import Patient
 from sanjeevani.queueing import services as queue
 from sanjeevani.queueing.errors import QueueError
@@ -51,7 +52,7 @@ def take_token(
         )
         count_token_taken(ticket)
         offer_to_auto_assign_doctors(ticket.opd, timezone.now())
-    ticket.refresh_from_db()
+    refresh_keeping_relations(ticket)
     return ticket
 
 
@@ -83,7 +84,7 @@ def rejoin_queue(actor: Any, ticket: Ticket) -> Ticket:
             refusal = refused
     if refusal is not None:
         raise refusal
-    ticket.refresh_from_db()
+    refresh_keeping_relations(ticket)
     return ticket
 
 

@@ -381,4 +381,8 @@ def doctor_queue(
 
 
 def patient_of_family(user, patient_id) -> Patient:
-    return Patient.objects.get(pk=patient_id, account=user)
+    """A profile of this account's family, its account (the caller) attached: the SMS that
+    follows a token reads the account's mobile number."""
+    patient = Patient.objects.get(pk=patient_id, account=user)
+    patient.account = user
+    return patient

@@ -10,12 +10,13 @@ import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from sanjeevani.audit.services import record_event
+from sanjeevani.config.loaded_relations import carry_relations, refresh_keeping_relations
 from sanjeevani.observability.metrics import count_ticket_placed
 from sanjeevani.patients.models import Patient
 from sanjeevani.registry.models import DoctorProfile, Facility, OnlineOPD, Specialty
@@ -84,8 +85,10 @@ def join_queue(
             )
         refuse_second_live_ticket(patient)
         service_date = timezone.localdate(now)
-        today = Ticket.objects.filter(opd=opd, service_date=service_date)
-        if today.exclude(status=Status.CANCELLED).count() >= opd.daily_capacity:
+        today = Ticket.objects.filter(opd=opd, service_date=service_date).aggregate(
+            taken=Count("pk", filter=~Q(status=Status.CANCELLED)), last=Max("token_number")
+        )
+        if today["taken"] >= opd.daily_capacity:
             raise QueueError(
                 "opd_full",
                 _(
@@ -94,7 +97,7 @@ def join_queue(
                 )
                 % {"n": opd.daily_capacity, "opd": opd.name},
             )
-        number = (today.aggregate(m=Max("token_number"))["m"] or 0) + 1
+        number = (today["last"] or 0) + 1
         queue = Queue.objects.for_opd(opd)
         try:
             with transaction.atomic():
@@ -143,7 +146,7 @@ def join_queue(
         publish_queue_events(queue, "joined", ticket)
         count_ticket_placed("opd")
         mark_near_turn(queue)
-    ticket.refresh_from_db()
+    refresh_keeping_relations(ticket)
     return ticket
 
 
@@ -179,7 +182,7 @@ def cancel_ticket(actor: Any, ticket: Ticket) -> Ticket:
     same transaction."""
     check_family(actor, ticket.patient)
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        ticket = carry_relations(Ticket.objects.select_for_update().get(pk=ticket.pk), ticket)
         if ticket.status == Status.CANCELLED:
             return ticket
         if ticket.status not in (Status.WAITING, Status.CALLED, Status.MISSED):
@@ -220,7 +223,7 @@ def rejoin_after_missed(actor: Any, ticket: Ticket) -> Ticket:
         refuse_second_live_ticket(ticket.patient)
         return_to_head(ticket, "rejoined")
         record_event(actor, "ticket.rejoin", obj=ticket, patient_id=ticket.patient_id)
-    ticket.refresh_from_db()
+    refresh_keeping_relations(ticket)
     return ticket
 
 
