@@ -3,7 +3,7 @@
 Django's ``refresh_from_db`` drops every cached foreign key, and a fresh ``get`` of the same
 row has none: the serializer that follows then reads the patient, the OPD and the doctor
 again, one query each. On the hot routes (a token taken, cancelled or rejoined; bench/
-peak_day.py) that was a quarter of their queries. The rows kept are the ones the caller
+peak_day.py) that was about a sixth of their queries. The rows kept are the ones the caller
 already had in hand in the same request, as a serializer would have read them a moment
 earlier; only a key that changed (a ticket claimed by another doctor) makes its row be read
 again.
