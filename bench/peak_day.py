@@ -400,12 +400,13 @@ def upstream_time(log: Path, start: int, end: int) -> dict[str, list[float]]:
 
 
 def route_cpu(nodes) -> dict[str, list[float]]:
-    """Per route, over every node: [CPU seconds of the thread that served it, requests],
-    from each node's ``sanjeevani_http_request_cpu_seconds`` and ``_http_requests``
-    (read from the node itself on 127.0.0.1, as the loopback may scrape)."""
+    """Per route, over every node: [CPU seconds of the thread that served it, requests,
+    database statements], from each node's ``sanjeevani_http_request_cpu_seconds``,
+    ``_http_requests`` and ``_http_request_queries`` (read from the node itself on
+    127.0.0.1, as the loopback may scrape)."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
     for node in nodes:
         with urllib.request.urlopen(f"http://{node.address}/metrics", timeout=10) as answer:
             text = answer.read().decode()
@@ -416,15 +417,17 @@ def route_cpu(nodes) -> dict[str, list[float]]:
                     totals[route][0] += sample.value
                 elif sample.name == "sanjeevani_http_requests_total":
                     totals[route][1] += sample.value
+                elif sample.name == "sanjeevani_http_request_queries_total":
+                    totals[route][2] += sample.value
     return dict(totals)
 
 
-def route_cpu_between(before: dict, after: dict) -> dict[str, tuple[float, float]]:
-    zero = [0.0, 0.0]
+def route_cpu_between(before: dict, after: dict) -> dict[str, tuple[float, float, float]]:
+    zero = [0.0, 0.0, 0.0]
     return {
-        route: (cpu - before.get(route, zero)[0], n - before.get(route, zero)[1])
-        for route, (cpu, n) in after.items()
-        if n > before.get(route, zero)[1]
+        route: tuple(now - before.get(route, zero)[i] for i, now in enumerate(values))
+        for route, values in after.items()
+        if values[1] > before.get(route, zero)[1]
     }
 
 
@@ -485,7 +488,7 @@ class Step:
     backlog: int  # lifecycles in flight at the window's end minus at its start
     profile: list[str] = field(default_factory=list)  # the first node's hottest functions
     #: per route: (CPU seconds of the threads that served it, requests), from the nodes
-    route_cpu: dict[str, tuple[float, float]] = field(default_factory=dict)
+    route_cpu: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     others: float = 0.0  # CPU seconds of everything else on the machine in the window
 
     @property
@@ -874,16 +877,19 @@ def report(args, results: dict[int, list[Step]]) -> None:
         )
     if step.route_cpu:
         node_total = step.cpu.get("app nodes", 0) or 1
-        served = sum(cpu for cpu, _n in step.route_cpu.values())
+        served = sum(cpu for cpu, _n, _q in step.route_cpu.values())
+        statements = sum(q for _cpu, _n, q in step.route_cpu.values())
         print(
-            "  the nodes' CPU by route (each request's serving thread, from /metrics; "
-            f"{served / node_total:.0%} of the nodes' CPU, the rest is the event loop: "
-            "HTTP parsing, sockets, live events):"
+            "  the nodes' CPU and database statements by route (each request's serving thread,"
+            f" from /metrics; {served / node_total:.0%} of the nodes' CPU, the rest is the "
+            "event loop: HTTP parsing, sockets, live events; "
+            f"{statements / done:.0f} statements per consultation):"
         )
-        for route, (cpu, n) in sorted(step.route_cpu.items(), key=lambda kv: -kv[1][0])[:14]:
+        by_cpu = sorted(step.route_cpu.items(), key=lambda kv: -kv[1][0])
+        for route, (cpu, n, queries) in by_cpu[:14]:
             print(
                 f"    {route:52s} {n / done:4.1f}/consultation  {cpu / n * 1000:6.1f} ms each"
-                f"  {cpu / done * 1000:6.1f} ms/consultation"
+                f"  {cpu / done * 1000:6.1f} ms/consultation  {queries / n:5.1f} statements each"
             )
     if step.profile:
         print("  the first node's CPU by function (py-spy samples, inclusive):")

@@ -114,3 +114,21 @@ def test_each_route_counts_the_cpu_its_requests_took(client, monkeypatch):
     assert _value("sanjeevani_http_request_cpu_seconds_total", **labels) == pytest.approx(
         before + 0.25
     )
+
+
+def test_each_route_counts_the_database_statements_its_requests_sent(client, settings):
+    """A route's statements per request do not move with the machine's load, as its CPU
+    does: bench/peak_day.py prints both."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import PatientFactory
+
+    patient = PatientFactory()
+    client.force_login(patient.account)
+    labels = {"method": "GET", "route": "opd-api:my-tickets"}
+    before = _value("sanjeevani_http_request_queries_total", **labels)
+    with CaptureQueriesContext(connection) as sent:
+        assert client.get(reverse("opd-api:my-tickets")).status_code == 200
+    assert len(sent) >= 2  # the session, the account, the family's tokens
+    assert _value("sanjeevani_http_request_queries_total", **labels) == before + len(sent)

@@ -35,6 +35,12 @@ REQUEST_CPU_SECONDS = Counter(
     " (the event loop's share, reading the request and writing the answer, is not in it).",
     ["method", "route"],
 )
+REQUEST_QUERIES = Counter(
+    "sanjeevani_http_request_queries",
+    "Database statements the middleware and the view sent (every database alias), by method"
+    " and route name.",
+    ["method", "route"],
+)
 SERVER_ERRORS = Counter(
     "sanjeevani_http_server_errors",
     "HTTP requests answered with a 5xx status, by method and route name.",
@@ -78,14 +84,21 @@ def status_class(status: int) -> str:
 
 
 def observe_request(
-    method: str, route: str, status: int, seconds: float, cpu_seconds: float = 0.0
+    method: str,
+    route: str,
+    status: int,
+    seconds: float,
+    cpu_seconds: float = 0.0,
+    queries: int = 0,
 ) -> None:
     """One answered HTTP request (``route`` is the URL pattern's name, never the path);
     ``cpu_seconds``: the serving thread's CPU, so a route's cost per request can be read
-    under load (``bench/peak_day.py`` reports it per route)."""
+    under load (``bench/peak_day.py`` reports it per route); ``queries``: the statements it
+    sent, a cost that, unlike CPU time, does not move with the machine's load."""
     method = method_label(method)
     REQUEST_SECONDS.labels(method, route).observe(seconds)
     REQUEST_CPU_SECONDS.labels(method, route).inc(cpu_seconds)
+    REQUEST_QUERIES.labels(method, route).inc(queries)
     REQUESTS.labels(method, route, status_class(status)).inc()
     if status >= 500:
         SERVER_ERRORS.labels(method, route).inc()

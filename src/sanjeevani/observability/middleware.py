@@ -5,9 +5,12 @@ Bottom half of the app: imports only ``context`` and ``metrics``.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
+from typing import Any
 
+from django.db import connections
 from django.http import HttpRequest, HttpResponse
 
 from .context import bound_request_id
@@ -27,11 +30,32 @@ def route_label(request: HttpRequest) -> str:
     return match.view_name or UNMATCHED
 
 
+class StatementCount:
+    """Counts the statements sent on every database alias while it is entered (Django's
+    ``execute_wrapper``, on this thread's connections)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._stack = contextlib.ExitStack()
+
+    def __call__(self, execute: Callable, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.count += 1
+        return execute(sql, params, many, context)
+
+    def __enter__(self) -> StatementCount:
+        for alias in connections:
+            self._stack.enter_context(connections[alias].execute_wrapper(self))
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stack.close()
+
+
 class RequestObservation:
     """Takes a valid incoming ``X-Request-ID`` (the proxy's, e.g. nginx ``$request_id``)
     or makes a UUID, serves the request under it (log lines, audit rows, live events read
     it from ``context``), answers it in the same header, and records the request's
-    latency, CPU, status class and 5xx by route name."""
+    latency, CPU, database statements, status class and 5xx by route name."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -40,7 +64,8 @@ class RequestObservation:
         started, cpu_started = time.perf_counter(), time.thread_time()
         with bound_request_id(request.headers.get(HEADER)) as request_id:
             request.request_id = request_id
-            response = self.get_response(request)
+            with StatementCount() as statements:
+                response = self.get_response(request)
             response[HEADER] = request_id
             observe_request(
                 request.method or "",
@@ -48,5 +73,6 @@ class RequestObservation:
                 response.status_code,
                 time.perf_counter() - started,
                 time.thread_time() - cpu_started,
+                statements.count,
             )
         return response
