@@ -487,7 +487,8 @@ class Step:
     upstream: dict[str, list[float]]
     backlog: int  # lifecycles in flight at the window's end minus at its start
     profile: list[str] = field(default_factory=list)  # the first node's hottest functions
-    #: per route: (CPU seconds of the threads that served it, requests), from the nodes
+    #: per route: (CPU seconds of the threads that served it, requests, database
+    #: statements), from the nodes
     route_cpu: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     others: float = 0.0  # CPU seconds of everything else on the machine in the window
 

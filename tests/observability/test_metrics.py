@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from prometheus_client import REGISTRY
 
 from sanjeevani.observability import health
+from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -116,14 +119,9 @@ def test_each_route_counts_the_cpu_its_requests_took(client, monkeypatch):
     )
 
 
-def test_each_route_counts_the_database_statements_its_requests_sent(client, settings):
+def test_each_route_counts_the_database_statements_its_requests_sent(client):
     """A route's statements per request do not move with the machine's load, as its CPU
     does: bench/peak_day.py prints both."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from tests.factories import PatientFactory
-
     patient = PatientFactory()
     client.force_login(patient.account)
     labels = {"method": "GET", "route": "opd-api:my-tickets"}
