@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import pytest
 from django.utils import translation
@@ -250,3 +251,33 @@ def test_renders_take_turns_in_a_process(monkeypatch):
     pdf = rendering.html_to_pdf("<p>Paracetamol 500 mg</p>")
     assert pdf.startswith(b"%PDF") and held == [True]
     assert not rendering.RENDER_LOCK.locked()
+
+
+def test_a_fresh_nodes_first_renders_together_all_get_the_static_fonts(settings, tmp_path):
+    """The first renders on a node with no fonts made yet arrive together; none may fall
+    back to the variable font (each of its renders is about eight times slower, for the
+    life of the process), and no partial file is left behind."""
+    from sanjeevani.prescriptions import rendering
+
+    settings.VAR_DIR = tmp_path
+    start = threading.Barrier(3)
+    made, failed = [], []
+
+    def first_render() -> None:
+        start.wait()
+        try:
+            made.append(rendering.static_font_files())
+        except Exception as exc:  # noqa: BLE001 - the test reports every thread's failure
+            failed.append(exc)
+
+    threads = [threading.Thread(target=first_render) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failed == []
+    assert len(made) == 3 and made[0] == made[1] == made[2]
+    assert sorted(path.parent for path in made[0].values()) == [tmp_path / "fonts"] * 2
+    assert all(path.stat().st_size > 100_000 for path in made[0].values())
+    assert [p.name for p in (tmp_path / "fonts").iterdir() if p.suffix != ".ttf"] == []

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import logging
 import os
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -224,6 +225,24 @@ def render_prescription_html(
 
 
 FONT_WEIGHTS = (400, 700)
+#: The first renders of a fresh node arrive together (prescriptions signed in the same
+#: second, a report). Without this lock each thread made the same file under one temporary
+#: name, one moved it away under the other, and the loser fell back to the variable font
+#: for the life of the process: every later render about eight times slower.
+_FONT_FILES_LOCK = threading.Lock()
+
+
+def _save_atomically(font: Any, path: Path) -> None:
+    """Write a font under a name of its own, then move it into place: another process
+    (a second worker starting at the same time) never reads half a file."""
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f"{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            font.save(out)
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
 
 
 def static_font_files() -> dict[int, Path]:
@@ -237,20 +256,19 @@ def static_font_files() -> dict[int, Path]:
     recipe = f"{source}:{source.stat().st_size}:copies={pdf_text.COPIES}"
     stamp = hashlib.sha256(recipe.encode()).hexdigest()[:10]
     files = {w: folder / f"NotoSansDevanagari-{stamp}-{w}.ttf" for w in FONT_WEIGHTS}
-    missing = [w for w, path in files.items() if not path.exists()]
-    if missing:
-        from fontTools.ttLib import TTFont
-        from fontTools.varLib import instancer
+    with _FONT_FILES_LOCK:
+        missing = [w for w, path in files.items() if not path.exists()]
+        if missing:
+            from fontTools.ttLib import TTFont
+            from fontTools.varLib import instancer
 
-        folder.mkdir(parents=True, exist_ok=True)
-        for weight in missing:
-            font = instancer.instantiateVariableFont(
-                TTFont(source), {"wght": weight, "wdth": 100}, updateFontNames=False
-            )
-            pdf_text.add_glyph_copies(font)
-            partial = files[weight].with_suffix(f".{os.getpid()}.tmp")
-            font.save(partial)
-            os.replace(partial, files[weight])
+            folder.mkdir(parents=True, exist_ok=True)
+            for weight in missing:
+                font = instancer.instantiateVariableFont(
+                    TTFont(source), {"wght": weight, "wdth": 100}, updateFontNames=False
+                )
+                pdf_text.add_glyph_copies(font)
+                _save_atomically(font, files[weight])
     from fontTools.ttLib import TTFont
 
     for path in files.values():
