@@ -72,7 +72,9 @@ error or a growing line, to find the capacity past the latency limit). "Where th
 time goes" is nginx's ``upstream_time`` per route (the node's wall time for the request,
 database included; sockets left out), summed over the window, beside the CPU by component
 and the nodes' own CPU by route (``sanjeevani_http_request_cpu_seconds`` read from each
-node's ``/metrics`` at the window's edges: the serving thread's CPU per request).
+node's ``/metrics`` at the window's edges: the serving thread's CPU per request), and the
+audit rows the window wrote, by action, per completed consultation (the audit trail is the
+table that grows fastest).
 
 Everything shares this machine: the nodes, PostgreSQL, Redis, nginx and this driver (its
 own CPU is reported apart, and so is the CPU of every other process on the machine during
@@ -491,6 +493,7 @@ class Step:
     #: statements), from the nodes
     route_cpu: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     others: float = 0.0  # CPU seconds of everything else on the machine in the window
+    audit: dict[str, int] = field(default_factory=dict)  # audit rows written, by action
 
     @property
     def done(self) -> int:
@@ -744,12 +747,14 @@ async def ramp(args, plan, deployment, sampler, nodes: int) -> list:
             raw = Path(deployment.folder) / f"profile-{value}.txt"
             profiler = profile_start(args, deployment.nodes[0].process.pid, args.step_seconds, raw)
             routes0 = await asyncio.to_thread(route_cpu, deployment.nodes)
+            audit0 = await asyncio.to_thread(audit_rows)
             cpu0, driver0, log0 = sampler.snapshot(), _own_cpu(), _size(log)
             t0 = time.monotonic()
             await asyncio.sleep(args.step_seconds)
             t1 = time.monotonic()
             cpu1, driver1, log1 = sampler.snapshot(), _own_cpu(), _size(log)
             routes1 = await asyncio.to_thread(route_cpu, deployment.nodes)
+            audit1 = await asyncio.to_thread(audit_rows)
             if profiler is not None:
                 await asyncio.to_thread(profiler.wait, 60)
             cpu = CpuSampler.between(cpu0, cpu1)
@@ -761,6 +766,11 @@ async def ramp(args, plan, deployment, sampler, nodes: int) -> list:
             step.others = max(0.0, machine - sum(cpu.values()) - step.driver_cpu)
             step.profile = profile_summary(raw)
             step.route_cpu = route_cpu_between(routes0, routes1)
+            step.audit = {
+                action: written
+                for action, count in audit1.items()
+                if (written := count - audit0.get(action, 0)) > 0
+            }
             steps.append(step)
             print(step_line(nodes, step), flush=True)
             slowest = sorted(step.per_label.items(), key=lambda kv: -percentile(kv[1], 0.99))
@@ -795,6 +805,19 @@ async def ramp(args, plan, deployment, sampler, nodes: int) -> list:
             flush=True,
         )
     return steps
+
+
+def audit_rows() -> dict[str, int]:
+    """The audit trail's rows by action, to print the rows a consultation adds (the
+    trail is the table that grows fastest: deployment.md, "Backups and record retention")."""
+    from django.db import connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT action, count(*) FROM audit_auditevent GROUP BY action")
+            return dict(cursor.fetchall())
+    finally:
+        connection.close()
 
 
 def _own_cpu() -> float:
@@ -892,6 +915,13 @@ def report(args, results: dict[int, list[Step]]) -> None:
                 f"    {route:52s} {n / done:4.1f}/consultation  {cpu / n * 1000:6.1f} ms each"
                 f"  {cpu / done * 1000:6.1f} ms/consultation  {queries / n:5.1f} statements each"
             )
+    if step.audit:
+        top = sorted(step.audit.items(), key=lambda kv: -kv[1])[:8]
+        print(
+            f"  audit rows per consultation: {sum(step.audit.values()) / done:.1f} ("
+            + ", ".join(f"{action} {count / done:.1f}" for action, count in top)
+            + ")"
+        )
     if step.profile:
         print("  the first node's CPU by function (py-spy samples, inclusive):")
         for line in step.profile:
