@@ -60,6 +60,14 @@ def consultation_for_user(
     """One consultation, for those the care-team policy lets read it; 404 for anyone else.
     The read is audited."""
     consultation = visible_consultation(user, consultation_id, service_line)
+    audit_consultation_read(user, consultation, request)
+    return consultation
+
+
+def audit_consultation_read(
+    user: Any, consultation: Consultation, request: HttpRequest | None = None
+) -> None:
+    """Record that ``user`` was shown ``consultation``'s record."""
     record_event(
         user,
         "consultation.view",
@@ -67,7 +75,6 @@ def consultation_for_user(
         patient_id=consultation.patient_id,
         request=request,
     )
-    return consultation
 
 
 def patient_history(

@@ -179,6 +179,71 @@ def test_reads_are_audited_with_patient(doctor, patient, consultation):
     assert all(e.patient_id == patient.pk for e in views)
 
 
+def test_a_doctors_steps_are_audited_once_each_and_not_again_as_reads(doctor, consultation):
+    """Each step's own row names the doctor, the patient and the moment; the record the
+    step answers with is not written a second time as a read (issue 15, item 4)."""
+    api = api_for(doctor.user)
+    steps = [
+        api.post(url(consultation, "identity"), {"method": "seen", "age_years": 30}, format="json"),
+        save(doctor, consultation, 0, complaints="cough for a week"),
+        save(doctor, consultation, 1, advice="steam inhalation"),
+        api.post(url(consultation, "hold")),
+        api.post(url(consultation, "resume")),
+        api.post(url(consultation, "end"), {"outcome": "advice_only"}, format="json"),
+    ]
+    assert [step.status_code for step in steps] == [200] * 6, [s.content for s in steps]
+    trail = list(
+        AuditEvent.objects.filter(actor=doctor.user, object_id=str(consultation.pk))
+        .order_by("pk")
+        .values_list("action", "patient_id")
+    )
+    actions = [action for action, _patient in trail]
+    assert "consultation.view" not in actions
+    for action in (
+        "consultation.identity_confirmed",
+        "consultation.record_saved",
+        "consultation.hold",
+        "consultation.resume",
+        "consultation.end",
+    ):
+        assert action in actions, (action, actions)
+    assert actions.count("consultation.record_saved") == 2
+    assert {patient for _action, patient in trail} == {consultation.patient_id}
+
+
+def test_an_autosave_that_changed_nothing_is_audited_as_the_read_it_was(doctor, consultation):
+    response = save(doctor, consultation, 0)
+    assert response.status_code == 200, response.content
+    assert response.json()["record_revision"] == 0
+    views = AuditEvent.objects.filter(
+        action="consultation.view", actor=doctor.user, object_id=str(consultation.pk)
+    )
+    assert [view.patient_id for view in views] == [consultation.patient_id]
+    assert not AuditEvent.objects.filter(
+        action="consultation.record_saved", object_id=str(consultation.pk)
+    ).exists()
+
+
+def test_a_hold_of_a_consultation_already_on_hold_is_audited_as_a_read(doctor, consultation):
+    api = api_for(doctor.user)
+    assert api.post(url(consultation, "hold")).json()["status"] == "on_hold"
+    assert api.post(url(consultation, "hold")).json()["status"] == "on_hold"
+    trail = AuditEvent.objects.filter(actor=doctor.user, object_id=str(consultation.pk))
+    assert sorted(trail.values_list("action", flat=True)) == [
+        "consultation.hold",
+        "consultation.view",
+    ]
+
+
+def test_a_refused_step_answers_no_record_and_writes_no_read(doctor, consultation):
+    save(doctor, consultation, 0, history="window A")
+    stale = save(doctor, consultation, 0, history="window B")
+    assert stale.status_code == 409 and "history" not in stale.json()
+    assert not AuditEvent.objects.filter(
+        action="consultation.view", actor=doctor.user, object_id=str(consultation.pk)
+    ).exists()
+
+
 # --- hold, resume, end -------------------------------------------------------------------------
 def test_hold_and_resume(doctor, consultation):
     api = api_for(doctor.user)

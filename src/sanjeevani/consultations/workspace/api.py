@@ -57,6 +57,19 @@ class WorkspaceView(AnswersRefusals, APIView):
             service_line=self.mount.service_line,
         )
 
+    def consultation_to_change(self, consultation_id) -> Consultation:
+        """The caller's consultation for a step that changes it; anything else is 404.
+
+        Not audited as a read: each step's own audit row (identity confirmed, record saved,
+        mode confirmed, on hold, ended...) already names the doctor, the patient and the
+        moment, and a second row per autosave doubled the trail without telling anyone
+        more (issue 15: what is audited as a read, decided on purpose). A step refused
+        answers no record. A step that changed nothing (an autosave with no field in it, a
+        hold of a consultation already on hold) is audited as the read it was."""
+        return consultation_selectors.visible_consultation(
+            self.request.user, consultation_id, self.mount.service_line
+        )
+
 
 def consultation_data(consultation: Consultation) -> dict:
     return s.ConsultationSerializer(consultation).data
@@ -88,7 +101,7 @@ class IdentityView(WorkspaceView):
     @extend_schema(summary="Record the patient's identity and age as confirmed",
                    request=s.IdentitySerializer, responses=s.ConsultationSerializer)  # fmt: skip
     def post(self, request, consultation_id):
-        consultation = self.consultation(consultation_id)
+        consultation = self.consultation_to_change(consultation_id)
         data = _valid(s.IdentitySerializer, request)
         consultation = consultation_services.confirm_identity(
             request.user, consultation, data["method"], data["age_years"]
@@ -107,7 +120,7 @@ class RecordView(WorkspaceView):
         responses=s.ConsultationSerializer,
     )
     def patch(self, request, consultation_id):
-        consultation = self.consultation(consultation_id)
+        consultation = self.consultation_to_change(consultation_id)
         data = dict(_valid(s.RecordPatchSerializer, request))
         base_revision = data.pop("base_revision")
         if "vitals" in data:
@@ -117,6 +130,8 @@ class RecordView(WorkspaceView):
         consultation = consultation_services.save_clinical_record(
             request.user, consultation, data, base_revision
         )
+        if consultation.record_revision == base_revision:  # nothing saved: a read
+            consultation_selectors.audit_consultation_read(request.user, consultation, request)
         return Response(consultation_data(consultation))
 
 
@@ -138,7 +153,7 @@ class ConsultationModeView(WorkspaceView):
         responses=s.ConsultationModeSerializer,
     )
     def post(self, request, consultation_id):
-        consultation = self.consultation(consultation_id)
+        consultation = self.consultation_to_change(consultation_id)
         data = _valid(s.ModeConfirmSerializer, request)
         consultation = consultation_services.confirm_consultation_mode(
             request.user, consultation, data["mode"]
@@ -163,7 +178,8 @@ class ConsultationStepView(WorkspaceView):
 
     @extend_schema(request=None, responses=s.ConsultationSerializer)
     def post(self, request, consultation_id):
-        consultation = self.consultation(consultation_id)
+        consultation = self.consultation_to_change(consultation_id)
+        before = consultation.status
         if self.step == "hold":
             consultation = consultation_services.put_on_hold(request.user, consultation)
         elif self.step == "resume":
@@ -171,6 +187,8 @@ class ConsultationStepView(WorkspaceView):
         else:
             consultation_services.return_dropped_ticket(request.user, consultation)
             consultation.refresh_from_db()
+        if consultation.status == before:  # already on hold (or not): nothing changed, a read
+            consultation_selectors.audit_consultation_read(request.user, consultation, request)
         return Response(consultation_data(consultation))
 
 
@@ -192,7 +210,7 @@ class EndView(WorkspaceView):
     @extend_schema(summary="End the consultation with an outcome",
                    request=s.EndSerializer, responses=s.ConsultationSerializer)  # fmt: skip
     def post(self, request, consultation_id):
-        consultation = self.consultation(consultation_id)
+        consultation = self.consultation_to_change(consultation_id)
         data = _valid(s.EndSerializer, request)
         consultation = consultation_services.end_consultation(
             request.user, consultation, data["outcome"]
