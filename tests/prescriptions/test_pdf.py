@@ -280,4 +280,5 @@ def test_a_fresh_nodes_first_renders_together_all_get_the_static_fonts(settings,
     assert len(made) == 3 and made[0] == made[1] == made[2]
     assert sorted(path.parent for path in made[0].values()) == [tmp_path / "fonts"] * 2
     assert all(path.stat().st_size > 100_000 for path in made[0].values())
+    assert all(path.stat().st_mode & 0o644 == 0o644 for path in made[0].values())
     assert [p.name for p in (tmp_path / "fonts").iterdir() if p.suffix != ".ttf"] == []

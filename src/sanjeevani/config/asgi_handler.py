@@ -33,7 +33,8 @@ from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.base import BaseHandler
 
 #: Idle threads kept for the next requests; a burst beyond it gets threads that end after.
-#: Above a node's ``MAX_CONCURRENT_REQUESTS`` in production, so none are made twice.
+#: Above a node's usual ``MAX_CONCURRENT_REQUESTS`` (the pool's size plus a little), so a
+#: bounded node makes each of its threads once.
 IDLE_THREADS_KEPT = 64
 
 

@@ -239,6 +239,7 @@ def _save_atomically(font: Any, path: Path) -> None:
     try:
         with os.fdopen(fd, "wb") as out:
             font.save(out)
+        os.chmod(partial, 0o644)  # as any font file: mkstemp makes it the owner's alone
         os.replace(partial, path)
     except BaseException:
         Path(partial).unlink(missing_ok=True)
