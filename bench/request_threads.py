@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -164,6 +165,7 @@ def main() -> None:
             node.terminate()
         for node, _base in nodes.values():
             node.wait(timeout=20)
+        shutil.rmtree(scratch, ignore_errors=True)
 
     total = args.requests * args.rounds
     baseline = cpu["Django's ASGIHandler"] / total
