@@ -8,6 +8,8 @@ from datetime import datetime
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from sanjeevani.config.model_serializers import ModelSerializer
+
 from .api_tokens import expires_at
 from .models import DeviceToken, User
 
@@ -54,7 +56,7 @@ class OTPVerifySerializer(serializers.Serializer):
     )
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(ModelSerializer):
     class Meta:
         model = User
         fields = [
@@ -69,7 +71,7 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DeviceSerializer(serializers.ModelSerializer):
+class DeviceSerializer(ModelSerializer):
     """One signed-in device as its owner sees it."""
 
     expires_at = serializers.SerializerMethodField(

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sanjeevani.audit.services import record_event
+from sanjeevani.config.model_serializers import ModelSerializer
 from sanjeevani.patients.documents import (
     document_response,
     documents_of,
@@ -32,7 +33,7 @@ from . import care_team
 from .care_team import Action
 
 
-class PatientDocumentSerializer(serializers.ModelSerializer):
+class PatientDocumentSerializer(ModelSerializer):
     class Meta:
         model = PatientDocument
         fields = ["id", "title", "kind", "content_type", "size", "created_at"]

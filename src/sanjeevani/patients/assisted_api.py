@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sanjeevani.accounts.models import Role
+from sanjeevani.config.model_serializers import ModelSerializer
 
 from . import assisted
 from .api import PatientSerializer
@@ -65,7 +66,7 @@ class AssistedRegistrationSerializer(AssistedConsentSerializer):
         return {k: v for k, v in self.validated_data.items() if k not in skip}
 
 
-class AssistedActionSerializer(serializers.ModelSerializer):
+class AssistedActionSerializer(ModelSerializer):
     class Meta:
         model = AssistedAction
         fields = [

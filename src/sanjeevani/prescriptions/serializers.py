@@ -5,11 +5,13 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
+from sanjeevani.config.model_serializers import ModelSerializer
+
 from .models import Medicine, Prescription, PrescriptionItem
 from .services import MAX_ITEMS
 
 
-class MedicineSerializer(serializers.ModelSerializer):
+class MedicineSerializer(ModelSerializer):
     tpg_list_label = serializers.CharField(source="get_tpg_list_display", read_only=True)
 
     class Meta:
@@ -102,7 +104,7 @@ class PrescriptionCreateSerializer(PrescriptionWriteSerializer):
     consultation = serializers.UUIDField()
 
 
-class PrescriptionItemSerializer(serializers.ModelSerializer):
+class PrescriptionItemSerializer(ModelSerializer):
     class Meta:
         model = PrescriptionItem
         fields = [
@@ -120,7 +122,7 @@ class PrescriptionItemSerializer(serializers.ModelSerializer):
         ]
 
 
-class PrescriptionSerializer(serializers.ModelSerializer):
+class PrescriptionSerializer(ModelSerializer):
     items = PrescriptionItemSerializer(many=True, read_only=True)
     pdf_url = serializers.SerializerMethodField()
     verification_url = serializers.SerializerMethodField()

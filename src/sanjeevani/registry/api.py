@@ -8,8 +8,10 @@ from __future__ import annotations
 from django.urls import path
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import cache_control
-from rest_framework import generics, serializers
+from rest_framework import generics
 from rest_framework.permissions import AllowAny
+
+from sanjeevani.config.model_serializers import ModelSerializer
 
 from . import selectors
 from .models import District, Specialty, State
@@ -19,19 +21,19 @@ app_name = "registry-api"
 _public = method_decorator(cache_control(public=True, max_age=3600), name="dispatch")
 
 
-class StateSerializer(serializers.ModelSerializer):
+class StateSerializer(ModelSerializer):
     class Meta:
         model = State
         fields = ("code", "name", "kind")
 
 
-class DistrictSerializer(serializers.ModelSerializer):
+class DistrictSerializer(ModelSerializer):
     class Meta:
         model = District
         fields = ("id", "name")
 
 
-class SpecialtySerializer(serializers.ModelSerializer):
+class SpecialtySerializer(ModelSerializer):
     class Meta:
         model = Specialty
         fields = ("code", "name")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from sanjeevani.config.model_serializers import ModelSerializer
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.consultations.services import VITAL_INPUTS, identity_confirmed
 from sanjeevani.queueing.models import DoctorPresence
@@ -37,7 +38,7 @@ class DiagnosisSerializer(serializers.Serializer):
     label = serializers.CharField(required=False, allow_blank=True)
 
 
-class ConsultationSerializer(serializers.ModelSerializer):
+class ConsultationSerializer(ModelSerializer):
     """The consultation summary and its record, for its patient's family and its doctor."""
 
     doctor = DoctorSerializer()
@@ -78,7 +79,7 @@ class ConsultationSerializer(serializers.ModelSerializer):
         return feedback.rating if feedback else None
 
 
-class PresenceSerializer(serializers.ModelSerializer):
+class PresenceSerializer(ModelSerializer):
     opd_name = serializers.CharField(source="opd.name", default=None, allow_null=True)
     since = serializers.DateTimeField(read_only=True, allow_null=True)
 
