@@ -98,13 +98,8 @@ def possible_duplicates(
     name = " ".join((name or "").split())
     if not name:
         return []
-    scope = Q(registered_at_facility_id=centre.pk) | Q(pk__in=centre_patients(centre).values("pk"))
-    if centre.district_id:
-        scope |= Q(district_id=centre.district_id)
-    # The names alone are read and compared (rapidfuzz, in C, over the whole list at once);
-    # only the few similar ones are read in full. A district's 5,000 patients as model
-    # instances cost a registration about 60 ms of CPU.
-    names = list(Patient.objects.filter(scope).values_list("pk", "name")[:5000])
+    names = _names_to_compare(centre)
+    # rapidfuzz (in C) over the names at once; only the few similar ones are read in full.
     similar = process.extract(
         name.lower(),
         [candidate.lower() for _pk, candidate in names],
@@ -112,7 +107,8 @@ def possible_duplicates(
         score_cutoff=DUPLICATE_NAME_SCORE,
         limit=None,
     )
-    similar_ids = [names[index][0] for index in sorted(index for _n, _s, index in similar)]
+    # Best score first; among equal ones the newest.
+    similar_ids = [names[index][0] for _n, _s, index in similar]
     patients = Patient.objects.only(
         "id", "name", "patient_number", "date_of_birth", "age_years", "age_recorded_on",
         "address", "sex", "account_id",
@@ -133,6 +129,32 @@ def possible_duplicates(
             reasons.append(_("Same village/address: %(address)s") % {"address": patient.address})
         found.append(Duplicate(patient, reasons))
     return found[:10]
+
+
+#: Names read for the comparison at most, from each scope (the district, the centre's
+#: registrations, its cases): the newest.
+DUPLICATE_CANDIDATES = 5000
+
+
+def _names_to_compare(centre: Facility) -> list[tuple[Any, str]]:
+    """(id, name) of the district's newest patients, then the centre's own not among them,
+    newest first: the likeliest to walk in again. The district's are read through an index
+    in that order (``Patient.Meta.indexes``), so a check costs the same in a district of
+    5,000 patients or 500,000; a district's patients registered before its newest 5,000 are
+    compared only if they are the centre's own (a centre's few thousand a year, read through
+    its own index). One query per scope: together, with OR, PostgreSQL scans the table."""
+    scopes = [
+        Patient.objects.filter(registered_at_facility_id=centre.pk),
+        Patient.objects.filter(pk__in=Case.objects.filter(spoke=centre).values("patient_id")),
+    ]
+    if centre.district_id:
+        scopes.insert(0, Patient.objects.filter(district_id=centre.district_id))
+    names: dict[Any, str] = {}
+    for scope in scopes:
+        newest = scope.order_by("-created_at").values_list("pk", "name")
+        for pk, candidate in newest[:DUPLICATE_CANDIDATES]:
+            names.setdefault(pk, candidate)
+    return list(names.items())
 
 
 # --- cases and their status ----------------------------------------------------------------

@@ -78,6 +78,11 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        indexes = [
+            # The duplicate check reads a district's newest patients
+            # (hwc.selectors._names_to_compare; migration 0005 builds it concurrently).
+            models.Index(fields=["district", "-created_at"], name="patient_district_newest"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(date_of_birth__isnull=False) | Q(age_years__isnull=False),

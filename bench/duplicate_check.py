@@ -1,0 +1,265 @@
+"""The duplicate check before a centre registers a walk-in, at national size on PostgreSQL
+(issue 15, items 1 and 5): 10 million patients in 700 districts, one of them large.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python bench/duplicate_check.py        [--rows 10000000] [--keep]
+
+It makes a scratch database ``sv_bench_duplicates`` with the migrations, fills the patients
+in SQL with ``generate_series`` (names from common Indian first names and surnames, a fifth
+in Devanagari, so a district holds many people of the same name, as a real one does), runs
+``ANALYZE``, then in a large district (5 % of the country) and a typical one checks, for
+people registered last and for people registered long ago, their names typed again with a
+slip, each as:
+
+- **now** (``hwc.selectors.possible_duplicates``): the district's 5,000 newest (read through
+  the ``patient_district_newest`` index) and the centre's own, compared with rapidfuzz;
+- **before** (until 2026-12-06): the scope's 5,000 oldest (``Patient.Meta.ordering``, the
+  whole scope sorted), compared with rapidfuzz.
+
+For each: the time and process CPU per check, the names read, and whether the person was
+offered. Then the plan of the district's read (``EXPLAIN (ANALYZE, BUFFERS)``). The database
+is dropped at the end unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+NAME = "sv_bench_duplicates"
+DISTRICTS = 700
+CENTRE = uuid.UUID("00000000-0000-4000-b000-000000000001")
+
+FIRST = [
+    "Ramesh", "Suresh", "Sunita", "Anita", "Lakshmi", "Mohammed", "Fatima", "Gurpreet",
+    "Asha", "Ram", "Shyam", "Geeta", "Sita", "Rajesh", "Mahesh", "Kavita", "Pooja", "Rahul",
+    "Anil", "Sunil", "Savitri", "Kamala", "Venkatesh", "Srinivas", "Priya", "Deepak", "Meena",
+    "Rekha", "Manoj", "Vijay", "Ajay", "Sanjay", "Radha", "Krishna", "Ganesh", "Parvati",
+    "Imran", "Salma", "Harpreet", "Baldev",
+]  # fmt: skip
+LAST = [
+    "Kumar", "Devi", "Singh", "Sharma", "Yadav", "Patel", "Reddy", "Naidu", "Shaikh", "Khan",
+    "Bai", "Rao", "Verma", "Gupta", "Das", "Mondal", "Pillai", "Nair", "Kaur", "Lal",
+    "Prasad", "Mishra", "Pandey", "Chauhan", "Jadhav",
+]  # fmt: skip
+FIRST_HI = ["राम", "सीता", "रमेश", "सुनीता", "गीता", "श्याम", "लक्ष्मी", "कृष्ण", "राधा", "अनिल"]
+LAST_HI = ["कुमार", "देवी", "शर्मा", "यादव", "सिंह", "लाल", "प्रसाद", "वर्मा"]
+
+FILL = """
+INSERT INTO patients_patient (
+    id, patient_number, relation, name, age_years, sex, preferred_language, abha_number,
+    abha_address, registered_at_facility_id, created_at, district_id, state_id, address)
+SELECT gen_random_uuid(), 'B' || lpad(g::text, 11, '0'), 'self',
+       CASE WHEN h %% 5 = 0
+            THEN (%(first_hi)s::text[])[1 + (h / 7) %% cardinality(%(first_hi)s::text[])]
+                 || ' ' || (%(last_hi)s::text[])[1 + (h / 97) %% cardinality(%(last_hi)s::text[])]
+            ELSE (%(first)s::text[])[1 + (h / 7) %% cardinality(%(first)s::text[])]
+                 || ' ' || (%(last)s::text[])[1 + (h / 389) %% cardinality(%(last)s::text[])]
+                 || CASE WHEN h %% 3 = 0
+                         THEN ' ' || (%(first)s::text[])[1 + (h / 9973) %% 40] ELSE '' END
+       END,
+       20 + h %% 60, 'F', 'en', '', '', NULL,
+       now() - make_interval(secs => (%(rows)s - g)),
+       CASE WHEN g %% 20 = 1 THEN %(large)s ELSE %(districts)s[1 + h %% %(n)s] END,
+       %(state)s, ''
+FROM (SELECT g, hashint8(g) & 2147483647 AS h
+        FROM generate_series(%(low)s::bigint, %(high)s::bigint) g) AS numbers
+"""
+
+
+def _url(base: str, name: str) -> str:
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+def _admin(base: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_url(base, "postgres"), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def _compare(names: list[tuple], typed: str) -> list:
+    from rapidfuzz import fuzz, process
+
+    from sanjeevani.hwc.selectors import DUPLICATE_NAME_SCORE
+
+    similar = process.extract(
+        " ".join(typed.split()).lower(),
+        [n.lower() for _pk, n in names],
+        scorer=fuzz.token_sort_ratio,
+        score_cutoff=DUPLICATE_NAME_SCORE,
+        limit=None,
+    )
+    return [names[i][0] for _n, _s, i in similar]
+
+
+def _before(centre, typed: str) -> tuple[set, int]:
+    """The check as it was: the scope's 5,000 oldest (``Patient.Meta.ordering``)."""
+    from django.db.models import Q
+
+    from sanjeevani.hwc.selectors import centre_patients
+    from sanjeevani.patients.models import Patient
+
+    scope = Q(registered_at_facility_id=centre.pk) | Q(pk__in=centre_patients(centre).values("pk"))
+    scope |= Q(district_id=centre.district_id)
+    names = list(Patient.objects.filter(scope).values_list("pk", "name")[:5000])
+    return set(_compare(names, typed)), len(names)
+
+
+def _now(centre, typed: str) -> tuple[set, int]:
+    from sanjeevani.hwc import selectors
+
+    names = selectors._names_to_compare(centre)
+    return set(_compare(names, typed)), len(names)
+
+
+def _measure(label: str, check, people: list[tuple]) -> None:
+    """``people``: (id, name as typed again). Offered: the person is among those the
+    comparison flags (``possible_duplicates`` then filters by age and village)."""
+    wall, cpu, reads, offered = [], [], [], 0
+    for pk, typed in people:
+        check(typed)  # warm
+        w, c = time.perf_counter(), time.process_time()
+        flagged, read = check(typed)
+        wall.append((time.perf_counter() - w) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
+        reads.append(read)
+        offered += pk in flagged
+    print(
+        f"    {label:7} {statistics.median(wall):8.1f} ms {statistics.median(cpu):7.1f} ms CPU"
+        f" {statistics.median(reads):7,.0f} names read   offered {offered}/{len(people)}",
+        flush=True,
+    )
+
+
+def _slip(name: str) -> str:
+    """The name as a health worker may type it again: words swapped, one letter doubled."""
+    text = " ".join(reversed(name.split()))
+    return text[:2] + text[1] + text[2:]
+
+
+def _plan(district_id: int) -> str:
+    import json
+
+    from django.db import connection
+
+    from sanjeevani.hwc import selectors
+    from sanjeevani.patients.models import Patient
+
+    query = (
+        Patient.objects.filter(district_id=district_id)
+        .order_by("-created_at")
+        .values_list("pk", "name", "created_at")[: selectors.DUPLICATE_CANDIDATES]
+    )
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", params)
+        raw = cursor.fetchone()[0]
+    plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]
+
+    def walk(node):
+        yield node
+        for child in node.get("Plans", []):
+            yield from walk(child)
+
+    nodes = list(walk(plan["Plan"]))
+    indexes = sorted({n["Index Name"] for n in nodes if "Index Name" in n})
+    kinds = sorted({n["Node Type"] for n in nodes})
+    return f"{plan['Execution Time']:.1f} ms in PostgreSQL; {', '.join(kinds)} on {indexes}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--keep", action="store_true", help="Leave the database for another look.")
+    args = parser.parse_args()
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgres"):
+        raise SystemExit("Needs DATABASE_URL=postgres://... (national size is PostgreSQL's).")
+    _admin(base, f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
+    _admin(base, f'CREATE DATABASE "{NAME}"')
+    url = _url(base, NAME)
+    try:
+        env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": ""}
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], env=env, check=True
+        )
+        os.environ.update(env)
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sanjeevani.config.settings")
+        import django
+
+        django.setup()
+        from django.db import connection
+
+        from sanjeevani.patients.models import Patient
+        from sanjeevani.registry.models import District, Facility, State
+
+        state = State.objects.create(code="BD", name="Bench State")
+        districts = [
+            d.pk
+            for d in District.objects.bulk_create(
+                District(state=state, name=f"District {n}") for n in range(DISTRICTS)
+            )
+        ]
+        large, typical = districts[0], districts[1]
+        print(f"filling {args.rows:,} patients in {DISTRICTS} districts", flush=True)
+        started = time.monotonic()
+        chunk = 1_000_000
+        for low in range(1, args.rows + 1, chunk):
+            high = min(low + chunk - 1, args.rows)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    FILL,
+                    {
+                        "first": FIRST, "last": LAST, "first_hi": FIRST_HI, "last_hi": LAST_HI,
+                        "rows": args.rows, "large": large, "districts": districts[1:],
+                        "n": len(districts) - 1, "state": state.pk, "low": low, "high": high,
+                    },
+                )  # fmt: skip
+            print(f"  {high:,} patients, {time.monotonic() - started:.0f} s", flush=True)
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE) patients_patient")
+            cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('patients_patient'))")
+            size = cursor.fetchone()[0]
+        print(f"filled and analysed in {time.monotonic() - started:.0f} s; {size} with indexes")
+        for label, district_id in (("large", large), ("typical", typical)):
+            centre = Facility.objects.create(
+                code=f"BENCH-{label.upper()}",
+                name=f"Centre of the {label} district",
+                level=Facility.Level.SUB_CENTRE,
+                state=state,
+                district_id=district_id,
+                is_spoke=True,
+            )
+            in_district = Patient.objects.filter(district_id=district_id).order_by("-created_at")
+            count = in_district.count()
+            print(f"  {label} district: {count:,} patients", flush=True)
+            for who, rows in (
+                ("registered last", in_district.values_list("pk", "name")[:40:4]),
+                ("registered first", in_district.reverse().values_list("pk", "name")[:40:4]),
+            ):
+                people = [(pk, _slip(name)) for pk, name in rows]
+                print(f"   {len(people)} people {who}, their names typed with a slip:")
+                _measure("now", lambda t, c=centre: _now(c, t), people)
+                _measure("before", lambda t, c=centre: _before(c, t), people)
+            print(f"   plan of the district's read: {_plan(district_id)}", flush=True)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            _admin(base, f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

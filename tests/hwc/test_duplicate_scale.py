@@ -1,0 +1,114 @@
+"""The duplicate check in a district with many patients: which names it reads before
+comparing (``hwc.selectors._names_to_compare``). Each scope's newest, through an index in
+that order, so the people registered last (the likeliest to walk in again) are always
+compared and a large district costs no more than a small one. Until 2026-12-06 it read a
+district's 5,000 oldest, so nobody registered after them was ever offered."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from sanjeevani.hwc import selectors
+from sanjeevani.hwc.selectors import possible_duplicates
+from tests.factories import DistrictFactory, PatientFactory
+from tests.hwc.factories import send_case, walk_in
+
+pytestmark = pytest.mark.django_db
+
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL (DATABASE_URL=postgres://...): the plan of a 120,000-patient "
+    "table is PostgreSQL's; SQLite reads the same rows",
+)
+
+
+@pytest.fixture
+def district_centre(network):
+    network.spoke.district = DistrictFactory(state=network.state)
+    network.spoke.save(update_fields=["district"])
+    return network.spoke
+
+
+def test_a_district_past_the_cap_still_finds_its_newest_registration(district_centre, monkeypatch):
+    monkeypatch.setattr(selectors, "DUPLICATE_CANDIDATES", 20)
+    for n in range(25):
+        PatientFactory(
+            state=district_centre.state, district=district_centre.district, name=f"Person {n:04}"
+        )
+    newest = PatientFactory(
+        state=district_centre.state, district=district_centre.district, name="Ramesh Kumar"
+    )
+    (found,) = possible_duplicates(district_centre, "ramesh kumaar", None)
+    assert found.patient == newest
+
+
+def test_the_centres_own_patients_are_compared_however_full_the_district(
+    network, district_centre, monkeypatch
+):
+    monkeypatch.setattr(selectors, "DUPLICATE_CANDIDATES", 20)
+    own = walk_in(network, name="Sunita Devi")
+    sent_for = walk_in(network, name="Gurpreet Kaur")
+    send_case(network, patient=sent_for)
+    # Registered elsewhere since: the case sent from the centre keeps them in its scope.
+    selectors.Patient.objects.filter(pk=sent_for.pk).update(registered_at_facility_id=None)
+    for n in range(25):
+        PatientFactory(
+            state=district_centre.state, district=district_centre.district, name=f"Person {n:04}"
+        )
+    assert [d.patient for d in possible_duplicates(district_centre, "sunita devii", None)] == [own]
+    assert [d.patient for d in possible_duplicates(district_centre, "kaur gurpreet", None)] == [
+        sent_for
+    ]
+
+
+def test_the_best_match_comes_first_and_among_equals_the_newest(district_centre):
+    def registered(name: str):
+        return PatientFactory(
+            state=district_centre.state, district=district_centre.district, name=name
+        )
+
+    near, older, newer = registered("Ramesh Kumaar"), registered("Ramesh Kumar"), None
+    newer = registered("Ramesh Kumar")
+    found = [d.patient for d in possible_duplicates(district_centre, "Ramesh Kumar", None)]
+    assert found == [newer, older, near]
+
+
+@needs_postgresql
+def test_the_newest_of_a_large_district_are_read_through_the_index(district_centre):
+    """The plan PostgreSQL picks for a district of 20,000 patients among 120,000 in eleven
+    districts (filled as bench/audit_at_scale.py fills its table: INSERT ... SELECT): the
+    newest 5,000 read in index order, nothing sorted. (A centre's own patients, a few
+    thousand a year, are read through their centre's index and sorted.)"""
+    others = [DistrictFactory(state=district_centre.state).pk for _ in range(10)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO patients_patient (
+                id, patient_number, relation, name, age_years, sex, preferred_language,
+                abha_number, abha_address, registered_at_facility_id, created_at,
+                district_id, state_id, address)
+            SELECT gen_random_uuid(), 'T' || lpad(i::text, 11, '0'), 'self',
+                   'Name ' || md5(i::text), 30, 'F', 'en', '', '',
+                   NULL,
+                   now() - make_interval(secs => i),
+                   CASE WHEN i <= 20000 THEN %(district)s
+                        ELSE (%(others)s::bigint[])[1 + i %% 10] END,
+                   %(state)s, ''
+              FROM generate_series(1, 120000) AS i
+            """,
+            {
+                "district": district_centre.district_id,
+                "others": others,
+                "state": district_centre.state_id,
+            },
+        )
+        cursor.execute("ANALYZE patients_patient")
+    newest = (
+        selectors.Patient.objects.filter(district_id=district_centre.district_id)
+        .order_by("-created_at")
+        .values_list("pk", "name", "created_at")
+    )
+    plan = newest[: selectors.DUPLICATE_CANDIDATES].explain()
+    assert "patient_district_newest" in plan, plan
+    assert "Sort" not in plan and "Seq Scan" not in plan, plan
