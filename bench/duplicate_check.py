@@ -29,14 +29,13 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 NAME = "sv_bench_duplicates"
 DISTRICTS = 700
-CENTRE = uuid.UUID("00000000-0000-4000-b000-000000000001")
+BEFORE_TIMEOUT_S = 30
 
 FIRST = [
     "Ramesh", "Suresh", "Sunita", "Anita", "Lakshmi", "Mohammed", "Fatima", "Gurpreet",
@@ -102,7 +101,9 @@ def _compare(names: list[tuple], typed: str) -> list:
 
 
 def _before(centre, typed: str) -> tuple[set, int]:
-    """The check as it was: the scope's 5,000 oldest (``Patient.Meta.ordering``)."""
+    """The check as it was: the scope's 5,000 oldest (``Patient.Meta.ordering``). Given
+    ``BEFORE_TIMEOUT_S`` at most: at 10 million patients PostgreSQL scans the table."""
+    from django.db import connection, transaction
     from django.db.models import Q
 
     from sanjeevani.hwc.selectors import centre_patients
@@ -110,7 +111,9 @@ def _before(centre, typed: str) -> tuple[set, int]:
 
     scope = Q(registered_at_facility_id=centre.pk) | Q(pk__in=centre_patients(centre).values("pk"))
     scope |= Q(district_id=centre.district_id)
-    names = list(Patient.objects.filter(scope).values_list("pk", "name")[:5000])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL statement_timeout = '{BEFORE_TIMEOUT_S}s'")
+        names = list(Patient.objects.filter(scope).values_list("pk", "name")[:5000])
     return set(_compare(names, typed)), len(names)
 
 
@@ -124,9 +127,15 @@ def _now(centre, typed: str) -> tuple[set, int]:
 def _measure(label: str, check, people: list[tuple]) -> None:
     """``people``: (id, name as typed again). Offered: the person is among those the
     comparison flags (``possible_duplicates`` then filters by age and village)."""
+    from django.db import OperationalError
+
     wall, cpu, reads, offered = [], [], [], 0
     for pk, typed in people:
-        check(typed)  # warm
+        try:
+            check(typed)  # warm
+        except OperationalError:  # the statement timeout
+            print(f"    {label:7} more than {BEFORE_TIMEOUT_S} s per check: stopped", flush=True)
+            return
         w, c = time.perf_counter(), time.process_time()
         flagged, read = check(typed)
         wall.append((time.perf_counter() - w) * 1000)
