@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+
+from scratch_database import scratch_postgres  # noqa: E402
+
 NAME = "sv_bench_audit"
 STAFF = 5000
 PATIENTS = 2_000_000
@@ -51,17 +52,6 @@ SELECT gen_random_uuid(),
        '10.0.0.1', 'Mozilla/5.0', '{{}}'::jsonb, ''
 FROM generate_series(%(low)s::bigint, %(high)s::bigint) g
 """
-
-
-def _url(base: str, name: str) -> str:
-    return base.rsplit("/", 1)[0] + "/" + name
-
-
-def _admin(base: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_url(base, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def _index_kind(name: str) -> str:
@@ -158,24 +148,7 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--keep", action="store_true", help="Leave the database for another look.")
     args = parser.parse_args()
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith("postgres"):
-        raise SystemExit(
-            "Needs DATABASE_URL=postgres://... (the partitions exist only on PostgreSQL)."
-        )
-    _admin(base, f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
-    _admin(base, f'CREATE DATABASE "{NAME}"')
-    url = _url(base, NAME)
-    try:
-        env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": ""}
-        subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], env=env, check=True
-        )
-        os.environ.update(env)
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sanjeevani.config.settings")
-        import django
-
-        django.setup()
+    with scratch_postgres(NAME, needs="the partitions exist only on PostgreSQL", keep=args.keep):
         from django.db import connection
 
         from sanjeevani.audit import partitions
@@ -220,12 +193,6 @@ def main() -> None:
                 f"{result['partitions']:>13}/{result['read']:<4}  {used}",
                 flush=True,
             )
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            _admin(base, f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -24,15 +24,16 @@ is dropped at the end unless ``--keep``.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+
+from scratch_database import scratch_postgres  # noqa: E402
+
 NAME = "sv_bench_duplicates"
 DISTRICTS = 700
 BEFORE_TIMEOUT_S = 30
@@ -72,17 +73,6 @@ SELECT gen_random_uuid(), 'B' || lpad(g::text, 11, '0'), 'self',
 FROM (SELECT g, hashint8(g) & 2147483647 AS h
         FROM generate_series(%(low)s::bigint, %(high)s::bigint) g) AS numbers
 """
-
-
-def _url(base: str, name: str) -> str:
-    return base.rsplit("/", 1)[0] + "/" + name
-
-
-def _admin(base: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_url(base, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def _compare(names: list[tuple], typed: str) -> list:
@@ -192,22 +182,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--keep", action="store_true", help="Leave the database for another look.")
     args = parser.parse_args()
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith("postgres"):
-        raise SystemExit("Needs DATABASE_URL=postgres://... (national size is PostgreSQL's).")
-    _admin(base, f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
-    _admin(base, f'CREATE DATABASE "{NAME}"')
-    url = _url(base, NAME)
-    try:
-        env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": ""}
-        subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], env=env, check=True
-        )
-        os.environ.update(env)
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sanjeevani.config.settings")
-        import django
-
-        django.setup()
+    with scratch_postgres(NAME, needs="national size is PostgreSQL's", keep=args.keep):
         from django.db import connection
 
         from sanjeevani.patients.models import Patient
@@ -262,12 +237,6 @@ def main() -> None:
                 _measure("now", lambda t, c=centre: _now(c, t), people)
                 _measure("before", lambda t, c=centre: _before(c, t), people)
             print(f"   plan of the district's read: {_plan(district_id)}", flush=True)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            _admin(base, f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
