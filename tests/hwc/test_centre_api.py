@@ -194,3 +194,29 @@ def test_the_status_poll_shows_the_status_only_and_is_not_a_record_read(api, net
     assert reads.count() == 0
     assert "vitals" in api.get(reverse("centre-api:case", args=[case.pk])).json()
     assert reads.count() == 1
+
+
+def test_a_registered_patients_address_is_kept_and_found(api, network):
+    """The village typed at registration is what the prescription prints and what the
+    duplicate check compares; it used to be dropped on the way to the database."""
+    body = {
+        "name": "Lakshmi Gowda",
+        "age_years": 41,
+        "sex": "F",
+        "mobile": "9811122244",
+        "address": "Bilikere, Hunsur taluk",
+        "district": DistrictFactory(state=network.state).pk,
+    }
+    created = api.post(reverse("centre-api:patients"), body, format="json")
+    assert created.status_code == 201, created.content
+    assert Patient.objects.get(pk=created.json()["id"]).address == "Bilikere, Hunsur taluk"
+    found = api.get(reverse("centre-api:patients"), {"q": "9811122244"}).json()
+    assert found[0]["address"] == "Bilikere, Hunsur taluk"
+    again = api.post(
+        reverse("centre-api:patients"),
+        {**body, "name": "Lakshmi Gowdaa", "mobile": "9811122255"},
+        format="json",
+    )
+    assert again.status_code == 409
+    reasons = str(again.json()["error"])
+    assert "Bilikere" in reasons and "village" in reasons.lower()

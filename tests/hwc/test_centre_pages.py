@@ -168,6 +168,7 @@ def test_register_flags_a_possible_duplicate_until_the_cho_confirms(cho, network
     assert second.status_code == 302
     created = Patient.objects.filter(name="Sunita Devi").latest("created_at")
     assert created.registered_at_facility_id == network.spoke.pk
+    assert created.address == "Rampur village"
     assert second["Location"] == reverse("centre:case_new", args=[created.pk])
 
 

@@ -105,3 +105,16 @@ def test_staff_and_anonymous_are_refused(doctor):
     assert client.get(URL).status_code in (401, 403)
     client.force_authenticate(doctor)
     assert client.get(URL).status_code == 403
+
+
+def test_the_address_is_kept_and_a_change_that_omits_it_does_not_blank_it(api, where):
+    """The prescription prints the address when there is no mobile number, and the signing
+    check asks the patient to add one to their profile: the profile must keep it."""
+    created = api.post(URL, _body(where, address="  12, Gandhi Nagar,\n Hubballi "), format="json")
+    assert created.status_code == 201, created.content
+    assert created.data["address"] == "12, Gandhi Nagar, Hubballi"
+    pk = created.data["id"]
+    assert api.patch(f"{URL}{pk}/", {"name": "Fatima Begum"}, format="json").status_code == 200
+    assert api.get(f"{URL}{pk}/").data["address"] == "12, Gandhi Nagar, Hubballi"
+    assert api.patch(f"{URL}{pk}/", {"address": ""}, format="json").status_code == 200
+    assert Patient.objects.get(pk=pk).address == ""

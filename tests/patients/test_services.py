@@ -53,6 +53,7 @@ def test_one_account_holds_several_family_members(account, where):
         ({"name": "   "}, "name", "full name"),
         ({"sex": "X"}, "sex", "female, male or other"),
         ({"preferred_language": "xx"}, "preferred_language", "language"),
+        ({"address": "Gali " * 61}, "address", "at most 300"),
     ],
 )
 def test_invalid_profiles_are_refused_with_a_message_per_field(

@@ -52,6 +52,9 @@ class PatientSerializer(serializers.Serializer):
     preferred_language = serializers.CharField(max_length=8, required=False)
     abha_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
     abha_address = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    address = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, trim_whitespace=True
+    )
 
     def to_representation(self, instance: Patient) -> dict[str, Any]:
         return {
@@ -70,6 +73,7 @@ class PatientSerializer(serializers.Serializer):
             "preferred_language": instance.preferred_language,
             "abha_number": format_abha_number(instance.abha_number),
             "abha_address": instance.abha_address,
+            "address": instance.address,
         }
 
 

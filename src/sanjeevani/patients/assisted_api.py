@@ -60,6 +60,7 @@ class AssistedRegistrationSerializer(AssistedConsentSerializer):
     preferred_language = serializers.CharField(required=False, allow_blank=True, default="")
     abha_number = serializers.CharField(required=False, allow_blank=True, default="")
     abha_address = serializers.CharField(required=False, allow_blank=True, default="")
+    address = serializers.CharField(required=False, allow_blank=True, default="")
 
     def patient_data(self) -> dict[str, Any]:
         skip = {"mobile", *AssistedConsentSerializer().fields}

@@ -65,6 +65,13 @@ class PatientForm(forms.Form):
     )
     state = forms.ChoiceField(label=_("State or union territory"), required=False)
     district = forms.ChoiceField(label=_("District"), required=False)
+    address = forms.CharField(
+        label=_("Village / address"),
+        required=False,
+        max_length=300,
+        help_text=_("Printed on prescriptions, as the Telemedicine Practice Guidelines ask."),
+        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+    )
     preferred_language = forms.ChoiceField(label=_("Preferred language"), required=False)
     abha_number = forms.CharField(
         label=_("ABHA number (optional)"),
@@ -98,6 +105,7 @@ class PatientForm(forms.Form):
             "sex": patient.sex,
             "state": patient.state_id,
             "district": patient.district_id,
+            "address": patient.address,
             "preferred_language": patient.preferred_language,
             "abha_number": format_abha_number(patient.abha_number),
             "abha_address": patient.abha_address,

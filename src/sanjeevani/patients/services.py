@@ -41,7 +41,11 @@ FIELDS = (
     "preferred_language",
     "abha_number",
     "abha_address",
+    "address",
 )
+
+#: ``Patient.address``: the village or street printed on prescriptions.
+MAX_ADDRESS_LENGTH = 300
 
 #: Roles that may keep profiles for someone else's account (assisted registration).
 ASSISTING_ROLES = frozenset({Role.OPERATOR, Role.NATIONAL_ADMIN})
@@ -177,6 +181,15 @@ def clean_patient_data(data: dict[str, Any]) -> dict[str, Any]:
         except ValidationError as exc:
             errors.setdefault("abha_address", []).extend(exc.messages)
     cleaned["abha_address"] = abha_address
+
+    address = " ".join(str(data.get("address") or "").split())
+    if len(address) > MAX_ADDRESS_LENGTH:
+        error(
+            "address",
+            _("The address is too long: use at most %(limit)d characters.")
+            % {"limit": MAX_ADDRESS_LENGTH},
+        )
+    cleaned["address"] = address
 
     if errors:
         raise ValidationError(errors)
