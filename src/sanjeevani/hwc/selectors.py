@@ -21,6 +21,7 @@ from rapidfuzz import fuzz, process
 
 from sanjeevani.accounts.errors import SignInError
 from sanjeevani.accounts.mobile_numbers import normalise_mobile
+from sanjeevani.accounts.models import Role, User
 from sanjeevani.audit.services import record_event
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.patients.abha import normalise_abha_number
@@ -51,12 +52,22 @@ def parse_id(value: Any) -> uuid.UUID:
 # --- patients ------------------------------------------------------------------------------
 
 
+def _centre_scopes(centre: Facility) -> tuple[QuerySet[Patient], QuerySet[Patient]]:
+    """The centre's patients, in the two halves that each have their own index: registered
+    there, and with a case sent from it (kept when they registered elsewhere since). Every
+    read of "the centre's patients" starts here; together, with OR, PostgreSQL can read the
+    halves only by scanning the table, so a read of many rows asks each half alone."""
+    return (
+        Patient.objects.filter(registered_at_facility_id=centre.pk),
+        Patient.objects.filter(pk__in=Case.objects.filter(spoke=centre).values("patient_id")),
+    )
+
+
 def centre_patients(centre: Facility) -> QuerySet[Patient]:
-    """Registered at the centre, or with a case sent from it."""
-    with_cases = Case.objects.filter(spoke=centre).values("patient_id")
-    return Patient.objects.filter(
-        Q(registered_at_facility_id=centre.pk) | Q(pk__in=with_cases)
-    ).select_related("account")
+    """Registered at the centre, or with a case sent from it: for a few rows found by an
+    index of their own (one patient, a search)."""
+    registered, sent_for = _centre_scopes(centre)
+    return (registered | sent_for).select_related("account")
 
 
 def centre_patient(user: Any, centre: Facility, patient_id: Any, audited: bool = True) -> Patient:
@@ -69,18 +80,23 @@ def centre_patient(user: Any, centre: Facility, patient_id: Any, audited: bool =
 
 
 def find_patients(centre: Facility, query: str) -> list[Patient]:
-    """By mobile number (the account's), patient ID or ABHA number; the centre's only."""
+    """By mobile number (the account's), patient ID or ABHA number; the centre's only.
+
+    Each is an indexed equality, so a search reads the few matching rows and then checks
+    they are the centre's, however many patients the country has."""
     query = (query or "").strip()
     if not query:
         return []
-    lookups = Q(patient_number__iexact=query)
-    digits = re.sub(r"[\s-]", "", query)
+    compact = re.sub(r"[\s-]", "", query)
+    # Patient IDs are made in capitals (``new_patient_number``); a CHO may type them in any.
+    matches = Q(patient_number=compact.upper())
     with contextlib.suppress(ValidationError):
-        lookups |= Q(abha_number=normalise_abha_number(query))
-    if digits.lstrip("+").isdigit():
+        matches |= Q(abha_number=normalise_abha_number(query))
+    if compact.lstrip("+").isdigit():
         with contextlib.suppress(ValidationError, SignInError):
-            lookups |= Q(account__mobile=normalise_mobile(query))
-    return list(centre_patients(centre).filter(lookups).order_by("name")[:20])
+            accounts = User.objects.filter(role=Role.PATIENT, mobile=normalise_mobile(query))
+            matches |= Q(account_id__in=list(accounts.values_list("pk", flat=True)))
+    return list(centre_patients(centre).filter(matches).order_by("name")[:20])
 
 
 @dataclass(frozen=True)
@@ -143,10 +159,7 @@ def _names_to_compare(centre: Facility) -> list[tuple[Any, str]]:
     5,000 patients or 500,000; a district's patients registered before its newest 5,000 are
     compared only if they are the centre's own (a centre's few thousand a year, read through
     its own index). One query per scope: together, with OR, PostgreSQL scans the table."""
-    scopes = [
-        Patient.objects.filter(registered_at_facility_id=centre.pk),
-        Patient.objects.filter(pk__in=Case.objects.filter(spoke=centre).values("patient_id")),
-    ]
+    scopes = list(_centre_scopes(centre))
     if centre.district_id:
         scopes.insert(0, Patient.objects.filter(district_id=centre.district_id))
     names: dict[Any, str] = {}

@@ -82,6 +82,10 @@ class Patient(models.Model):
             # The duplicate check reads a district's newest patients
             # (hwc.selectors._names_to_compare; migration 0005 builds it concurrently).
             models.Index(fields=["district", "-created_at"], name="patient_district_newest"),
+            # A centre finds a walk-in by ABHA number (hwc.selectors.find_patients; 0006).
+            models.Index(
+                fields=["abha_number"], condition=~Q(abha_number=""), name="patient_abha_number"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
