@@ -17,8 +17,14 @@ slip, each as:
   whole scope sorted), compared with rapidfuzz.
 
 For each: the time and process CPU per check, the names read, and whether the person was
-offered. Then the plan of the district's read (``EXPLAIN (ANALYZE, BUFFERS)``). The database
-is dropped at the end unless ``--keep``.
+offered. Then the plan of the district's read (``EXPLAIN (ANALYZE, BUFFERS)``).
+
+Then the CHO's "Find" on the same table (``hwc.selectors.find_patients``; a quarter of the
+patients have an ABHA number), by mobile number, patient ID typed in small letters and ABHA
+number, for patients of the large district's centre: time and CPU per search, **now** (each
+way in an indexed equality) and **before** (until 2026-12-07: one ``OR`` of an upper-cased
+ID, the unindexed ABHA number and a join to the accounts), and the plan of each search.
+The database is dropped at the end unless ``--keep``.
 """
 
 from __future__ import annotations
@@ -66,7 +72,8 @@ SELECT gen_random_uuid(), 'B' || lpad(g::text, 11, '0'), 'self',
                  || CASE WHEN h %% 3 = 0
                          THEN ' ' || (%(first)s::text[])[1 + (h / 9973) %% 40] ELSE '' END
        END,
-       20 + h %% 60, 'F', 'en', '', '', NULL,
+       20 + h %% 60, 'F', 'en',
+       CASE WHEN h %% 4 = 0 THEN lpad(g::text, 14, '9') ELSE '' END, '', NULL,
        now() - make_interval(secs => (%(rows)s - g)),
        CASE WHEN g %% 20 = 1 THEN %(large)s ELSE %(districts)s[1 + h %% %(n)s] END,
        %(state)s, ''
@@ -175,6 +182,123 @@ def _plan(district_id: int) -> str:
     return f"{plan['Execution Time']:.1f} ms in PostgreSQL; {', '.join(kinds)} on {indexes}"
 
 
+def _find_before(centre, query: str) -> list:
+    """The search as it was until 2026-12-07, given ``BEFORE_TIMEOUT_S`` at most."""
+    import contextlib
+    import re
+
+    from django.core.exceptions import ValidationError
+    from django.db import connection, transaction
+    from django.db.models import Q
+
+    from sanjeevani.accounts.errors import SignInError
+    from sanjeevani.accounts.mobile_numbers import normalise_mobile
+    from sanjeevani.hwc.selectors import centre_patients
+    from sanjeevani.patients.abha import normalise_abha_number
+
+    lookups = Q(patient_number__iexact=query)
+    with contextlib.suppress(ValidationError):
+        lookups |= Q(abha_number=normalise_abha_number(query))
+    if re.sub(r"[\s-]", "", query).lstrip("+").isdigit():
+        with contextlib.suppress(ValidationError, SignInError):
+            lookups |= Q(account__mobile=normalise_mobile(query))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL statement_timeout = '{BEFORE_TIMEOUT_S}s'")
+        return list(centre_patients(centre).filter(lookups).order_by("name")[:20])
+
+
+def _search_plan(centre, query: str) -> str:
+    """The plan of the search's patient query, as ``find_patients`` sends it."""
+    import json
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sanjeevani.hwc import selectors
+
+    with CaptureQueriesContext(connection) as captured:
+        selectors.find_patients(centre, query)
+    (sql,) = [q["sql"] for q in captured if "patients_patient" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}")
+        raw = cursor.fetchone()[0]
+    plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]
+
+    def walk(node):
+        yield node
+        for child in node.get("Plans", []):
+            yield from walk(child)
+
+    nodes = list(walk(plan["Plan"]))
+    indexes = sorted({n["Index Name"] for n in nodes if "Index Name" in n})
+    scans = sorted(
+        {
+            f"{n['Node Type']} on {n['Relation Name']}" if "Relation Name" in n else n["Node Type"]
+            for n in nodes
+            if "Scan" in n["Node Type"]
+        }
+    )
+    return f"{plan['Execution Time']:.2f} ms in PostgreSQL; {'; '.join(scans)}; indexes {indexes}"
+
+
+def _measure_find(centre, people: list) -> None:
+    from django.db import OperationalError
+
+    from sanjeevani.hwc import selectors
+
+    ways = {
+        "mobile number": lambda p: p.account.mobile[3:],
+        "patient ID, small letters": lambda p: p.patient_number.lower(),
+        "ABHA number": lambda p: (
+            f"{p.abha_number[:2]}-{p.abha_number[2:6]}-{p.abha_number[6:10]}-{p.abha_number[10:]}"
+        ),
+    }
+    for way, typed in ways.items():
+        print(f"   by {way}:", flush=True)
+        for label, search in (
+            ("now", selectors.find_patients),
+            ("before", _find_before),
+        ):
+            wall, cpu, found = [], [], 0
+            try:
+                for patient in people:
+                    search(centre, typed(patient))  # warm
+                    w, c = time.perf_counter(), time.process_time()
+                    result = search(centre, typed(patient))
+                    wall.append((time.perf_counter() - w) * 1000)
+                    cpu.append((time.process_time() - c) * 1000)
+                    found += patient in result
+            except OperationalError:
+                print(f"    {label:7} more than {BEFORE_TIMEOUT_S} s per search: stopped")
+                continue
+            print(
+                f"    {label:7} {statistics.median(wall):8.2f} ms"
+                f" {statistics.median(cpu):7.2f} ms CPU   found {found}/{len(people)}",
+                flush=True,
+            )
+        print(f"    plan now: {_search_plan(centre, typed(people[0]))}", flush=True)
+
+
+def _find_at_a_centre(centre) -> None:
+    """Ten of the district's patients with an ABHA number made the centre's own
+    (registered there), each with a mobile number of their own."""
+    from sanjeevani.accounts.models import Role, User
+    from sanjeevani.patients.models import Patient
+
+    picked = list(
+        Patient.objects.filter(district_id=centre.district_id)
+        .exclude(abha_number="")
+        .order_by("-created_at")[:10]
+    )
+    for n, patient in enumerate(picked):
+        mobile = f"+9198765{n:05d}"
+        patient.account = User.objects.create(username=mobile, mobile=mobile, role=Role.PATIENT)
+        patient.registered_at_facility_id = centre.pk
+        patient.save(update_fields=["account", "registered_at_facility_id"])
+    print(f"  the CHO's Find at the large district's centre, {len(picked)} patients:")
+    _measure_find(centre, picked)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -237,6 +361,9 @@ def main() -> None:
                 _measure("now", lambda t, c=centre: _now(c, t), people)
                 _measure("before", lambda t, c=centre: _before(c, t), people)
             print(f"   plan of the district's read: {_plan(district_id)}", flush=True)
+            if label == "large":
+                large_centre = centre
+        _find_at_a_centre(large_centre)
 
 
 if __name__ == "__main__":

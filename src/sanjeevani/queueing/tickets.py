@@ -57,7 +57,9 @@ def join_queue(
     check_family(actor, patient)
     complaint = (complaint or "").strip()[:500]
     now = timezone.now()
-    with transaction.atomic():
+    # No savepoint inside the caller's transaction (``take_token``): a refusal rolls back
+    # the whole step, so a savepoint would only cost two round trips per token.
+    with transaction.atomic(savepoint=False):
         opd = OnlineOPD.objects.select_for_update().get(pk=opd.pk)
         if not opd.active:
             raise QueueError("opd_inactive", _("This OPD is not taking patients at present."))
