@@ -959,9 +959,11 @@ def _interrupted(signum, frame) -> None:
 
 
 def machine_speed() -> float:
-    """Seconds for ten million additions in a plain Python loop. The same machine has run
-    it 1.9 times slower within one session (the host's doing): CPU figures from two runs
-    compare only next to it, so it is printed at the start and the end of each run."""
+    """Seconds for ten million additions in a plain Python loop, printed at the start and
+    the end of each run: the same machine has run it 1.9 times slower within one session.
+    It does not catch every slowdown: on 2026-12-07 it ran in 0.43-0.66 s while the same
+    commit (e6c9aa7) spent 795 ms per consultation against 379 ms on 2026-12-06 (every route
+    about twice its CPU). Compare commits only within one session, back to back."""
     started = time.process_time()
     total = 0
     for n in range(10_000_000):

@@ -137,6 +137,8 @@ class SanjeevaniUserAdmin(NationalAdminOnly, UserAdmin):
     list_filter = ("role", "is_active", "is_staff")
     search_fields = ("username", "first_name", "last_name", "mobile", "email")
     ordering = ("username",)
+    # Every patient is an account: no second count of the whole table on each page.
+    show_full_result_count = False
     fieldsets = (
         *UserAdmin.fieldsets,
         (_("Sanjeevani"), {"fields": ("role", "mobile", "preferred_language")}),
@@ -201,6 +203,7 @@ class DeviceTokenAdmin(NationalAdminOnly, admin.ModelAdmin):
     list_display = ("user", "device", "created_at", "last_used_at", "expires")
     list_select_related = ("user",)
     search_fields = ("user__username", "user__mobile", "device")
+    show_full_result_count = False
     fields = ("user", "device", "key_prefix", "created_at", "last_used_at", "expires")
     readonly_fields = fields
     ordering = ("-last_used_at",)

@@ -1,4 +1,4 @@
-"""Indexes on the patient table, added without locking it: on PostgreSQL they are built
+"""Indexes on the patient table, added and dropped without locking it: on PostgreSQL they are built
 ``CONCURRENTLY`` (so outside a transaction; the migration says ``atomic = False``), because
 on a deployment with millions of patients a build takes a while and registrations go on
 meanwhile. A run that was interrupted keeps the indexes it finished and drops an invalid
@@ -44,3 +44,33 @@ def add_patient_indexes(*indexes: models.Index) -> migrations.SeparateDatabaseAn
         state_operations=[migrations.AddIndex(model_name="patient", index=i) for i in indexes],
         database_operations=[migrations.RunPython(create, drop, elidable=False)],
     )
+
+
+def drop_patient_column_index(column: str) -> migrations.RunPython:
+    """Drop the index Django made for one column by itself (its name is generated), for a
+    field that now says ``db_index=False``; the reverse builds it again."""
+
+    def index_names(schema_editor, patient) -> list[str]:
+        return schema_editor._constraint_names(patient, [column], index=True, unique=False)
+
+    def drop(apps, schema_editor) -> None:
+        patient = apps.get_model("patients", "Patient")
+        concurrently = " CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
+        for name in index_names(schema_editor, patient):
+            schema_editor.execute(
+                f"DROP INDEX{concurrently} IF EXISTS {schema_editor.quote_name(name)}"
+            )
+
+    def create(apps, schema_editor) -> None:
+        patient = apps.get_model("patients", "Patient")
+        if index_names(schema_editor, patient):
+            return
+        concurrently = " CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
+        name = schema_editor._create_index_name(patient._meta.db_table, [column])
+        schema_editor.execute(
+            f"CREATE INDEX{concurrently} {schema_editor.quote_name(name)} ON "
+            f"{schema_editor.quote_name(patient._meta.db_table)} "
+            f"({schema_editor.quote_name(column)})"
+        )
+
+    return migrations.RunPython(drop, create, elidable=False)
