@@ -152,20 +152,13 @@ def _slip(name: str) -> str:
     return text[:2] + text[1] + text[2:]
 
 
-def _plan(district_id: int) -> str:
+def _explained(sql: str, params=None) -> str:
+    """``EXPLAIN (ANALYZE, BUFFERS)`` of one query, summed up: its time inside PostgreSQL,
+    the kinds of scan (and their tables) and the indexes read."""
     import json
 
     from django.db import connection
 
-    from sanjeevani.hwc import selectors
-    from sanjeevani.patients.models import Patient
-
-    query = (
-        Patient.objects.filter(district_id=district_id)
-        .order_by("-created_at")
-        .values_list("pk", "name", "created_at")[: selectors.DUPLICATE_CANDIDATES]
-    )
-    sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", params)
         raw = cursor.fetchone()[0]
@@ -178,8 +171,25 @@ def _plan(district_id: int) -> str:
 
     nodes = list(walk(plan["Plan"]))
     indexes = sorted({n["Index Name"] for n in nodes if "Index Name" in n})
-    kinds = sorted({n["Node Type"] for n in nodes})
-    return f"{plan['Execution Time']:.1f} ms in PostgreSQL; {', '.join(kinds)} on {indexes}"
+    kinds = sorted(
+        {
+            f"{n['Node Type']} on {n['Relation Name']}" if "Relation Name" in n else n["Node Type"]
+            for n in nodes
+        }
+    )
+    return f"{plan['Execution Time']:.2f} ms in PostgreSQL; {'; '.join(kinds)}; indexes {indexes}"
+
+
+def _plan(district_id: int) -> str:
+    from sanjeevani.hwc import selectors
+    from sanjeevani.patients.models import Patient
+
+    query = (
+        Patient.objects.filter(district_id=district_id)
+        .order_by("-created_at")
+        .values_list("pk", "name", "created_at")[: selectors.DUPLICATE_CANDIDATES]
+    )
+    return _explained(*query.query.sql_with_params())
 
 
 def _find_before(centre, query: str) -> list:
@@ -209,8 +219,6 @@ def _find_before(centre, query: str) -> list:
 
 def _search_plan(centre, query: str) -> str:
     """The plan of the search's patient query, as ``find_patients`` sends it."""
-    import json
-
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -219,26 +227,7 @@ def _search_plan(centre, query: str) -> str:
     with CaptureQueriesContext(connection) as captured:
         selectors.find_patients(centre, query)
     (sql,) = [q["sql"] for q in captured if "patients_patient" in q["sql"]]
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}")
-        raw = cursor.fetchone()[0]
-    plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]
-
-    def walk(node):
-        yield node
-        for child in node.get("Plans", []):
-            yield from walk(child)
-
-    nodes = list(walk(plan["Plan"]))
-    indexes = sorted({n["Index Name"] for n in nodes if "Index Name" in n})
-    scans = sorted(
-        {
-            f"{n['Node Type']} on {n['Relation Name']}" if "Relation Name" in n else n["Node Type"]
-            for n in nodes
-            if "Scan" in n["Node Type"]
-        }
-    )
-    return f"{plan['Execution Time']:.2f} ms in PostgreSQL; {'; '.join(scans)}; indexes {indexes}"
+    return _explained(sql)
 
 
 def _measure_find(centre, people: list) -> None:

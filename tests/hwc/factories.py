@@ -109,3 +109,36 @@ def send_case(network: Network, patient=None, **overrides):
     patient = patient or walk_in(network)
     case, _created = hwc.submit_case(network.cho, patient, case_data(**overrides))
     return case
+
+
+def fill_patients(
+    count: int,
+    state_id: int,
+    *,
+    district: str = "NULL",
+    centre: str = "NULL",
+    abha_number: str = "''",
+    params: dict[str, Any] | None = None,
+) -> None:
+    """``count`` patients written in one ``INSERT ... SELECT`` (as bench/audit_at_scale.py
+    fills its table), then ``ANALYZE``, for tests of the plans PostgreSQL picks at size.
+    ``district``, ``centre`` (``registered_at_facility_id``) and ``abha_number`` are SQL
+    expressions of the row number ``i`` (and of ``params``); the i-th patient was registered
+    i seconds ago. PostgreSQL only."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO patients_patient (
+                id, patient_number, relation, name, age_years, sex, preferred_language,
+                abha_number, abha_address, registered_at_facility_id, created_at,
+                district_id, state_id, address)
+            SELECT gen_random_uuid(), 'T' || lpad(i::text, 11, '0'), 'self',
+                   'Name ' || md5(i::text), 30, 'F', 'en', {abha_number}, '', {centre},
+                   now() - make_interval(secs => i), {district}, %(state)s, ''
+              FROM generate_series(1, %(count)s) AS i
+            """,
+            {**(params or {}), "state": state_id, "count": count},
+        )
+        cursor.execute("ANALYZE patients_patient")

@@ -12,7 +12,7 @@ from django.db import connection
 from sanjeevani.hwc import selectors
 from sanjeevani.hwc.selectors import possible_duplicates
 from tests.factories import DistrictFactory, PatientFactory
-from tests.hwc.factories import send_case, walk_in
+from tests.hwc.factories import fill_patients, send_case, walk_in
 
 pytestmark = pytest.mark.django_db
 
@@ -81,29 +81,13 @@ def test_the_newest_of_a_large_district_are_read_through_the_index(district_cent
     newest 5,000 read in index order, nothing sorted. (A centre's own patients, a few
     thousand a year, are read through their centre's index and sorted.)"""
     others = [DistrictFactory(state=district_centre.state).pk for _ in range(10)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO patients_patient (
-                id, patient_number, relation, name, age_years, sex, preferred_language,
-                abha_number, abha_address, registered_at_facility_id, created_at,
-                district_id, state_id, address)
-            SELECT gen_random_uuid(), 'T' || lpad(i::text, 11, '0'), 'self',
-                   'Name ' || md5(i::text), 30, 'F', 'en', '', '',
-                   NULL,
-                   now() - make_interval(secs => i),
-                   CASE WHEN i <= 20000 THEN %(district)s
-                        ELSE (%(others)s::bigint[])[1 + i %% 10] END,
-                   %(state)s, ''
-              FROM generate_series(1, 120000) AS i
-            """,
-            {
-                "district": district_centre.district_id,
-                "others": others,
-                "state": district_centre.state_id,
-            },
-        )
-        cursor.execute("ANALYZE patients_patient")
+    fill_patients(
+        120_000,
+        district_centre.state_id,
+        district="CASE WHEN i <= 20000 THEN %(district)s "
+        "ELSE (%(others)s::bigint[])[1 + i %% 10] END",
+        params={"district": district_centre.district_id, "others": others},
+    )
     newest = (
         selectors.Patient.objects.filter(district_id=district_centre.district_id)
         .order_by("-created_at")

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from sanjeevani.hwc import selectors
 from sanjeevani.patients.models import Patient
 from tests.factories import PatientAccountFactory
-from tests.hwc.factories import send_case, walk_in
+from tests.hwc.factories import fill_patients, send_case, walk_in
 
 pytestmark = pytest.mark.django_db
 
@@ -62,27 +62,17 @@ def test_nothing_typed_or_nothing_known_finds_nobody(network):
 
 @needs_postgresql
 def test_a_search_reads_the_matching_rows_not_the_table(network):
-    """The plans PostgreSQL picks among 120,000 patients of 50 centres (filled as
-    bench/audit_at_scale.py fills its table: INSERT ... SELECT), for each way of searching:
+    """The plans PostgreSQL picks among 120,000 patients of 50 centres, for each way of
+    searching:
     no sequential scan of the patient table."""
     centres = [str(uuid.uuid4()) for _ in range(49)] + [str(network.spoke.pk)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO patients_patient (
-                id, patient_number, relation, name, age_years, sex, preferred_language,
-                abha_number, abha_address, registered_at_facility_id, created_at,
-                district_id, state_id, address)
-            SELECT gen_random_uuid(), 'T' || lpad(i::text, 11, '0'), 'self',
-                   'Name ' || md5(i::text), 30, 'F', 'en',
-                   CASE WHEN i %% 4 = 0 THEN lpad(i::text, 14, '9') ELSE '' END, '',
-                   (%(centres)s::uuid[])[1 + i %% 50],
-                   now() - make_interval(secs => i), NULL, %(state)s, ''
-              FROM generate_series(1, 120000) AS i
-            """,
-            {"centres": centres, "state": network.state.pk},
-        )
-        cursor.execute("ANALYZE patients_patient")
+    fill_patients(
+        120_000,
+        network.state.pk,
+        centre="(%(centres)s::uuid[])[1 + i %% 50]",
+        abha_number="CASE WHEN i %% 4 = 0 THEN lpad(i::text, 14, '9') ELSE '' END",
+        params={"centres": centres},
+    )
     ours = walk_in(
         network,
         account=PatientAccountFactory(mobile="+919812345672"),
