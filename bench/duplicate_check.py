@@ -13,6 +13,8 @@ slip, each as:
 
 - **now** (``hwc.selectors.possible_duplicates``): the district's 5,000 newest (read through
   the ``patient_district_newest`` index) and the centre's own, compared with rapidfuzz;
+- **ids** (until 2026-12-07): the same rows, but each id read as a ``UUID`` object and the
+  centre's own read again after the district's;
 - **before** (until 2026-12-06): the scope's 5,000 oldest (``Patient.Meta.ordering``, the
   whole scope sorted), compared with rapidfuzz.
 
@@ -33,6 +35,7 @@ import argparse
 import statistics
 import sys
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,7 +97,7 @@ def _compare(names: list[tuple], typed: str) -> list:
         score_cutoff=DUPLICATE_NAME_SCORE,
         limit=None,
     )
-    return [names[i][0] for _n, _s, i in similar]
+    return [uuid.UUID(str(names[i][0])) for _n, _s, i in similar]
 
 
 def _before(centre, typed: str) -> tuple[set, int]:
@@ -119,6 +122,22 @@ def _now(centre, typed: str) -> tuple[set, int]:
 
     names = selectors._names_to_compare(centre)
     return set(_compare(names, typed)), len(names)
+
+
+def _uuids(centre, typed: str) -> tuple[set, int]:
+    """The read as it was until 2026-12-07: each id made a ``UUID`` object, and the centre's
+    own read again after the district's (the same rows, when they are the district's)."""
+    from sanjeevani.hwc import selectors
+    from sanjeevani.patients.models import Patient
+
+    scopes = [Patient.objects.filter(district_id=centre.district_id)]
+    scopes += selectors._centre_scopes(centre)
+    names: dict = {}
+    for scope in scopes:
+        newest = scope.order_by("-created_at").values_list("pk", "name")
+        for pk, name in newest[: selectors.DUPLICATE_CANDIDATES]:
+            names.setdefault(pk, name)
+    return set(_compare(list(names.items()), typed)), len(names)
 
 
 def _measure(label: str, check, people: list[tuple]) -> None:
@@ -339,6 +358,10 @@ def main() -> None:
                 is_spoke=True,
             )
             in_district = Patient.objects.filter(district_id=district_id).order_by("-created_at")
+            # One in ten of the district's patients registered at this centre.
+            in_district.filter(patient_number__regex=r"0[0-9]$").update(
+                registered_at_facility_id=centre.pk
+            )
             count = in_district.count()
             print(f"  {label} district: {count:,} patients", flush=True)
             for who, rows in (
@@ -348,6 +371,7 @@ def main() -> None:
                 people = [(pk, _slip(name)) for pk, name in rows]
                 print(f"   {len(people)} people {who}, their names typed with a slip:")
                 _measure("now", lambda t, c=centre: _now(c, t), people)
+                _measure("ids", lambda t, c=centre: _uuids(c, t), people)
                 _measure("before", lambda t, c=centre: _before(c, t), people)
             print(f"   plan of the district's read: {_plan(district_id)}", flush=True)
             if label == "large":

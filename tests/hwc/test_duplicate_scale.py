@@ -62,6 +62,32 @@ def test_the_centres_own_patients_are_compared_however_full_the_district(
     ]
 
 
+def test_the_centres_older_patients_of_its_own_district_are_compared(
+    network, district_centre, monkeypatch
+):
+    """Past the district's cap the centre's scope reads only what the district's read did
+    not: its patients registered before the district's newest, and none read twice."""
+    monkeypatch.setattr(selectors, "DUPLICATE_CANDIDATES", 20)
+    old_own = walk_in(network, name="Lakshmi Bai", district=district_centre.district)
+    for n in range(25):
+        walk_in(network, name=f"Person {n:04}", district=district_centre.district)
+    found = possible_duplicates(district_centre, "lakshmi baai", None)
+    assert [d.patient for d in found] == [old_own]
+    names = selectors._names_to_compare(district_centre)
+    assert len(names) == len({pk for pk, _name in names}) == 26
+
+
+def test_under_the_cap_the_centres_patients_are_read_once(network, district_centre):
+    for n in range(5):
+        walk_in(network, name=f"Person {n:04}", district=district_centre.district)
+    walk_in(network, name="Elsewhere Person")
+    names = selectors._names_to_compare(district_centre)
+    assert sorted(name for _pk, name in names) == [
+        "Elsewhere Person",
+        *(f"Person {n:04}" for n in range(5)),
+    ]
+
+
 def test_the_best_match_comes_first_and_among_equals_the_newest(district_centre):
     def registered(name: str):
         return PatientFactory(
