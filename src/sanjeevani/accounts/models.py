@@ -63,6 +63,13 @@ class User(AbstractUser):
                 name="one_patient_account_per_mobile",
             )
         ]
+        indexes = [
+            # The staff among tens of millions of patient accounts: the administration's
+            # search by name reads these rows only (admin.SanjeevaniUserAdmin; 0005).
+            models.Index(
+                fields=["username"], condition=~models.Q(role="patient"), name="user_staff"
+            )
+        ]
 
     @property
     def is_patient(self) -> bool:
