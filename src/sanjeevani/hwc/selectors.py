@@ -165,8 +165,8 @@ def _names_to_compare(centre: Facility) -> list[tuple[str, str]]:
     The centre's scopes skip the district's rows already read (all of the district's, when
     it has fewer than the cap): a centre's patients are mostly its district's, and reading
     them twice doubled the check. Ids are read as text and made ``UUID`` only for the few
-    similar names: building 5,000 ``UUID`` objects was nine tenths of the read's CPU
-    (``bench/duplicate_check.py``)."""
+    similar names: 5,000 rows read as ``UUID`` objects cost about 12 ms of CPU, as text 3 ms
+    (PostgreSQL, 2026-12-07; ``bench/duplicate_check.py`` measures the whole check)."""
     registered, sent_for = _centre_scopes(centre)
     scopes = [registered, sent_for]
     names: dict[str, str] = {}
@@ -186,7 +186,8 @@ def _names_to_compare(centre: Facility) -> list[tuple[str, str]]:
 
 def _newest_names(scope: QuerySet[Patient]) -> list[tuple[str, str]]:
     """(id as text, name) of the scope's newest ``DUPLICATE_CANDIDATES``. Nothing else is
-    read: a ``datetime`` per row cost five times the ids and names together."""
+    read: Django's time-zone-aware loader made a ``datetime`` per row cost about ten times
+    the id and name together."""
     newest = scope.order_by("-created_at").values_list(Cast("pk", output_field=CharField()), "name")
     return list(newest[:DUPLICATE_CANDIDATES])
 
