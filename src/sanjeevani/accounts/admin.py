@@ -162,9 +162,8 @@ class SanjeevaniUserAdmin(NationalAdminOnly, UserAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
-        """Through indexes only, at tens of millions of accounts (``accounts_matching``)."""
-        if not search_term.strip():
-            return queryset, False
+        """Through indexes only, at tens of millions of accounts (``accounts_matching``; an
+        empty search matches everyone)."""
         return queryset.filter(accounts_matching(search_term)), False
 
     def response_add(self, request: HttpRequest, obj: User, post_url_continue=None):
