@@ -210,7 +210,9 @@
                                      iceTransportPolicy: cfg.relayOnly === "1" ? "relay" : "all" });
     peer = { user: member, peerId: member.peer_id, session: member.session, pc: pc,
              polite: state.me.user_id < member.user_id, makingOffer: false, ignoreOffer: false,
-             box: remoteBox(member), stats: null, restartTimer: null };
+             box: remoteBox(member), stats: null, restartTimer: null,
+             candidates: { sent: 0, received: 0, refused: 0 },
+             stallSpread: Math.random() * 4000 };
     peer.box.dataset.qualityStep = member.qualityStep || "normal";
     state.peers.set(member.user_id, peer);
     if (state.stream) state.stream.getTracks().forEach(function (tr) { pc.addTrack(tr, state.stream); });
@@ -224,7 +226,9 @@
       } catch (err) { console.warn("negotiation", err); } finally { peer.makingOffer = false; }
     };
     pc.onicecandidate = function (e) {
-      if (e.candidate) send({ type: "ice-candidate", to: peer.peerId, candidate: e.candidate.toJSON() });
+      if (!e.candidate) return;
+      peer.candidates.sent++;
+      send({ type: "ice-candidate", to: peer.peerId, candidate: e.candidate.toJSON() });
     };
     pc.ontrack = function (e) {
       var video = peer.box.querySelector("video");
@@ -265,7 +269,9 @@
   }
   /* A call that has not connected within STALL_MS is negotiated again: an offer or answer
      lost while a socket reconnected, or a stalled ICE check, would otherwise leave both
-     people looking at an empty tile. A member whose offer never came gets ours. */
+     people looking at an empty tile. A member whose offer never came gets ours. Each call
+     waits a little more at random, so two pages that started together do not restart each
+     other in step. */
   var STALL_MS = 10000;
   function watchCalls() {
     if (!state.ws || !state.me || state.ended || state.stopped) return;
@@ -282,13 +288,22 @@
       }
       if (peer.pc.connectionState === "connected") { peer.stalledSince = null; return; }
       peer.stalledSince = peer.stalledSince || now;
-      if (now - peer.stalledSince > STALL_MS) {
+      if (now - peer.stalledSince > STALL_MS + peer.stallSpread) {
         peer.stalledSince = now;
         console.debug("room: call with", member.user_id, "stalled in", peer.pc.connectionState,
-                      peer.pc.signalingState, "- negotiating again");
+                      peer.pc.signalingState, "- negotiating again;", describeCall(peer));
         renegotiate(peer);
       }
     });
+  }
+  /* What a stalled call had: enough to tell a lost description from missing candidates. */
+  function describeCall(peer) {
+    var pc = peer.pc, c = peer.candidates;
+    return "ice " + pc.iceConnectionState + ", gathering " + pc.iceGatheringState +
+      ", local " + (pc.localDescription ? pc.localDescription.type : "none") +
+      ", remote " + (pc.remoteDescription ? pc.remoteDescription.type : "none") +
+      ", candidates sent " + c.sent + " received " + c.received + " refused " + c.refused +
+      (peer.polite ? ", polite" : ", impolite");
   }
   async function renegotiate(peer) {
     if (peer.pc.signalingState === "have-local-offer") {
@@ -342,7 +357,8 @@
   }
   function peerFromMessage(message, create) {
     var member = state.present.get(message.from);
-    return member ? peerFor(member, create) : null;
+    if (!member) { console.debug("room:", message.type, "from", message.from, "who is not here - dropped"); return null; }
+    return peerFor(member, create);
   }
 
   /* ---- connection quality, and stepping down or up on our own ------------------------- */
@@ -530,7 +546,11 @@
     "ice-candidate": async function (m) {
       var peer = peerFromMessage(m, false);
       if (!peer || !m.candidate) return;
-      try { await peer.pc.addIceCandidate(m.candidate); } catch (err) { if (!peer.ignoreOffer) console.warn(err); }
+      peer.candidates.received++;
+      try { await peer.pc.addIceCandidate(m.candidate); } catch (err) {
+        peer.candidates.refused++;
+        if (!peer.ignoreOffer) console.warn(err);
+      }
     },
     "ice-restart": function (m) { var p = peerFromMessage(m, false); if (p) p.pc.restartIce(); },
     "media-state": function (m) {
