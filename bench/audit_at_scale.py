@@ -118,9 +118,9 @@ def _queries(now: dt.datetime) -> list[tuple[str, object]]:
             "one patient, this year",
             events.filter(patient_id=patient, at__gte=now - dt.timedelta(days=365))[:100],
         ),
-        ("an actor's trail (actor_id)", events.filter(actor_id=actor)[:100]),
+        ("an actor's trail; admin's who", events.filter(actor_id__in=[actor])[:100]),
         (
-            "admin list, who = user name (iexact)",
+            "admin list, who = recorded label",
             events.filter(actor_label__iexact="staff-42")[:100],
         ),
         (
@@ -131,13 +131,32 @@ def _queries(now: dt.datetime) -> list[tuple[str, object]]:
             "workspace: how a consultation ended",
             closed.order_by("-at").only("detail", "actor_role")[:1],
         ),
-        # The admin's paginator counts the (filtered) list on every page.
+        # Django's paginator counted the (filtered) list on every page (until 2026-12-07).
         ("admin list's count, no filter", ("SELECT count(*) FROM audit_auditevent", [])),
         (
             "admin list's count, past 7 days",
             ("SELECT count(*) FROM audit_auditevent WHERE at >= %s AND at < %s", [week, now]),
         ),
+        # The admin's count now stops at its cap (config/admin_lists.py).
+        ("admin list's capped count, no filter", _capped_count(events)),
+        (
+            "admin list's capped count, 7 days",
+            _capped_count(events.filter(at__gte=week, at__lt=now)),
+        ),
     ]
+
+
+def _capped_count(events) -> tuple[str, None]:
+    """The statement the admin's ``CappedCountPaginator`` runs for its count."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sanjeevani.config.admin_lists import LIST_COUNT_CAP, CappedCountPaginator
+
+    with CaptureQueriesContext(connection) as ran:
+        counted = CappedCountPaginator(events, 100, count_cap=LIST_COUNT_CAP).count
+    assert counted <= LIST_COUNT_CAP
+    return ran.captured_queries[-1]["sql"], None
 
 
 def main() -> None:

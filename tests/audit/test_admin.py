@@ -3,6 +3,8 @@
 import uuid
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from sanjeevani.accounts.models import Role
@@ -107,3 +109,30 @@ def test_other_staff_cannot_see_the_trail(client, events, role):
     index = client.get(reverse("admin:index"))
     apps = [app["app_label"] for app in index.context["app_list"]]
     assert "audit" not in apps
+
+
+# --- "who": through the account's index, the recorded label only when no account matches ---
+def test_who_finds_an_account_by_its_id_even_after_a_rename(client, events):
+    client.force_login(national_admin())
+    doctor = events["view"].actor
+    doctor.username = "dr-asha-menon"
+    doctor.save(update_fields=["username"])
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(CHANGELIST, {"actor": "DR-ASHA-MENON"})
+    assert listed(response) == {"patient.view", "prescription.issue"}
+    trail = [q["sql"] for q in queries.captured_queries if "audit_auditevent" in q["sql"]]
+    assert trail and not any("UPPER" in sql.upper() for sql in trail)
+
+
+def test_who_still_finds_a_former_account_by_the_recorded_name(client, events):
+    client.force_login(national_admin())
+    events["cho"].actor.delete()
+    response = client.get(CHANGELIST, {"actor": "Cho-Ravi"})
+    assert listed(response) == {"patient.create"}
+
+
+def test_who_finds_a_name_typed_in_other_capitals_than_it_was_made_with(client, db):
+    client.force_login(national_admin())
+    record_event(StaffUserFactory(role=Role.DOCTOR, username="Dr.Kavya"), "patient.view")
+    response = client.get(CHANGELIST, {"actor": "dr.kavya"})
+    assert listed(response) == {"patient.view"}

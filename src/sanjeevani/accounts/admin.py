@@ -22,6 +22,7 @@ from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from sanjeevani.audit.services import client_ip
+from sanjeevani.config.admin_lists import CappedCountList
 
 from .api_tokens import expires_at, revoke_device, sign_out_everywhere
 from .errors import SignInError
@@ -130,7 +131,7 @@ def sign_out_users_everywhere(modeladmin, request: HttpRequest, queryset: QueryS
 
 
 @admin.register(User)
-class SanjeevaniUserAdmin(NationalAdminOnly, UserAdmin):
+class SanjeevaniUserAdmin(NationalAdminOnly, CappedCountList, UserAdmin):
     actions = [sign_out_users_everywhere]
     form = SanjeevaniUserChangeForm
     add_form = SanjeevaniUserCreationForm
@@ -143,8 +144,6 @@ class SanjeevaniUserAdmin(NationalAdminOnly, UserAdmin):
         "number. Any account by the beginning of its username."
     )
     ordering = ("username",)
-    # Every patient is an account: no second count of the whole table on each page.
-    show_full_result_count = False
     fieldsets = (
         *UserAdmin.fieldsets,
         (_("Sanjeevani"), {"fields": ("role", "mobile", "preferred_language")}),
@@ -208,7 +207,7 @@ def sign_out_devices(modeladmin, request: HttpRequest, queryset: QuerySet) -> No
 
 
 @admin.register(DeviceToken)
-class DeviceTokenAdmin(NationalAdminOnly, admin.ModelAdmin):
+class DeviceTokenAdmin(NationalAdminOnly, CappedCountList, admin.ModelAdmin):
     """Who is signed in on which device. Read-only: tokens come from signing in, and leave
     through the action (never a bare delete, which would skip the audit trail)."""
 
@@ -216,7 +215,6 @@ class DeviceTokenAdmin(NationalAdminOnly, admin.ModelAdmin):
     list_display = ("user", "device", "created_at", "last_used_at", "expires")
     list_select_related = ("user",)
     search_fields = ("user__username", "user__mobile", "device")
-    show_full_result_count = False
     fields = ("user", "device", "key_prefix", "created_at", "last_used_at", "expires")
     readonly_fields = fields
     ordering = ("-last_used_at",)
