@@ -26,9 +26,13 @@ CAP = 5
 
 @pytest.fixture
 def capped(monkeypatch):
-    """Every capped list of the site counts at most ``CAP`` rows."""
+    """Every capped list of the site counts at most ``CAP`` rows, 2 a page, "Show all" up
+    to 3: the proportions of the real lists (100 a page, 200, 10,000) at a test's size."""
     for model in (AuditEvent, DeviceToken, User):
-        monkeypatch.setattr(admin.site._registry[model], "list_count_cap", CAP)
+        model_admin = admin.site._registry[model]
+        monkeypatch.setattr(model_admin, "list_count_cap", CAP)
+        monkeypatch.setattr(model_admin, "list_per_page", 2)
+        monkeypatch.setattr(model_admin, "list_max_show_all", 3)
 
 
 @pytest.fixture
@@ -54,6 +58,8 @@ def test_a_long_trail_is_counted_up_to_the_cap_and_says_more_than(capped, nation
     assert response.status_code == 200
     assert "More than 5 audit events: filter the list to count them." in response.text
     assert response.context["cl"].result_count == CAP
+    assert len(response.context["cl"].result_list) == 2
+    assert 'class="showall"' not in response.text
     # Every count the page made is bounded: a LIMIT inside it, never the whole table.
     assert counts(queries.captured_queries)
     assert all("LIMIT" in sql.upper() for sql in counts(queries.captured_queries))
@@ -69,8 +75,7 @@ def test_a_filter_that_narrows_the_list_brings_the_exact_count_back(capped, nati
     assert re.search(r"2\s+audit events", response.text)
 
 
-def test_pages_past_the_first_still_open_within_the_cap(capped, national, monkeypatch):
-    monkeypatch.setattr(admin.site._registry[AuditEvent], "list_per_page", 2)
+def test_pages_past_the_first_still_open_within_the_cap(capped, national):
     record(CAP + 3)
     shown = set()
     for page in (1, 2, 3):
@@ -82,9 +87,8 @@ def test_pages_past_the_first_still_open_within_the_cap(capped, national, monkey
     assert national.get(AUDIT, {"p": 4}).status_code == 302
 
 
-def test_no_select_all_while_the_count_is_capped(capped, national, monkeypatch):
+def test_no_select_all_while_the_count_is_capped(capped, national):
     """A device-token action on "all N" would reach tokens nobody was shown a count of."""
-    monkeypatch.setattr(admin.site._registry[DeviceToken], "list_per_page", 2)
     for _ in range(CAP + 2):
         DeviceToken.objects.issue(StaffUserFactory(role=Role.DOCTOR), device="phone")
     response = national.get(TOKENS)
@@ -118,3 +122,16 @@ def test_the_capped_count_is_said_in_hindi_too(capped, national):
     response = national.get(AUDIT, HTTP_ACCEPT_LANGUAGE="hi")
     assert response.status_code == 200
     assert "5 से अधिक" in response.text
+
+
+def test_a_cap_within_one_page_still_never_lists_the_whole_table(national, monkeypatch):
+    """Django's change list shows every row when the count fits a page (or "Show all"):
+    the cap is raised above both, whatever it was set to."""
+    model_admin = admin.site._registry[AuditEvent]
+    monkeypatch.setattr(model_admin, "list_count_cap", 2)
+    monkeypatch.setattr(model_admin, "list_per_page", 3)
+    monkeypatch.setattr(model_admin, "list_max_show_all", 4)
+    record(9)
+    response = national.get(AUDIT)
+    assert len(response.context["cl"].result_list) == 3
+    assert "More than 5 audit events" in response.text

@@ -58,10 +58,9 @@ class CappedCountList:
         orphans: int = 0,
         allow_empty_first_page: bool = True,
     ) -> CappedCountPaginator:
+        # A cap within one page, or within "Show all", would list the whole table at once
+        # (Django's change list shows every row when the count fits).
+        cap = max(self.list_count_cap, per_page + 1, self.list_max_show_all + 1)
         return CappedCountPaginator(
-            queryset,
-            per_page,
-            orphans,
-            allow_empty_first_page,
-            count_cap=self.list_count_cap,
+            queryset, per_page, orphans, allow_empty_first_page, count_cap=cap
         )
