@@ -287,3 +287,32 @@ def test_the_console_calls_the_next_patient_with_alt_n(live_server_url, signed_i
     doctor.keyboard.press("Alt+KeyN")
     doctor.wait_for_url(f"{live_server_url}/consultations/*/")
     expect(doctor.locator("#consultation-status")).to_contain_text("Calling the patient")
+
+
+def test_call_next_is_not_overtaken_by_its_own_assignment_event(live_server_url, signed_in_page):
+    """The claim publishes ``consultation.assigned`` to the doctor's feed at commit; when that
+    event reaches the console before the form's answer (a slow network, a loaded node), the
+    page must not start a second navigation that aborts the answer's (CI saw
+    ``net::ERR_ABORTED``). The answer is held back here until the event has surely arrived."""
+    clinic = make_clinic()
+    consultation_services.start_serving(clinic.doctor.user, clinic.opd)
+    consultation_services.take_token(clinic.patient.account, clinic.patient, clinic.opd, "Cough")
+    doctor = signed_in_page(clinic.doctor.user)
+    with doctor.expect_response(lambda r: r.url.endswith("/queue.json")):
+        doctor.goto(f"{live_server_url}/consultations/")
+
+    def answer_late(route):
+        answer = route.fetch(max_redirects=0)
+        doctor.wait_for_timeout(1_500)
+        route.fulfill(response=answer)
+
+    doctor.route("**/consultations/call-next", answer_late)
+    aborted = []
+    doctor.on(
+        "requestfailed",
+        lambda r: aborted.append((r.url, r.failure)) if r.resource_type == "document" else None,
+    )
+    doctor.keyboard.press("Alt+KeyN")
+    doctor.wait_for_url(f"{live_server_url}/consultations/*/")
+    expect(doctor.locator("#consultation-status")).to_contain_text("Calling the patient")
+    assert aborted == []

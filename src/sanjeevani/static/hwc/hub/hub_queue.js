@@ -8,6 +8,13 @@
   var url = root.dataset.queueUrl, wsPath = root.dataset.wsPath;
   var consultationUrl = root.dataset.consultationUrl, PLACEHOLDER = "00000000-0000-0000-0000-000000000000";
   var pollTimer = null, tries = 0, pending = false, again = false;
+  // Once a form is on its way (Call next), its answer decides the next page: the
+  // assignment event it also causes would abort that navigation for a second load.
+  var leaving = false;
+  document.addEventListener("submit", function (e) { if (!e.defaultPrevented) leaving = true; });
+  window.addEventListener("pageshow", function () { leaving = false; });
+
+  function openConsultation(href) { if (!leaving) { leaving = true; window.location.assign(href); } }
 
   function cell(row, value) { var td = document.createElement("td"); td.textContent = value; row.appendChild(td); return td; }
 
@@ -74,7 +81,7 @@
     socket.onmessage = function (msg) {
       var ev; try { ev = JSON.parse(msg.data); } catch (e) { return; }
       if (ev.type === "consultation.assigned" && ev.consultation) {
-        window.location.assign(consultationUrl.replace(PLACEHOLDER, ev.consultation));
+        openConsultation(consultationUrl.replace(PLACEHOLDER, ev.consultation));
         return;
       }
       setTimeout(refresh, Math.random() * 500);
