@@ -135,3 +135,45 @@ def test_a_cap_within_one_page_still_never_lists_the_whole_table(national, monke
     response = national.get(AUDIT)
     assert len(response.context["cl"].result_list) == 3
     assert "More than 5 audit events" in response.text
+
+
+def sign_out_all(client, tokens: list[DeviceToken], **headers):
+    """The actions bar's "Select all" posted by hand: one visible row ticked, ``select_across``."""
+    return client.post(
+        TOKENS,
+        {
+            "action": "sign_out_devices",
+            "index": "0",
+            "select_across": "1",
+            "_selected_action": [str(tokens[0].pk)],
+        },
+        follow=True,
+        **headers,
+    )
+
+
+def test_an_action_on_all_of_a_capped_list_is_refused(capped, national):
+    """The bar hides "Select all" past the cap; a request crafted to ask for it anyway signs
+    nobody out and says how to go on."""
+    tokens = [
+        DeviceToken.objects.issue(StaffUserFactory(role=Role.DOCTOR), device="phone").token
+        for _ in range(CAP + 2)
+    ]
+    response = sign_out_all(national, tokens)
+    assert response.status_code == 200
+    assert "More than 5 rows match: filter the list to fewer" in response.text
+    assert DeviceToken.objects.count() == len(tokens)
+    in_hindi = sign_out_all(national, tokens, HTTP_ACCEPT_LANGUAGE="hi")
+    assert "5 से अधिक पंक्तियाँ मेल खाती हैं" in in_hindi.text
+    assert DeviceToken.objects.count() == len(tokens)
+
+
+def test_an_action_on_all_of_an_exactly_counted_list_still_runs(capped, national):
+    tokens = [
+        DeviceToken.objects.issue(StaffUserFactory(role=Role.DOCTOR), device="phone").token
+        for _ in range(CAP - 1)
+    ]
+    response = sign_out_all(national, tokens)
+    assert response.status_code == 200
+    assert f"{CAP - 1} devices are signed out." in response.text
+    assert DeviceToken.objects.count() == 0

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
 
 #: Rows counted at most: 100 pages of 100, a bounded read through an index.
 LIST_COUNT_CAP = 10_000
@@ -45,10 +48,34 @@ class CappedCountList:
 
     The pagination and search templates (``templates/admin/``) print "more than N", and the
     actions bar offers no "select all N" while the count is capped: an action on the whole
-    filtered list would reach rows nobody was shown a count of."""
+    filtered list would reach rows nobody was shown a count of. A crafted request asking for
+    it anyway is refused the same way."""
 
     list_count_cap = LIST_COUNT_CAP
     show_full_result_count = False
+
+    def _count_cap(self, per_page: int) -> int:
+        # A cap within one page, or within "Show all", would list the whole table at once
+        # (Django's change list shows every row when the count fits).
+        return max(self.list_count_cap, per_page + 1, self.list_max_show_all + 1)
+
+    def response_action(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        """Django's action on "all" of the filtered list, refused while it counts past the cap."""
+        across = forms.BooleanField(required=False).clean(request.POST.get("select_across"))
+        if across:
+            cap = self._count_cap(self.list_per_page)
+            if queryset[: cap + 1].count() > cap:
+                self.message_user(
+                    request,
+                    _(
+                        "More than %(cap)d rows match: filter the list to fewer, or tick the "
+                        "rows to act on."
+                    )
+                    % {"cap": cap},
+                    messages.WARNING,
+                )
+                return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
 
     def get_paginator(
         self,
@@ -58,9 +85,6 @@ class CappedCountList:
         orphans: int = 0,
         allow_empty_first_page: bool = True,
     ) -> CappedCountPaginator:
-        # A cap within one page, or within "Show all", would list the whole table at once
-        # (Django's change list shows every row when the count fits).
-        cap = max(self.list_count_cap, per_page + 1, self.list_max_show_all + 1)
         return CappedCountPaginator(
-            queryset, per_page, orphans, allow_empty_first_page, count_cap=cap
+            queryset, per_page, orphans, allow_empty_first_page, count_cap=self._count_cap(per_page)
         )
