@@ -179,7 +179,11 @@ class DeviceToken(models.Model):
 
     class Meta:
         ordering = ["-last_used_at"]
-        indexes = [models.Index(fields=["user", "-last_used_at"])]
+        indexes = [
+            models.Index(fields=["user", "-last_used_at"]),
+            # The purge of idle tokens and the administration's list, newest use first.
+            models.Index(fields=["last_used_at"], name="devicetoken_last_used"),
+        ]
         verbose_name = _("signed-in device")
         verbose_name_plural = _("signed-in devices")
 
