@@ -21,10 +21,11 @@ from hmac import compare_digest
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import CharField, F
 from django.utils import timezone
 
 from sanjeevani.audit.services import record_event
+from sanjeevani.config.compiled_queries import CompiledQuery, Slot
 
 from .models import KEY_MAX_LENGTH, KEY_PREFIX_LENGTH, DeviceToken, User, hash_key
 from .socket_endings import end_device_sockets, end_every_socket_of
@@ -97,6 +98,14 @@ def purge_expired_tokens(now: datetime | None = None) -> int:
     return count
 
 
+#: Every API request reads it (``bench/compiled_queries.py``).
+_tokens_with_prefix = CompiledQuery(
+    lambda: DeviceToken.objects.select_related("user").filter(
+        key_prefix=Slot("prefix", CharField())
+    )
+)
+
+
 def token_for_key(key: str) -> DeviceToken | None:
     """The live token this key belongs to, its user loaded; None for an unknown, revoked or
     expired key. Marks the token used, at most once per ``touch_interval``."""
@@ -106,9 +115,7 @@ def token_for_key(key: str) -> DeviceToken | None:
     token = next(
         (
             candidate
-            for candidate in DeviceToken.objects.select_related("user").filter(
-                key_prefix=key[:KEY_PREFIX_LENGTH]
-            )
+            for candidate in _tokens_with_prefix(prefix=key[:KEY_PREFIX_LENGTH])
             if compare_digest(candidate.key_hash, digest)
         ),
         None,

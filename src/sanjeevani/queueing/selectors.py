@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, Q, UUIDField
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sanjeevani.audit.services import record_event
+from sanjeevani.config.compiled_queries import CompiledQuery, Slot
 from sanjeevani.patients.models import Patient
 from sanjeevani.registry.models import DoctorProfile, OnlineOPD
 
@@ -314,14 +315,24 @@ def live_tickets_of_family(user) -> list[Ticket]:
     )
 
 
+#: Read on every status poll and step of a patient's token (``bench/compiled_queries.py``).
+_family_ticket = CompiledQuery(
+    lambda: Ticket.objects.select_related("patient", "opd", "claimed_by__user").filter(
+        pk=Slot("ticket", UUIDField()),
+        patient__account_id=Slot("account", Patient._meta.get_field("account").target_field),
+        opd__isnull=False,
+    )[:2]
+)
+
+
 def ticket_for_family(user, ticket_id) -> Ticket:
     """A token of this account's family; anyone else's is not found (``Ticket.DoesNotExist``,
     which pages and the API answer with 404). Not audited: for the steps that act on the
     token and the frequent status polls; a page or endpoint that shows the token uses
     ``ticket_viewed_by_family``."""
-    return Ticket.objects.select_related("patient", "opd", "claimed_by__user").get(
-        pk=ticket_id, patient__account=user, opd__isnull=False
-    )
+    if user.pk is None:
+        raise Ticket.DoesNotExist("a token of nobody's family")
+    return _family_ticket.one(ticket=ticket_id, account=user.pk)
 
 
 def ticket_viewed_by_family(user, ticket_id, request=None) -> Ticket:

@@ -1,0 +1,102 @@
+"""Node CPU per call of the hot fixed-shape reads, as Django compiles them on every call and
+as ``config/compiled_queries.py`` runs them (compiled once per connection), in the same run
+on a scratch PostgreSQL database:
+
+- the device token behind ``Authorization: Token`` (``accounts.api_tokens.token_for_key``:
+  every API request), with its user;
+- a family's token (``queueing.selectors.ticket_for_family``: every status poll and step of
+  a waiting patient), with its patient, OPD and calling doctor.
+
+Each is also timed as a raw cursor running the same SQL (no instances built): the floor.
+The statement and the rows are the same; what differs is the node's work around them.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python bench/compiled_queries.py [N]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+from scratch_database import scratch_postgres  # noqa: E402
+
+
+def cpu_us_per_call(call: Callable[[], object], n: int) -> float:
+    for _ in range(50):
+        call()
+    started = time.process_time()
+    for _ in range(n):
+        call()
+    return (time.process_time() - started) / n * 1e6
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
+    with scratch_postgres("sv_bench_compiled_queries", needs="the app's production database"):
+        from django.db import connection
+
+        from sanjeevani.accounts.api_tokens import _tokens_with_prefix
+        from sanjeevani.accounts.models import KEY_PREFIX_LENGTH, DeviceToken
+        from sanjeevani.consultations import services
+        from sanjeevani.queueing.models import Ticket
+        from sanjeevani.queueing.selectors import _family_ticket
+        from tests.opd.pages_support import make_clinic
+
+        clinic = make_clinic()
+        services.start_serving(clinic.doctor.user, clinic.opd)
+        ticket = services.take_token(clinic.patient.account, clinic.patient, clinic.opd, "Cough")
+        key = DeviceToken.objects.issue(clinic.patient.account, device="phone").key
+        prefix, account = key[:KEY_PREFIX_LENGTH], clinic.patient.account
+
+        def raw(sql: str, params: list) -> Callable[[], object]:
+            def run() -> object:
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    return cursor.fetchall()
+
+            return run
+
+        token_sql = str(_tokens_with_prefix._compiled_for("default").sql)
+        ticket_sql = str(_family_ticket._compiled_for("default").sql)
+        reads = {
+            "device token + user": (
+                lambda: list(DeviceToken.objects.select_related("user").filter(key_prefix=prefix)),
+                lambda: _tokens_with_prefix(prefix=prefix),
+                raw(token_sql, [prefix]),
+            ),
+            "family's token + 3 relations": (
+                lambda: Ticket.objects.select_related("patient", "opd", "claimed_by__user").get(
+                    pk=ticket.pk, patient__account=account, opd__isnull=False
+                ),
+                lambda: _family_ticket.one(ticket=ticket.pk, account=account.pk),
+                raw(ticket_sql, [ticket.pk, account.pk]),
+            ),
+        }
+        print(f"{n} calls each, one process, PostgreSQL; load average {os.getloadavg()[0]:.1f}")
+        print(f"  {'read':<30} {'Django':>10} {'compiled':>10} {'raw SQL':>10}  compiled/Django")
+        for name, (orm, compiled, floor) in reads.items():
+            assert orm_equal(orm(), compiled()), name
+            before, after, bare = (cpu_us_per_call(f, n) for f in (orm, compiled, floor))
+            ratio = after / before
+            print(f"  {name:<30} {before:7.0f} µs {after:7.0f} µs {bare:7.0f} µs  {ratio:8.2f}")
+
+
+def orm_equal(a: object, b: object) -> bool:
+    """The same rows, whether read as a list or as one."""
+    return [o.pk for o in (a if isinstance(a, list) else [a])] == [
+        o.pk for o in (b if isinstance(b, list) else [b])
+    ]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""A compiled query (config/compiled_queries.py) answers as the queryset it was built from:
+the same rows, the same field values after the database's conversions, the same related
+rows loaded with them; it compiles once per connection and refuses what would change its
+SQL."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import CharField, UUIDField
+
+from sanjeevani.accounts.api_tokens import token_for_key
+from sanjeevani.accounts.models import DeviceToken, Role
+from sanjeevani.config.compiled_queries import CompiledQuery, Slot
+from sanjeevani.queueing.models import Ticket
+from sanjeevani.queueing.selectors import ticket_for_family
+from tests.factories import DoctorFactory, StaffUserFactory
+from tests.queueing.factories import TicketFactory
+
+pytestmark = pytest.mark.django_db
+
+TOKENS = CompiledQuery(
+    lambda: DeviceToken.objects.select_related("user").filter(
+        key_prefix=Slot("prefix", CharField())
+    )
+)
+TICKET = CompiledQuery(
+    lambda: Ticket.objects.select_related("patient", "opd", "claimed_by__user").filter(
+        pk=Slot("ticket", UUIDField())
+    )[:2]
+)
+
+
+def fields_of(obj) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def test_the_rows_and_their_relations_are_the_querysets(django_assert_num_queries):
+    issued = DeviceToken.objects.issue(StaffUserFactory(role=Role.DOCTOR), device="phone")
+    prefix = issued.token.key_prefix
+    expected = list(DeviceToken.objects.select_related("user").filter(key_prefix=prefix))
+    with django_assert_num_queries(1):
+        found = TOKENS(prefix=prefix)
+        assert [fields_of(t) for t in found] == [fields_of(t) for t in expected]
+        assert [fields_of(t.user) for t in found] == [fields_of(t.user) for t in expected]
+    assert found[0].last_used_at.tzinfo is not None
+    assert not found[0]._state.adding and found[0]._state.db == "default"
+    assert TOKENS(prefix="nothing!") == []
+
+
+def test_an_empty_nullable_relation_is_loaded_as_none(django_assert_num_queries):
+    ticket = TicketFactory()
+    with django_assert_num_queries(1):
+        found = TICKET.one(ticket=ticket.pk)
+        assert found.claimed_by is None
+        assert found.patient == ticket.patient and found.opd.name == ticket.opd.name
+    claimed = TicketFactory(claimed_by=DoctorFactory())
+    with django_assert_num_queries(1):
+        found = TICKET.one(ticket=claimed.pk)
+        assert found.claimed_by.user.username == claimed.claimed_by.user.username
+
+
+def test_one_raises_as_get_does():
+    with pytest.raises(Ticket.DoesNotExist):
+        TICKET.one(ticket="00000000-0000-0000-0000-000000000000")
+    doctor = StaffUserFactory(role=Role.DOCTOR)
+    for _ in range(2):
+        DeviceToken.objects.create(user=doctor, key_prefix="samepfx", key_hash=str(_))
+    with pytest.raises(DeviceToken.MultipleObjectsReturned):
+        TOKENS.one(prefix="samepfx")
+
+
+def test_none_is_refused_rather_than_compared_with_equals():
+    with pytest.raises(ValueError, match="no None"):
+        TOKENS(prefix=None)
+
+
+def test_a_prefetch_cannot_be_compiled():
+    prefetching = CompiledQuery(
+        lambda: Ticket.objects.prefetch_related("patient").filter(pk=Slot("ticket", UUIDField()))
+    )
+    with pytest.raises(ValueError, match="cannot prefetch"):
+        prefetching(ticket=TicketFactory().pk)
+
+
+def test_it_compiles_once_per_connection(monkeypatch):
+    query = CompiledQuery(
+        lambda: Ticket.objects.select_related("opd").filter(pk=Slot("ticket", UUIDField()))
+    )
+    compiles = []
+    real = CompiledQuery._compile
+    monkeypatch.setattr(
+        CompiledQuery, "_compile", lambda self, alias: compiles.append(alias) or real(self, alias)
+    )
+    tickets = [TicketFactory() for _ in range(3)]
+    assert [query.one(ticket=t.pk).pk for t in tickets] == [t.pk for t in tickets]
+    assert compiles == ["default"]
+
+
+def test_the_hot_reads_that_use_it_still_find_only_their_own():
+    mine, theirs = TicketFactory(), TicketFactory()
+    account = mine.patient.account
+    assert ticket_for_family(account, mine.pk) == mine
+    with pytest.raises(Ticket.DoesNotExist):
+        ticket_for_family(account, theirs.pk)
+    issued = DeviceToken.objects.issue(account, device="phone")
+    assert token_for_key(issued.key).user == account
+    assert token_for_key(issued.key[:-1] + ("A" if issued.key[-1] != "A" else "B")) is None
