@@ -5,7 +5,10 @@ on a scratch PostgreSQL database:
 - the device token behind ``Authorization: Token`` (``accounts.api_tokens.token_for_key``:
   every API request), with its user;
 - a family's token (``queueing.selectors.ticket_for_family``: every status poll and step of
-  a waiting patient), with its patient, OPD and calling doctor.
+  a waiting patient), with its patient, OPD and calling doctor;
+- a consultation read by its doctor (``consultations.selectors.visible_consultation``:
+  every step of the doctor's workspace), through the care-team policy, with six related
+  rows; "Django" is the queryset built from ``cases_visible_to`` as before 2026-12-07.
 
 Each is also timed as a raw cursor running the same SQL (no instances built): the floor.
 The statement and the rows are the same; what differs is the node's work around them.
@@ -47,7 +50,14 @@ def main() -> None:
 
         from sanjeevani.accounts.api_tokens import _tokens_with_prefix
         from sanjeevani.accounts.models import KEY_PREFIX_LENGTH, DeviceToken
+        from sanjeevani.config.compiled_queries import Slot
         from sanjeevani.consultations import services
+        from sanjeevani.consultations.care_team import open_visibility
+        from sanjeevani.consultations.selectors import (
+            _visible_query,
+            consultations_visible_to,
+            visible_consultation,
+        )
         from sanjeevani.queueing.models import Ticket
         from sanjeevani.queueing.selectors import _family_ticket
         from tests.opd.pages_support import make_clinic
@@ -56,6 +66,8 @@ def main() -> None:
         services.start_serving(clinic.doctor.user, clinic.opd)
         ticket = services.take_token(clinic.patient.account, clinic.patient, clinic.opd, "Cough")
         key = DeviceToken.objects.issue(clinic.patient.account, device="phone").key
+        doctor = clinic.doctor.user
+        consultation = services.call_next_patient(doctor).consultation
         prefix, account = key[:KEY_PREFIX_LENGTH], clinic.patient.account
 
         def raw(sql: str, params: list) -> Callable[[], object]:
@@ -68,6 +80,15 @@ def main() -> None:
 
         token_sql = str(_tokens_with_prefix._compiled_for("default").sql)
         ticket_sql = str(_family_ticket._compiled_for("default").sql)
+        policy = open_visibility(doctor)
+        visible = _visible_query(policy.shape, policy.build, by_line=False)
+        visible_consultation(doctor, consultation.pk)
+        consultation_sql = str(visible._compiled_for("default").sql)
+        opened = {**policy.values, "consultation": consultation.pk}
+        consultation_params = [
+            opened[p.name] if isinstance(p, Slot) else p
+            for p in visible._compiled_for("default").params
+        ]
         reads = {
             "device token + user": (
                 lambda: list(DeviceToken.objects.select_related("user").filter(key_prefix=prefix)),
@@ -80,6 +101,15 @@ def main() -> None:
                 ),
                 lambda: _family_ticket.one(ticket=ticket.pk, account=account.pk),
                 raw(ticket_sql, [ticket.pk, account.pk]),
+            ),
+            "consultation, its doctor": (
+                lambda: (
+                    consultations_visible_to(doctor)
+                    .select_related("patient__state")
+                    .get(pk=consultation.pk)
+                ),
+                lambda: visible_consultation(doctor, consultation.pk),
+                raw(consultation_sql, consultation_params),
             ),
         }
         print(f"{n} calls each, one process, PostgreSQL; load average {os.getloadavg()[0]:.1f}")

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.utils import timezone
 
 from sanjeevani.accounts.models import Role
-from sanjeevani.consultations import care_team
+from sanjeevani.consultations import care_team, selectors
 from sanjeevani.consultations.care_team import (
     DOCTOR_AFTERCARE,
     RECORD_CORRECTION,
@@ -152,11 +153,50 @@ def listed(case: Case, who: str, now: dt.datetime | None = None) -> set[Action]:
     }
 
 
+def opened(case: Case, who: str, service_line: str | None = None) -> bool:
+    """Whether the record opens for them (``selectors.visible_consultation``: the compiled
+    query of their role's shape, the same SQL for every user of that shape)."""
+    try:
+        selectors.visible_consultation(case.people[who], case.consultation.pk, service_line)
+    except Http404:
+        return False
+    return True
+
+
 @pytest.mark.parametrize("who", PEOPLE)
 def test_every_person_and_action_while_the_consultation_runs(case, who):
     expected = WHILE_OPEN.get(who, set())
     assert allowed(case, who) == expected
     assert listed(case, who) == expected & set(CASE_ACTIONS), "the list filter disagrees"
+    assert opened(case, who) == (A.VIEW_RECORD in expected), "the record's read disagrees"
+
+
+def test_a_compiled_read_takes_each_persons_own_values(case):
+    """The first doctor's read compiles the doctor's shape; the next doctor's read runs the
+    same SQL with their own id, and finds only their own consultation."""
+    theirs = HubSpokeConsultationFactory()
+    for _ in range(2):
+        assert opened(case, "doctor")
+        assert selectors.visible_consultation(theirs.doctor.user, theirs.pk) == theirs
+        with pytest.raises(Http404):
+            selectors.visible_consultation(theirs.doctor.user, case.consultation.pk)
+        with pytest.raises(Http404):
+            selectors.visible_consultation(case.people["doctor"], theirs.pk)
+    assert opened(case, "centre_cho") and not opened(case, "other_centre_cho")
+    assert opened(case, "doctor", Consultation.ServiceLine.HUB_SPOKE)
+    assert not opened(case, "doctor", Consultation.ServiceLine.OPD)
+    with pytest.raises(Http404):
+        selectors.visible_consultation(case.people["doctor"], "not-a-consultation")
+
+
+def test_the_requesters_window_is_read_at_each_call(case):
+    requester = case.people["requester"]
+    Posting.objects.filter(user=requester).update(facility=FacilityFactory())
+    forget_scope(requester)
+    case.end(timezone.now() - REQUESTER_FOLLOW_UP + dt.timedelta(days=1))
+    assert opened(case, "requester")
+    case.end(timezone.now() - REQUESTER_FOLLOW_UP - dt.timedelta(days=1))
+    assert not opened(case, "requester")
 
 
 def test_the_doctor_keeps_their_own_record_but_the_wider_case_only_for_the_aftercare(case):

@@ -49,17 +49,18 @@ reverse relation ``room_participants`` so that imports keep pointing down.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Field, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from sanjeevani.accounts.models import Role
+from sanjeevani.accounts.models import Role, User
+from sanjeevani.config.compiled_queries import Slot
 from sanjeevani.patients.family import (
     assisted_ticket_ids,
     is_account_holder,
@@ -135,11 +136,6 @@ class Rule:
         if self.after_end is FOR_GOOD or status != Consultation.Status.ENDED:
             return True
         return ended_at is not None and now - ended_at <= self.after_end
-
-    def window(self, now: dt.datetime) -> Q:
-        if self.after_end is FOR_GOOD:
-            return Q()
-        return ~Q(status=Consultation.Status.ENDED) | Q(ended_at__gte=now - self.after_end)
 
 
 def _rules(tie: Tie, role: Role | None, *grants: tuple[Action, dt.timedelta | None]) -> list[Rule]:
@@ -288,24 +284,46 @@ def require(user: Any, action: Action, target: Any, now: dt.datetime | None = No
         raise PermissionDenied(_("You are not part of this patient's care."))
 
 
-def _tie_condition(user: Any, tie: Tie) -> Q | None:
+#: How a condition takes one of its values: as the value itself (a queryset to narrow
+#: further), or as a ``Slot`` of a compiled query that records the value for the call.
+Bind = Callable[[str, Any, Field], Any]
+
+
+def _as_value(name: str, value: Any, field: Field) -> Any:
+    return value
+
+
+def _tie_condition(user: Any, tie: Tie, bind: Bind = _as_value) -> Q | None:
     if tie in USER_PATHS:
-        return Q(**{USER_PATHS[tie]: user})
+        return Q(**{f"{USER_PATHS[tie]}_id": bind("user", user.pk, User._meta.pk)})
     if tie == Tie.ASSISTING:
         return Q(ticket_id__in=assisted_ticket_ids(user))
     facility = _facility_of(user)
-    return None if facility is None else Q(**{f"{FACILITY_PATHS[tie]}_id": facility})
+    if facility is None:
+        return None
+    path = f"{FACILITY_PATHS[tie]}_id"
+    return Q(**{path: bind("facility", facility, Consultation._meta.get_field(path).target_field)})
 
 
-def _filter(rules: Iterable[Rule], user: Any, now: dt.datetime) -> QuerySet[Consultation]:
+def _window(rule: Rule, now: dt.datetime, bind: Bind = _as_value) -> Q:
+    if rule.after_end is FOR_GOOD:
+        return Q()
+    since = bind(f"ended_since_{int(rule.after_end.total_seconds())}", now - rule.after_end,
+                 Consultation._meta.get_field("ended_at"))  # fmt: skip
+    return ~Q(status=Consultation.Status.ENDED) | Q(ended_at__gte=since)
+
+
+def _filter(
+    rules: Iterable[Rule], user: Any, now: dt.datetime, bind: Bind = _as_value
+) -> QuerySet[Consultation]:
     condition, crosses_many = None, False
     for rule in rules:
-        tied = _tie_condition(user, rule.tie)
+        tied = _tie_condition(user, rule.tie, bind)
         if tied is not None:
             condition = (
-                tied & rule.window(now)
+                tied & _window(rule, now, bind)
                 if condition is None
-                else condition | (tied & rule.window(now))
+                else condition | (tied & _window(rule, now, bind))
             )
             crosses_many |= rule.tie == Tie.PARTICIPANT
     if condition is None:
@@ -315,6 +333,48 @@ def _filter(rules: Iterable[Rule], user: Any, now: dt.datetime) -> QuerySet[Cons
             pk__in=Consultation.objects.filter(condition).values("pk")
         )
     return Consultation.objects.filter(condition)
+
+
+@dataclass(frozen=True)
+class OpenVisibility:
+    """``cases_visible_to`` for one role and action with its values left open, for a
+    compiled query (``config.compiled_queries``): ``shape`` names the SQL (the same for
+    every user it fits), ``build`` makes the queryset with ``Slot``s, ``values`` are this
+    user's."""
+
+    shape: tuple
+    build: Callable[[], QuerySet[Consultation]]
+    values: dict[str, Any]
+
+
+def open_visibility(
+    user: Any, action: Action = Action.VIEW_RECORD, now: dt.datetime | None = None
+) -> OpenVisibility | None:
+    """The visibility condition with slots, or None when its SQL would depend on the user
+    beyond their values (signed out, no rule, an operator's assisted tokens): the caller
+    then uses ``cases_visible_to``."""
+    if not _signed_in(user):
+        return None
+    rules = rules_for(user.role, action)
+    if not rules or any(r.tie == Tie.ASSISTING for r in rules):
+        return None
+    now = now or timezone.now()
+    values: dict[str, Any] = {}
+
+    def record(name: str, value: Any, field: Field) -> Slot:
+        values[name] = value
+        return Slot(name, field)
+
+    _filter(rules, user, now, record)
+    if not values:
+        return None
+    facility_tied = any(r.tie in FACILITY_PATHS for r in rules)
+    shape = (user.role, action, facility_tied and "facility" in values)
+    return OpenVisibility(
+        shape=shape,
+        build=lambda: _filter(rules, user, now, lambda name, value, field: Slot(name, field)),
+        values=values,
+    )
 
 
 def cases_visible_to(

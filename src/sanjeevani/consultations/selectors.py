@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import CharField, QuerySet, UUIDField
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 
 from sanjeevani.audit.services import record_event
+from sanjeevani.config.compiled_queries import CompiledQuery, Slot
 from sanjeevani.patients.models import Patient
 from sanjeevani.queueing.models import Ticket
 
@@ -36,17 +37,47 @@ def consultations_visible_to(
     )
 
 
+#: The consultation's related rows every page and step of it shows.
+VISIBLE_RELATED = ("patient", "doctor__user", "opd", "ticket", "feedback", "patient__state")
+#: ``visible_consultation``'s query per shape of the policy (role, action, whether the user
+#: is posted somewhere): read on every step of a consultation (``bench/compiled_queries.py``).
+_visible_by_shape: dict[tuple, CompiledQuery[Consultation]] = {}
+
+
+def _visible_query(shape: tuple, build: Any, by_line: bool) -> CompiledQuery[Consultation]:
+    key = (*shape, by_line)
+    query = _visible_by_shape.get(key)
+    if query is None:
+
+        def narrowed() -> QuerySet[Consultation]:
+            found = build().select_related(*VISIBLE_RELATED)
+            if by_line:
+                found = found.filter(service_line=Slot("service_line", CharField()))
+            return found.filter(pk=Slot("consultation", UUIDField()))[:2]
+
+        query = _visible_by_shape.setdefault(key, CompiledQuery(narrowed))
+    return query
+
+
 def visible_consultation(
     user: Any, consultation_id: Any, service_line: str | None = None
 ) -> Consultation:
     """One consultation, for those the care-team policy lets read it; 404 for anyone else.
     Not audited: for the steps that act on it (a page or endpoint that shows the record
-    uses ``consultation_for_user``)."""
-    found = consultations_visible_to(user).select_related("patient__state")
-    if service_line is not None:
-        found = found.filter(service_line=service_line)
+    uses ``consultation_for_user``). Compiled once per shape of the policy; a policy whose
+    SQL depends on more than the user's values (an operator's tokens) is built each time."""
     try:
-        return found.get(pk=consultation_id)
+        policy = care_team.open_visibility(user)
+        if policy is None:
+            found = consultations_visible_to(user).select_related("patient__state")
+            if service_line is not None:
+                found = found.filter(service_line=service_line)
+            return found.get(pk=consultation_id)
+        query = _visible_query(policy.shape, policy.build, service_line is not None)
+        values = {**policy.values, "consultation": consultation_id}
+        if service_line is not None:
+            values["service_line"] = service_line
+        return query.one(**values)
     except (Consultation.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404(_("No such consultation.")) from None
 
