@@ -90,7 +90,7 @@ class CompiledQuery(Generic[M]):
         """The single row, as ``QuerySet.get``: ``DoesNotExist`` or ``MultipleObjectsReturned``
         otherwise (the queryset should be sliced to two rows, so that a second is seen)."""
         found = self(**values)
-        model = self._compiled_for(self._alias()).model
+        model = self._model
         if not found:
             raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
         if len(found) > 1:

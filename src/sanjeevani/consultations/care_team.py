@@ -308,14 +308,16 @@ def _tie_condition(user: Any, tie: Tie, bind: Bind = _as_value) -> Q | None:
 def _window(rule: Rule, now: dt.datetime, bind: Bind = _as_value) -> Q:
     if rule.after_end is FOR_GOOD:
         return Q()
-    since = bind(f"ended_since_{int(rule.after_end.total_seconds())}", now - rule.after_end,
-                 Consultation._meta.get_field("ended_at"))  # fmt: skip
+    name = f"ended_since_{int(rule.after_end.total_seconds())}"
+    since = bind(name, now - rule.after_end, Consultation._meta.get_field("ended_at"))
     return ~Q(status=Consultation.Status.ENDED) | Q(ended_at__gte=since)
 
 
-def _filter(
+def _condition(
     rules: Iterable[Rule], user: Any, now: dt.datetime, bind: Bind = _as_value
-) -> QuerySet[Consultation]:
+) -> tuple[Q | None, bool]:
+    """The rules' conditions joined, and whether one crosses a to-many relation (a room's
+    participants), which would repeat a consultation once per match."""
     condition, crosses_many = None, False
     for rule in rules:
         tied = _tie_condition(user, rule.tie, bind)
@@ -326,6 +328,13 @@ def _filter(
                 else condition | (tied & _window(rule, now, bind))
             )
             crosses_many |= rule.tie == Tie.PARTICIPANT
+    return condition, crosses_many
+
+
+def _filter(
+    rules: Iterable[Rule], user: Any, now: dt.datetime, bind: Bind = _as_value
+) -> QuerySet[Consultation]:
+    condition, crosses_many = _condition(rules, user, now, bind)
     if condition is None:
         return Consultation.objects.none()
     if crosses_many:
@@ -365,13 +374,11 @@ def open_visibility(
         values[name] = value
         return Slot(name, field)
 
-    _filter(rules, user, now, record)
+    _condition(rules, user, now, record)
     if not values:
         return None
-    facility_tied = any(r.tie in FACILITY_PATHS for r in rules)
-    shape = (user.role, action, facility_tied and "facility" in values)
     return OpenVisibility(
-        shape=shape,
+        shape=(user.role, action, "facility" in values),
         build=lambda: _filter(rules, user, now, lambda name, value, field: Slot(name, field)),
         values=values,
     )

@@ -29,16 +29,16 @@ def _with_prescriptions(qs: QuerySet[Consultation]) -> QuerySet[Consultation]:
     return qs
 
 
+#: The consultation's related rows every page and step of it shows.
+CONSULTATION_RELATED = ("patient", "doctor__user", "opd", "ticket", "feedback")
+
+
 def consultations_visible_to(
     user: Any, action: Action = Action.VIEW_RECORD
 ) -> QuerySet[Consultation]:
-    return care_team.cases_visible_to(user, action).select_related(
-        "patient", "doctor__user", "opd", "ticket", "feedback"
-    )
+    return care_team.cases_visible_to(user, action).select_related(*CONSULTATION_RELATED)
 
 
-#: The consultation's related rows every page and step of it shows.
-VISIBLE_RELATED = ("patient", "doctor__user", "opd", "ticket", "feedback", "patient__state")
 #: ``visible_consultation``'s query per shape of the policy (role, action, whether the user
 #: is posted somewhere): read on every step of a consultation (``bench/compiled_queries.py``).
 _visible_by_shape: dict[tuple, CompiledQuery[Consultation]] = {}
@@ -50,7 +50,7 @@ def _visible_query(shape: tuple, build: Any, by_line: bool) -> CompiledQuery[Con
     if query is None:
 
         def narrowed() -> QuerySet[Consultation]:
-            found = build().select_related(*VISIBLE_RELATED)
+            found = build().select_related(*CONSULTATION_RELATED, "patient__state")
             if by_line:
                 found = found.filter(service_line=Slot("service_line", CharField()))
             return found.filter(pk=Slot("consultation", UUIDField()))[:2]
