@@ -5,8 +5,12 @@ SQL."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+from django.db import DatabaseError, connection, transaction
 from django.db.models import CharField, UUIDField
+from django.db.transaction import TransactionManagementError
 
 from sanjeevani.accounts.api_tokens import token_for_key
 from sanjeevani.accounts.models import DeviceToken, Role
@@ -27,6 +31,14 @@ TICKET = CompiledQuery(
     lambda: Ticket.objects.select_related("patient", "opd", "claimed_by__user").filter(
         pk=Slot("ticket", UUIDField())
     )[:2]
+)
+
+LOCKED_TICKET = CompiledQuery(
+    lambda: (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("opd")
+        .filter(pk=Slot("ticket", UUIDField()))[:2]
+    )
 )
 
 
@@ -105,3 +117,48 @@ def test_the_hot_reads_that_use_it_still_find_only_their_own():
     issued = DeviceToken.objects.issue(account, device="phone")
     assert token_for_key(issued.key).user == account
     assert token_for_key(issued.key[:-1] + ("A" if issued.key[-1] != "A" else "B")) is None
+
+
+def fails(read) -> bool:
+    try:
+        read()
+    except TransactionManagementError:
+        return True
+    return False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locking_read_outside_a_transaction_fails_as_djangos_does():
+    """On PostgreSQL the lock would end with the statement, so both refuse; SQLite takes no
+    row locks and Django lets it run there, so the compiled read does too."""
+    ticket = TicketFactory()
+    with transaction.atomic():
+        assert LOCKED_TICKET.one(ticket=ticket.pk).opd.name == ticket.opd.name
+    djangos = fails(lambda: list(Ticket.objects.select_for_update().filter(pk=ticket.pk)))
+    assert fails(lambda: LOCKED_TICKET.one(ticket=ticket.pk)) is djangos
+    assert djangos is (connection.vendor == "postgresql")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL (DATABASE_URL=postgres://...): SQLite locks the whole file, not a row",
+)
+def test_a_locking_read_holds_the_row_until_its_transaction_ends():
+    ticket = TicketFactory()
+
+    def lock_from_another_connection() -> str:
+        try:
+            with transaction.atomic():
+                list(Ticket.objects.select_for_update(nowait=True).filter(pk=ticket.pk))
+            return "got the lock"
+        except DatabaseError:
+            return "row locked"
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as other:
+        with transaction.atomic():
+            LOCKED_TICKET.one(ticket=ticket.pk)
+            assert other.submit(lock_from_another_connection).result() == "row locked"
+        assert other.submit(lock_from_another_connection).result() == "got the lock"

@@ -11,7 +11,9 @@ does (``select_related`` relations and annotations included). The SQL is Django'
 it stays right through migrations and backends; only its compilation is shared.
 
 Only for querysets whose SQL cannot depend on the values: no ``__in`` over a slot, no
-``None`` (Django writes ``IS NULL`` for it), no ``prefetch_related``.
+``None`` (Django writes ``IS NULL`` for it), no ``prefetch_related``. A locking read
+(``select_for_update``) reads the database written to and, as Django's, refuses to run
+outside a transaction: the lock would end with the statement.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, Generic, TypeVar
 from django.db import connections, router
 from django.db.models import Expression, Field, Model, QuerySet
 from django.db.models.query import get_related_populators
+from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=Model)
 
@@ -51,6 +54,7 @@ class _Compiled:
     converters: dict
     annotation_col_map: dict
     col_count: int
+    for_update: bool
 
 
 class CompiledQuery(Generic[M]):
@@ -60,12 +64,17 @@ class CompiledQuery(Generic[M]):
     def __init__(self, build: Callable[[], QuerySet[M]]) -> None:
         self._build = build
         self._model: type[M] | None = None
+        self._for_write = False
         # Per thread, as Django's connections are: the compiler keeps its connection.
         self._local = threading.local()
 
     def __call__(self, **values: Any) -> list[M]:
         compiled = self._compiled_for(self._alias())
         connection = connections[compiled.compiler.using]
+        if compiled.for_update and connection.get_autocommit():
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
         params = [self._bound(p, values, connection) for p in compiled.params]
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
@@ -107,10 +116,13 @@ class CompiledQuery(Generic[M]):
         return param.output_field.get_db_prep_value(value, connection, prepared=False)
 
     def _alias(self) -> str:
-        """The database the queryset would read from (``QuerySet.db``: the routers decide,
-        e.g. a replica inside a replica-safe view)."""
+        """The database the queryset would use (``QuerySet.db``: the routers decide, e.g. a
+        replica inside a replica-safe view, the primary for a locking read)."""
         if self._model is None:
-            self._model = self._build().model
+            queryset = self._build()
+            self._model, self._for_write = queryset.model, queryset._for_write
+        if self._for_write:
+            return router.db_for_write(self._model)
         return router.db_for_read(self._model)
 
     def _compiled_for(self, alias: str) -> _Compiled:
@@ -142,4 +154,6 @@ class CompiledQuery(Generic[M]):
             converters=compiler.get_converters([s[0] for s in select[: compiler.col_count]]),
             annotation_col_map=dict(compiler.annotation_col_map or {}),
             col_count=compiler.col_count,
+            for_update=queryset.query.select_for_update
+            and connections[alias].features.has_select_for_update,
         )

@@ -38,6 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sanjeevani.audit.services import record_event
+from sanjeevani.config.compiled_queries import CompiledQuery, Slot
 from sanjeevani.live.groups import consultation_group, doctor_group
 from sanjeevani.live.publisher import publish_many_after_commit
 
@@ -143,12 +144,18 @@ def _publish(consultation: Consultation) -> None:
     )
 
 
-def _locked(consultation: Consultation) -> Consultation:
-    return (
+_locked_for_mode = CompiledQuery(
+    lambda: (
         Consultation.objects.select_for_update(of=("self",))
         .select_related("doctor", "patient")
-        .get(pk=consultation.pk)
+        .filter(pk=Slot("pk", Consultation._meta.pk))[:2]
     )
+)
+
+
+def _locked(consultation: Consultation) -> Consultation:
+    """The row locked; compiled once per connection, as each room's media reports read it."""
+    return _locked_for_mode.one(pk=consultation.pk)
 
 
 def record_media_observation(

@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
 from sanjeevani.accounts.models import Role
+from sanjeevani.config.compiled_queries import CompiledQuery, Slot
 from sanjeevani.live.groups import consultation_group, doctor_group
 from sanjeevani.live.publisher import publish_many_after_commit
 from sanjeevani.queueing import services as queue
@@ -41,15 +42,21 @@ def require_doctor_of(user: Any, consultation: Consultation) -> None:
         raise PermissionDenied(_("Only the doctor of this consultation can do this."))
 
 
+_locked = CompiledQuery(
+    lambda: (
+        Consultation.objects.select_for_update(of=("self",))
+        .select_related("doctor__user", "patient", "opd", "ticket", "feedback")
+        .filter(pk=Slot("pk", Consultation._meta.pk))[:2]
+    )
+)
+
+
 def locked(consultation: Consultation) -> Consultation:
     """In the caller's transaction: the consultation row, locked, with what the steps and
     the answer's serializer read (the token and the patient's rating ride on the same query
-    instead of one query each)."""
-    return (
-        Consultation.objects.select_for_update(of=("self",))
-        .select_related("doctor__user", "patient", "opd", "ticket", "feedback")
-        .get(pk=consultation.pk)
-    )
+    instead of one query each). Every write step of the workspace makes this read, so it
+    is compiled once per connection."""
+    return _locked.one(pk=consultation.pk)
 
 
 def require_open(consultation: Consultation) -> None:
