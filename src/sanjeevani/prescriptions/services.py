@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy, pgettext
 from sanjeevani.accounts.reauthentication import ReauthenticationError, confirm_identity
 from sanjeevani.accounts.sms import SMSKind, send_sms
 from sanjeevani.audit.services import client_ip, record_event
+from sanjeevani.config.compiled_queries import CompiledQuery, Slot
 from sanjeevani.consultations import care_team
 from sanjeevani.consultations.care_team import Action
 from sanjeevani.consultations.models import Consultation
@@ -331,6 +332,15 @@ def build_content(
     }
 
 
+_locked_for_signing = CompiledQuery(
+    lambda: (
+        Consultation.objects.select_for_update(of=("self",))
+        .select_related("patient__account", "doctor__user")
+        .filter(pk=Slot("pk", Consultation._meta.pk))[:2]
+    )
+)
+
+
 def _issue(
     doctor_user: Any,
     consultation: Consultation,
@@ -347,11 +357,7 @@ def _issue(
 ) -> tuple[Prescription, bool]:
     """(prescription, signed now): the one already signed from ``client_key`` when the
     same form arrives twice at once (both wait on the consultation's lock)."""
-    consultation = (
-        Consultation.objects.select_for_update(of=("self",))
-        .select_related("patient__account", "doctor__user")
-        .get(pk=consultation.pk)
-    )
+    consultation = _locked_for_signing.one(pk=consultation.pk)
     signed = _signed_before(doctor_user, client_key, consultation)
     if signed is not None:
         return signed, False

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sanjeevani.audit.services import record_event
+from sanjeevani.config.compiled_queries import CompiledQuery, Slot
 from sanjeevani.live.groups import ticket_group
 from sanjeevani.live.publisher import publish_many_after_commit
 from sanjeevani.registry.models import OnlineOPD
@@ -26,9 +27,19 @@ from .sms import missed_call_text, sms_after_commit
 Status = Ticket.Status
 
 
+_locked_ticket = CompiledQuery(
+    lambda: (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("opd")
+        .filter(pk=Slot("pk", Ticket._meta.pk))[:2]
+    )
+)
+
+
 def lock_ticket(ticket_id: Any) -> Ticket:
-    """In the caller's transaction: the ticket row, locked, with its OPD."""
-    return Ticket.objects.select_for_update(of=("self",)).select_related("opd").get(pk=ticket_id)
+    """In the caller's transaction: the ticket row, locked, with its OPD (compiled once per
+    connection: each join, each call and each missed call locks it)."""
+    return _locked_ticket.one(pk=ticket_id)
 
 
 def mark_missed(ticket: Ticket, now: dt.datetime, actor: Any = None) -> Ticket:
