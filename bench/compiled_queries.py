@@ -8,7 +8,11 @@ on a scratch PostgreSQL database:
   a waiting patient), with its patient, OPD and calling doctor;
 - a consultation read by its doctor (``consultations.selectors.visible_consultation``:
   every step of the doctor's workspace), through the care-team policy, with six related
-  rows; "Django" is the queryset built from ``cases_visible_to`` as before 2026-12-07.
+  rows; "Django" is the queryset built from ``cases_visible_to`` as before 2026-12-07;
+- the consultation locked (``consultations.states.locked``: every write step of the
+  workspace re-reads it ``FOR UPDATE``, in a transaction), with five related rows;
+- the consultation a called token is being called to (``latest_consultation_id_of_ticket``:
+  each status read of a called or seated token), before as the whole consultation.
 
 Each is also timed as a raw cursor running the same SQL (no instances built): the floor.
 The statement and the rows are the same; what differs is the node's work around them.
@@ -46,18 +50,22 @@ def cpu_us_per_call(call: Callable[[], object], n: int) -> float:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
     with scratch_postgres("sv_bench_compiled_queries", needs="the app's production database"):
-        from django.db import connection
+        from django.db import connection, transaction
 
         from sanjeevani.accounts.api_tokens import _tokens_with_prefix
         from sanjeevani.accounts.models import KEY_PREFIX_LENGTH, DeviceToken
         from sanjeevani.config.compiled_queries import Slot
         from sanjeevani.consultations import services
         from sanjeevani.consultations.care_team import open_visibility
+        from sanjeevani.consultations.models import Consultation
         from sanjeevani.consultations.selectors import (
+            _latest_of_ticket,
             _visible_query,
             consultations_visible_to,
+            latest_consultation_id_of_ticket,
             visible_consultation,
         )
+        from sanjeevani.consultations.states import _locked, locked
         from sanjeevani.queueing.models import Ticket
         from sanjeevani.queueing.selectors import _family_ticket
         from tests.opd.pages_support import make_clinic
@@ -89,6 +97,12 @@ def main() -> None:
             opened[p.name] if isinstance(p, Slot) else p
             for p in visible._compiled_for("default").params
         ]
+        with transaction.atomic():
+            locked(consultation)
+            locked_sql = str(_locked._compiled_for("default").sql)
+        latest_id_of_ticket = lambda: latest_consultation_id_of_ticket(ticket)  # noqa: E731
+        latest_id_of_ticket()
+        latest_sql = str(_latest_of_ticket._compiled_for("default").sql)
         reads = {
             "device token + user": (
                 lambda: list(DeviceToken.objects.select_related("user").filter(key_prefix=prefix)),
@@ -111,12 +125,28 @@ def main() -> None:
                 lambda: visible_consultation(doctor, consultation.pk),
                 raw(consultation_sql, consultation_params),
             ),
+            "consultation locked (a write)": (
+                lambda: (
+                    Consultation.objects.select_for_update(of=("self",))
+                    .select_related("doctor__user", "patient", "opd", "ticket", "feedback")
+                    .get(pk=consultation.pk)
+                ),
+                lambda: locked(consultation),
+                raw(locked_sql, [consultation.pk]),
+            ),
+            "called token's consultation": (
+                lambda: ticket.consultations.order_by("-created_at").first(),
+                lambda: Consultation(pk=latest_id_of_ticket()),
+                raw(latest_sql, [ticket.pk]),
+            ),
         }
         print(f"{n} calls each, one process, PostgreSQL; load average {os.getloadavg()[0]:.1f}")
         print(f"  {'read':<30} {'Django':>10} {'compiled':>10} {'raw SQL':>10}  compiled/Django")
         for name, (orm, compiled, floor) in reads.items():
-            assert orm_equal(orm(), compiled()), name
-            before, after, bare = (cpu_us_per_call(f, n) for f in (orm, compiled, floor))
+            # One transaction around them all: the locking read needs one, the others ignore it.
+            with transaction.atomic():
+                assert orm_equal(orm(), compiled()), name
+                before, after, bare = (cpu_us_per_call(f, n) for f in (orm, compiled, floor))
             ratio = after / before
             print(f"  {name:<30} {before:7.0f} µs {after:7.0f} µs {bare:7.0f} µs  {ratio:8.2f}")
 

@@ -154,7 +154,8 @@ def test_a_session_write_without_the_csrf_token_answers_json_403(db):
 def test_a_bad_token_answers_json_on_an_open_reference_list_too(client, db):
     """An invalid credential is refused before permissions run (the schema declares it)."""
     response = client.get("/api/v1/opd/opds/", HTTP_AUTHORIZATION="Token not-a-real-token")
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
     assert _error(response)["code"] == "authentication_failed"
 
 
@@ -162,7 +163,8 @@ def test_a_browser_asking_for_html_gets_the_json_error_with_drfs_message(client,
     """DRF's browsable renderer would answer an HTML page; the error stays JSON, and keeps
     the message the exception handler wrote."""
     response = client.get("/api/v1/opd/tickets/", HTTP_ACCEPT="text/html")
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
     error = _error(response)
     assert error["code"] == "not_authenticated"
     assert error["message"] == "Authentication credentials were not provided."
@@ -239,8 +241,8 @@ SAMPLE = [
     (
         "/api/v1/opd/opds/{opd_id}/tickets/",
         "post",
-        {"400", "403", "404", "409", "415", "429"},
-        {"401"},
+        {"400", "401", "403", "404", "409", "415", "429"},
+        set(),
     ),
     ("/api/v1/opd/consultations/{consultation_id}/record/", "patch", {"400", "404", "409"}, set()),
     # a write without a body: no 400, but the queue may refuse and the limit counts it

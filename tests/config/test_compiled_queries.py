@@ -5,19 +5,27 @@ SQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.db.models import CharField, UUIDField
 from django.db.transaction import TransactionManagementError
+from django.utils import timezone
 
 from sanjeevani.accounts.api_tokens import token_for_key
 from sanjeevani.accounts.models import DeviceToken, Role
 from sanjeevani.config.compiled_queries import CompiledQuery, Slot
+from sanjeevani.consultations.models import Consultation
+from sanjeevani.consultations.selectors import (
+    latest_consultation_id_of_ticket,
+    latest_consultation_of_ticket,
+)
 from sanjeevani.queueing.models import Ticket
 from sanjeevani.queueing.selectors import ticket_for_family
 from tests.factories import DoctorFactory, StaffUserFactory
+from tests.prescriptions.factories import ConsultationFactory
 from tests.queueing.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db
@@ -117,6 +125,21 @@ def test_the_hot_reads_that_use_it_still_find_only_their_own():
     issued = DeviceToken.objects.issue(account, device="phone")
     assert token_for_key(issued.key).user == account
     assert token_for_key(issued.key[:-1] + ("A" if issued.key[-1] != "A" else "B")) is None
+
+
+def test_a_called_tokens_consultation_is_its_newest_and_its_own():
+    ticket, other = TicketFactory(), TicketFactory()
+    assert latest_consultation_id_of_ticket(ticket) is None
+    older = ConsultationFactory(
+        ticket=ticket, patient=ticket.patient, status=Consultation.Status.ENDED
+    )
+    Consultation.objects.filter(pk=older.pk).update(
+        created_at=timezone.now() - dt.timedelta(minutes=5)
+    )
+    newer = ConsultationFactory(ticket=ticket, patient=ticket.patient)
+    ConsultationFactory(ticket=other, patient=other.patient)
+    assert latest_consultation_id_of_ticket(ticket) == newer.pk
+    assert latest_consultation_of_ticket(ticket).pk == newer.pk
 
 
 def fails(read) -> bool:

@@ -294,10 +294,10 @@ def test_api_serves_a_health_worker():
 @pytest.mark.django_db
 def test_api_refuses_anonymous_callers():
     response = APIClient().get(URL, {"q": "fever"})
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
     bad_token = APIClient(HTTP_AUTHORIZATION="Token not-a-token").get(URL, {"q": "fever"})
-    assert bad_token.status_code == 403
+    assert bad_token.status_code == 401
 
 
 @pytest.mark.django_db

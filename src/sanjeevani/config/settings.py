@@ -450,9 +450,11 @@ USE_TZ = True
 
 # --- API ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # The token first: DRF names the first class in ``WWW-Authenticate``, so a request with
+    # no or a revoked token answers 401 (sign in again), not 403 (not allowed).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "sanjeevani.accounts.authentication.DeviceTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # drf-spectacular's, plus the error statuses each operation can answer (api_schema.py).

@@ -178,3 +178,19 @@ def open_consultations_of_doctor(doctor: Any) -> QuerySet[Consultation]:
 def latest_consultation_of_ticket(ticket: Ticket) -> Consultation | None:
     """The consultation a token was last called to (it may have ended)."""
     return ticket.consultations.order_by("-created_at").first()
+
+
+_latest_of_ticket = CompiledQuery(
+    lambda: (
+        Consultation.objects.only("pk")
+        .filter(ticket_id=Slot("ticket", Consultation._meta.get_field("ticket").target_field))
+        .order_by("-created_at")[:1]
+    )
+)
+
+
+def latest_consultation_id_of_ticket(ticket: Ticket) -> Any:
+    """The id alone of ``latest_consultation_of_ticket``: every status read of a called or
+    seated token asks it, so it is compiled once per connection and reads one column."""
+    found = _latest_of_ticket(ticket=ticket.pk)
+    return found[0].pk if found else None

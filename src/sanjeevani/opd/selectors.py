@@ -138,10 +138,10 @@ def waiting_status(ticket: Ticket) -> dict:
     with ``consultation_id``: the consultation it is being called to or is in."""
     status = queue_selectors.waiting_status(ticket)
     values = {f.name: getattr(status, f.name) for f in fields(status)}
-    consultation = None
+    consultation_id = None
     if ticket.status in (Ticket.Status.CALLED, Ticket.Status.IN_CONSULTATION):
-        consultation = consultation_selectors.latest_consultation_of_ticket(ticket)
-    values["consultation_id"] = consultation.pk if consultation else None
+        consultation_id = consultation_selectors.latest_consultation_id_of_ticket(ticket)
+    values["consultation_id"] = consultation_id
     return values
 
 
@@ -153,9 +153,9 @@ def ticket_status(ticket: Ticket) -> dict:
     if status.consultation_id and ticket.status == Ticket.Status.IN_CONSULTATION:
         consultation_url = reverse("opd:consultation", args=[status.consultation_id])
     elif ticket.status == Ticket.Status.COMPLETED:
-        latest = consultation_selectors.latest_consultation_of_ticket(ticket)
-        if latest is not None:
-            consultation_url = reverse("opd:consultation", args=[latest.pk])
+        latest_id = consultation_selectors.latest_consultation_id_of_ticket(ticket)
+        if latest_id is not None:
+            consultation_url = reverse("opd:consultation", args=[latest_id])
     messages = {
         Ticket.Status.IN_CONSULTATION: _("Your consultation has started."),
         Ticket.Status.COMPLETED: _("Your consultation is over."),

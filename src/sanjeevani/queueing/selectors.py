@@ -277,10 +277,12 @@ def call_window_passed(ticket: Ticket, now: dt.datetime | None = None) -> bool:
 def waiting_status(ticket: Ticket, now: dt.datetime | None = None) -> WaitingStatus:
     """Position, expected wait, status and the call window left for one token. Reading
     never writes: a call whose window passed reads as the miss that housekeeping
-    (``expire_unanswered_calls``) records within seconds."""
+    (``expire_unanswered_calls``) records within seconds. The doctors online are the
+    figures every queue event carries (a few seconds old at most, fresh after a presence
+    change), not a count per poll."""
     now = now or timezone.now()
     as_of = timezone.now()
-    counts = presence_counts([ticket.queue_id]).get(ticket.queue_id, {"online": 0, "busy": 0})
+    counts = recent_presence_counts(ticket.queue_id)
     position = wait = seconds_left = None
     status, missed_count = ticket.status, ticket.missed_count
     if call_window_passed(ticket, now):
