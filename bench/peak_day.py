@@ -55,7 +55,8 @@ machine: no rate limit is changed.
 
 After the sign-ins and a ``--warmup-seconds`` warm-up at the first rate (each node's first
 prescription PDF loads WeasyPrint's fonts), each arrival rate (consultations per second,
-Poisson arrivals; ``--hub-share`` of them are centre cases) runs ``--settle-seconds`` to
+Poisson arrivals; ``--hub-share`` of them are centre cases, in turn, so that runs compare
+the same mix) runs ``--settle-seconds`` to
 fill the pipeline, then is measured for ``--step-seconds``: per request label p50/p95/p99
 (requests started in the window), errors (any answer outside the expected statuses, any
 failed handshake or driver fault, during the whole step; the only non-2xx answers expected
