@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from sanjeevani.accounts.api_tokens import token_for_key
 from sanjeevani.accounts.models import DeviceToken, Role
-from sanjeevani.config.compiled_queries import CompiledQuery, Slot
+from sanjeevani.config.compiled_queries import CompiledQuery, Slot, locked_row
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.consultations.selectors import (
     latest_consultation_id_of_ticket,
@@ -41,13 +41,7 @@ TICKET = CompiledQuery(
     )[:2]
 )
 
-LOCKED_TICKET = CompiledQuery(
-    lambda: (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("opd")
-        .filter(pk=Slot("ticket", UUIDField()))[:2]
-    )
-)
+LOCKED_TICKET = locked_row(Ticket, "opd")
 
 
 def fields_of(obj) -> dict:
@@ -156,9 +150,9 @@ def test_a_locking_read_outside_a_transaction_fails_as_djangos_does():
     row locks and Django lets it run there, so the compiled read does too."""
     ticket = TicketFactory()
     with transaction.atomic():
-        assert LOCKED_TICKET.one(ticket=ticket.pk).opd.name == ticket.opd.name
+        assert LOCKED_TICKET.one(pk=ticket.pk).opd.name == ticket.opd.name
     djangos = fails(lambda: list(Ticket.objects.select_for_update().filter(pk=ticket.pk)))
-    assert fails(lambda: LOCKED_TICKET.one(ticket=ticket.pk)) is djangos
+    assert fails(lambda: LOCKED_TICKET.one(pk=ticket.pk)) is djangos
     assert djangos is (connection.vendor == "postgresql")
 
 
@@ -182,6 +176,6 @@ def test_a_locking_read_holds_the_row_until_its_transaction_ends():
 
     with ThreadPoolExecutor(1) as other:
         with transaction.atomic():
-            LOCKED_TICKET.one(ticket=ticket.pk)
+            LOCKED_TICKET.one(pk=ticket.pk)
             assert other.submit(lock_from_another_connection).result() == "row locked"
         assert other.submit(lock_from_another_connection).result() == "got the lock"

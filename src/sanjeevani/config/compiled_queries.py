@@ -157,3 +157,16 @@ class CompiledQuery(Generic[M]):
             for_update=queryset.query.select_for_update
             and connections[alias].features.has_select_for_update,
         )
+
+
+def locked_row(model: type[M], *related: str) -> CompiledQuery[M]:
+    """A row by primary key, locked ``FOR UPDATE`` (its own table only, not the related
+    rows) in the caller's transaction, with ``related`` loaded by the same statement:
+    ``locked_row(Ticket, "opd").one(pk=ticket_id)``."""
+    return CompiledQuery(
+        lambda: (
+            model._default_manager.select_for_update(of=("self",))
+            .select_related(*related)
+            .filter(pk=Slot("pk", model._meta.pk))[:2]
+        )
+    )

@@ -38,7 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sanjeevani.audit.services import record_event
-from sanjeevani.config.compiled_queries import CompiledQuery, Slot
+from sanjeevani.config.compiled_queries import locked_row
 from sanjeevani.live.groups import consultation_group, doctor_group
 from sanjeevani.live.publisher import publish_many_after_commit
 
@@ -144,13 +144,7 @@ def _publish(consultation: Consultation) -> None:
     )
 
 
-_locked_for_mode = CompiledQuery(
-    lambda: (
-        Consultation.objects.select_for_update(of=("self",))
-        .select_related("doctor", "patient")
-        .filter(pk=Slot("pk", Consultation._meta.pk))[:2]
-    )
-)
+_locked_for_mode = locked_row(Consultation, "doctor", "patient")
 
 
 def _locked(consultation: Consultation) -> Consultation:

@@ -21,7 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
 from sanjeevani.accounts.models import Role
-from sanjeevani.config.compiled_queries import CompiledQuery, Slot
+from sanjeevani.config.compiled_queries import locked_row
 from sanjeevani.live.groups import consultation_group, doctor_group
 from sanjeevani.live.publisher import publish_many_after_commit
 from sanjeevani.queueing import services as queue
@@ -42,13 +42,7 @@ def require_doctor_of(user: Any, consultation: Consultation) -> None:
         raise PermissionDenied(_("Only the doctor of this consultation can do this."))
 
 
-_locked = CompiledQuery(
-    lambda: (
-        Consultation.objects.select_for_update(of=("self",))
-        .select_related("doctor__user", "patient", "opd", "ticket", "feedback")
-        .filter(pk=Slot("pk", Consultation._meta.pk))[:2]
-    )
-)
+_locked = locked_row(Consultation, "doctor__user", "patient", "opd", "ticket", "feedback")
 
 
 def locked(consultation: Consultation) -> Consultation:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy, pgettext
 from sanjeevani.accounts.reauthentication import ReauthenticationError, confirm_identity
 from sanjeevani.accounts.sms import SMSKind, send_sms
 from sanjeevani.audit.services import client_ip, record_event
-from sanjeevani.config.compiled_queries import CompiledQuery, Slot
+from sanjeevani.config.compiled_queries import locked_row
 from sanjeevani.consultations import care_team
 from sanjeevani.consultations.care_team import Action
 from sanjeevani.consultations.models import Consultation
@@ -332,13 +332,7 @@ def build_content(
     }
 
 
-_locked_for_signing = CompiledQuery(
-    lambda: (
-        Consultation.objects.select_for_update(of=("self",))
-        .select_related("patient__account", "doctor__user")
-        .filter(pk=Slot("pk", Consultation._meta.pk))[:2]
-    )
-)
+_locked_for_signing = locked_row(Consultation, "patient__account", "doctor__user")
 
 
 def _issue(

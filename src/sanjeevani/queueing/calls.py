@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sanjeevani.audit.services import record_event
-from sanjeevani.config.compiled_queries import CompiledQuery, Slot
+from sanjeevani.config.compiled_queries import locked_row
 from sanjeevani.live.groups import ticket_group
 from sanjeevani.live.publisher import publish_many_after_commit
 from sanjeevani.registry.models import OnlineOPD
@@ -27,13 +27,7 @@ from .sms import missed_call_text, sms_after_commit
 Status = Ticket.Status
 
 
-_locked_ticket = CompiledQuery(
-    lambda: (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("opd")
-        .filter(pk=Slot("pk", Ticket._meta.pk))[:2]
-    )
-)
+_locked_ticket = locked_row(Ticket, "opd")
 
 
 def lock_ticket(ticket_id: Any) -> Ticket:
