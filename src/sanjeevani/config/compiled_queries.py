@@ -120,7 +120,9 @@ class CompiledQuery(Generic[M]):
         replica inside a replica-safe view, the primary for a locking read)."""
         if self._model is None:
             queryset = self._build()
-            self._model, self._for_write = queryset.model, queryset._for_write
+            # _model last: another thread that sees it set must also see _for_write.
+            self._for_write = queryset._for_write
+            self._model = queryset.model
         if self._for_write:
             return router.db_for_write(self._model)
         return router.db_for_read(self._model)
