@@ -12,7 +12,9 @@ on a scratch PostgreSQL database:
 - the consultation locked (``consultations.states.locked``: every write step of the
   workspace re-reads it ``FOR UPDATE``, in a transaction), with five related rows;
 - the consultation a called token is being called to (``latest_consultation_id_of_ticket``:
-  each status read of a called or seated token), before as the whole consultation.
+  each status read of a called or seated token), before as the whole consultation;
+- the tokens ahead of a waiting one (``queueing.selectors.tickets_ahead``, a
+  ``CompiledCount``: each status read of a waiting token, in the OPD and at the centre).
 
 Each is also timed as a raw cursor running the same SQL (no instances built): the floor.
 The statement and the rows are the same; what differs is the node's work around them.
@@ -51,6 +53,7 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
     with scratch_postgres("sv_bench_compiled_queries", needs="the app's production database"):
         from django.db import connection, transaction
+        from django.db.models import Q
 
         from sanjeevani.accounts.api_tokens import _tokens_with_prefix
         from sanjeevani.accounts.models import KEY_PREFIX_LENGTH, DeviceToken
@@ -67,7 +70,12 @@ def main() -> None:
         )
         from sanjeevani.consultations.states import _locked, locked
         from sanjeevani.queueing.models import Ticket
-        from sanjeevani.queueing.selectors import _family_ticket
+        from sanjeevani.queueing.selectors import (
+            _TICKETS_AHEAD,
+            _family_ticket,
+            tickets_ahead,
+            waiting_tickets,
+        )
         from tests.opd.pages_support import make_clinic
 
         clinic = make_clinic()
@@ -103,6 +111,11 @@ def main() -> None:
         latest_id_of_ticket = lambda: latest_consultation_id_of_ticket(ticket)  # noqa: E731
         latest_id_of_ticket()
         latest_sql = str(_latest_of_ticket._compiled_for("default").sql)
+        tickets_ahead(ticket)
+        ahead_sql, slots = _TICKETS_AHEAD._local.by_alias["default"]
+        ahead = {"queue": ticket.queue_id, "priority": ticket.priority}
+        ahead |= {"queued_at": ticket.queued_at, "ticket": ticket.pk}
+        ahead_params = [ahead[p.name] if isinstance(p, Slot) else p for p in slots]
         reads = {
             "device token + user": (
                 lambda: list(DeviceToken.objects.select_related("user").filter(key_prefix=prefix)),
@@ -139,6 +152,19 @@ def main() -> None:
                 lambda: Consultation(pk=latest_id_of_ticket()),
                 raw(latest_sql, [ticket.pk]),
             ),
+            "tokens ahead (count)": (
+                lambda: (
+                    waiting_tickets(ticket.queue_id)
+                    .filter(
+                        Q(priority__lt=ticket.priority)
+                        | Q(priority=ticket.priority, queued_at__lt=ticket.queued_at)
+                    )
+                    .exclude(pk=ticket.pk)
+                    .count()
+                ),
+                lambda: tickets_ahead(ticket),
+                raw(ahead_sql, ahead_params),
+            ),
         }
         print(f"{n} calls each, one process, PostgreSQL; load average {os.getloadavg()[0]:.1f}")
         print(f"  {'read':<30} {'Django':>10} {'compiled':>10} {'raw SQL':>10}  compiled/Django")
@@ -152,7 +178,9 @@ def main() -> None:
 
 
 def orm_equal(a: object, b: object) -> bool:
-    """The same rows, whether read as a list or as one."""
+    """The same rows, whether read as a list or as one; the same number for a count."""
+    if isinstance(a, int):
+        return a == b
     return [o.pk for o in (a if isinstance(a, list) else [a])] == [
         o.pk for o in (b if isinstance(b, list) else [b])
     ]

@@ -10,13 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import DatabaseError, connection, transaction
-from django.db.models import CharField, UUIDField
+from django.db.models import CharField, IntegerField, UUIDField
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from sanjeevani.accounts.api_tokens import token_for_key
 from sanjeevani.accounts.models import DeviceToken, Role
-from sanjeevani.config.compiled_queries import CompiledQuery, Slot, locked_row
+from sanjeevani.config.compiled_queries import CompiledCount, CompiledQuery, Slot, locked_row
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.consultations.selectors import (
     latest_consultation_id_of_ticket,
@@ -179,3 +179,42 @@ def test_a_locking_read_holds_the_row_until_its_transaction_ends():
             LOCKED_TICKET.one(pk=ticket.pk)
             assert other.submit(lock_from_another_connection).result() == "row locked"
         assert other.submit(lock_from_another_connection).result() == "got the lock"
+
+
+AHEAD_OF = CompiledCount(
+    lambda: Ticket.objects.filter(
+        queue_id=Slot("queue", UUIDField()), token_number__lt=Slot("number", IntegerField())
+    ).exclude(status=Ticket.Status.CANCELLED)
+)
+
+
+def test_a_compiled_count_counts_as_the_querysets_count(django_assert_num_queries):
+    first = TicketFactory()
+    queue = first.queue
+    tickets = [first] + [TicketFactory(opd=first.opd, queue=queue) for _ in range(4)]
+    tickets[1].status = Ticket.Status.CANCELLED
+    tickets[1].save(update_fields=["status"])
+    TicketFactory()  # another queue's
+    for ticket in tickets:
+        expected = (
+            Ticket.objects.filter(queue_id=queue.pk, token_number__lt=ticket.token_number)
+            .exclude(status=Ticket.Status.CANCELLED)
+            .count()
+        )
+        with django_assert_num_queries(1):
+            assert AHEAD_OF(queue=queue.pk, number=ticket.token_number) == expected
+    assert AHEAD_OF(queue=queue.pk, number=tickets[-1].token_number) == 3
+
+
+def test_a_compiled_count_compiles_once_per_connection(monkeypatch):
+    count = CompiledCount(lambda: Ticket.objects.filter(queue_id=Slot("queue", UUIDField())))
+    compiled = []
+    real = CompiledCount._compile
+    monkeypatch.setattr(
+        CompiledCount, "_compile", lambda self, alias: compiled.append(alias) or real(self, alias)
+    )
+    tickets = [TicketFactory() for _ in range(3)]
+    assert [count(queue=t.queue_id) for t in tickets] == [1, 1, 1]
+    assert compiled == ["default"]
+    with pytest.raises(ValueError, match="no None"):
+        count(queue=None)

@@ -10,6 +10,10 @@ the same SQL with its own values and builds the instances as Django's ``ModelIte
 does (``select_related`` relations and annotations included). The SQL is Django's own, so
 it stays right through migrations and backends; only its compilation is shared.
 
+A ``CompiledCount`` does the same for ``QuerySet.count()`` (a waiting token's place in
+line, on every status read): its SQL is the statement Django's own ``count()`` would
+send, caught in place of running it.
+
 Only for querysets whose SQL cannot depend on the values: no ``__in`` over a slot, no
 ``None`` (Django writes ``IS NULL`` for it), no ``prefetch_related``. A locking read
 (``select_for_update``) reads the database written to and, as Django's, refuses to run
@@ -159,6 +163,64 @@ class CompiledQuery(Generic[M]):
             for_update=queryset.query.select_for_update
             and connections[alias].features.has_select_for_update,
         )
+
+
+class _CaughtStatement(Exception):
+    def __init__(self, sql: str, params: Any) -> None:
+        super().__init__(sql)
+        self.sql, self.params = sql, tuple(params or ())
+
+
+class _StatementCatcher:
+    """Stands in for the connection's cursor while a count compiles: the statement Django
+    sends is caught, not run (nor logged: a debug cursor would try to quote the slots)."""
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        raise _CaughtStatement(sql, params)
+
+    def close(self) -> None:
+        pass
+
+
+class CompiledCount:
+    """``build()`` returns the queryset with ``Slot``s for its open values; calling with
+    those values returns its ``count()``. The SQL is what Django's ``count()`` sends on that
+    database (caught in place of running it), so it stays Django's."""
+
+    def __init__(self, build: Callable[[], QuerySet]) -> None:
+        self._build = build
+        self._model: type[Model] | None = None
+        self._local = threading.local()
+
+    def __call__(self, **values: Any) -> int:
+        if self._model is None:
+            self._model = self._build().model
+        alias = router.db_for_read(self._model)
+        by_alias = getattr(self._local, "by_alias", None)
+        if by_alias is None:
+            by_alias = self._local.by_alias = {}
+        statement = by_alias.get(alias)
+        if statement is None:
+            statement = by_alias[alias] = self._compile(alias)
+        sql, params = statement
+        connection = connections[alias]
+        bound = [CompiledQuery._bound(p, values, connection) for p in params]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, bound)
+            return cursor.fetchone()[0]
+
+    def _compile(self, alias: str) -> tuple[str, tuple]:
+        queryset = self._build().using(alias)
+        connection = connections[alias]
+        # Per thread, as the connection itself: no other thread sees the stand-in.
+        connection.cursor = _StatementCatcher
+        try:
+            queryset.count()
+        except _CaughtStatement as caught:
+            return caught.sql, caught.params
+        finally:
+            del connection.cursor
+        raise ValueError("this count sends no statement (an empty queryset?)")
 
 
 def locked_row(model: type[M], *related: str) -> CompiledQuery[M]:

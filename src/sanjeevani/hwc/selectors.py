@@ -24,6 +24,7 @@ from sanjeevani.accounts.errors import SignInError
 from sanjeevani.accounts.mobile_numbers import normalise_mobile
 from sanjeevani.accounts.models import Role, User
 from sanjeevani.audit.services import record_event
+from sanjeevani.config.compiled_queries import CompiledQuery, Slot
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.patients.abha import normalise_abha_number
 from sanjeevani.patients.models import Patient
@@ -244,16 +245,23 @@ def _doctor_name(doctor: Any) -> str:
     return doctor.user.get_full_name() or doctor.user.username
 
 
+#: A token's newest consultation with its doctor and hub: each status poll of a case reads it.
+_latest_with_doctor = CompiledQuery(
+    lambda: (
+        Consultation.objects.select_related("doctor__user", "hub")
+        .filter(ticket_id=Slot("ticket", Ticket._meta.pk))
+        .order_by("-created_at")[:1]
+    )
+)
+
+
 def case_status(case: Case, consultation: Consultation | None = None) -> CaseStatus:
     """Waiting (position, wait), called, in consultation, prescription ready, answered,
     referred, forwarded, missed, cancelled: from the ticket and its latest consultation."""
     ticket = case.ticket
     if consultation is None and ticket is not None:
-        consultation = (
-            ticket.consultations.select_related("doctor__user", "hub")
-            .order_by("-created_at")
-            .first()
-        )
+        latest = _latest_with_doctor(ticket=ticket.pk)
+        consultation = latest[0] if latest else None
     status = CaseStatus(case=case, code="waiting", label="", consultation=consultation)
     if consultation is not None:
         status.doctor_name = _doctor_name(consultation.doctor)
@@ -340,14 +348,19 @@ def todays_cases(centre: Facility, now: dt.datetime | None = None) -> list[CaseS
     return [case_status(case, latest.get(case.ticket_id)) for case in cases]
 
 
-def centre_case(user: Any, centre: Facility, case_id: Any, audited: bool = True) -> Case:
-    case = (
-        Case.objects.select_related("patient", "specialty", "ticket__hub", "spoke")
-        .filter(pk=parse_id(case_id), spoke=centre)
-        .first()
+#: A centre's case by id: every step and status poll of a case at the centre reads it.
+_centre_case = CompiledQuery(
+    lambda: Case.objects.select_related("patient", "specialty", "ticket__hub", "spoke").filter(
+        pk=Slot("case", Case._meta.pk), spoke_id=Slot("centre", Facility._meta.pk)
     )
-    if case is None:
+)
+
+
+def centre_case(user: Any, centre: Facility, case_id: Any, audited: bool = True) -> Case:
+    found = _centre_case(case=parse_id(case_id), centre=centre.pk)
+    if not found:
         raise Http404
+    case = found[0]
     if audited:
         record_event(user, "hwc.case.view", obj=case, patient_id=case.patient_id)
     return case

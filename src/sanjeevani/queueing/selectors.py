@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Min, Q, UUIDField
+from django.db.models import Count, DateTimeField, IntegerField, Min, Q, UUIDField
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sanjeevani.audit.services import record_event
-from sanjeevani.config.compiled_queries import CompiledQuery, Slot
+from sanjeevani.config.compiled_queries import CompiledCount, CompiledQuery, Slot
 from sanjeevani.patients.models import Patient
 from sanjeevani.registry.models import DoctorProfile, OnlineOPD
 
@@ -107,16 +107,29 @@ def queue_key(ticket: Ticket) -> dict:
     return {"priority": ticket.priority, "queued_at": ticket.queued_at.isoformat()}
 
 
-def tickets_ahead(ticket: Ticket) -> int:
-    """Waiting tickets of the same queue served before this one, by (priority, queued_at)."""
-    return (
-        waiting_tickets(ticket.queue_id)
+_TICKETS_AHEAD = CompiledCount(
+    lambda: (
+        waiting_tickets(Slot("queue", UUIDField()))
         .filter(
-            Q(priority__lt=ticket.priority)
-            | Q(priority=ticket.priority, queued_at__lt=ticket.queued_at)
+            Q(priority__lt=Slot("priority", IntegerField()))
+            | Q(
+                priority=Slot("priority", IntegerField()),
+                queued_at__lt=Slot("queued_at", DateTimeField()),
+            )
         )
-        .exclude(pk=ticket.pk)
-        .count()
+        .exclude(pk=Slot("ticket", UUIDField()))
+    )
+)
+
+
+def tickets_ahead(ticket: Ticket) -> int:
+    """Waiting tickets of the same queue served before this one, by (priority, queued_at).
+    Compiled: every status read of a waiting token counts them."""
+    return _TICKETS_AHEAD(
+        queue=ticket.queue_id,
+        priority=ticket.priority,
+        queued_at=ticket.queued_at,
+        ticket=ticket.pk,
     )
 
 

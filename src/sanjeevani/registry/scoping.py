@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 
 from sanjeevani.accounts.models import Role
+from sanjeevani.config.compiled_queries import CompiledQuery, Slot
 
 from .models import (
     District,
@@ -63,12 +64,22 @@ def scope_of(user: Any) -> AdminScope:
     return scope
 
 
+#: A staff member's one posting (one-to-one) with its facility: every request of a health
+#: worker or coordinator asks it, so it is compiled once per connection.
+_posting_of = CompiledQuery(
+    lambda: Posting.objects.select_related("facility").filter(
+        user_id=Slot("user", Posting._meta.get_field("user").target_field)
+    )
+)
+
+
 def _compute_scope(user: Any) -> AdminScope:
     if user.is_superuser or user.role == Role.NATIONAL_ADMIN:
         return AdminScope(national=True)
-    posting = Posting.objects.filter(user=user).select_related("facility").first()
-    if posting is None:
+    found = _posting_of(user=user.pk)
+    if not found:
         return NO_SCOPE
+    posting = found[0]
     if user.role == Role.STATE_ADMIN and posting.state_id:
         return AdminScope(state_id=posting.state_id)
     if user.role in {Role.HUB_COORDINATOR, Role.CHO} and posting.facility_id:
