@@ -886,6 +886,11 @@ def report(args, results: dict[int, list[Step]]) -> None:
             print(f"    {line}: {finished} completed, {own / finished:.1f} requests each")
     per = step.server_cpu / done * 1000
     print(f"  server CPU per completed consultation: {per:.0f} ms (target <= 150 ms)")
+    # The window's completions move with when lifecycles happen to end (about 60 in 90 s);
+    # its requests are twenty times as many and follow the work done: the figure to compare
+    # two commits by (bench/peak_day_ab.py).
+    print(f"  server CPU per HTTP request: {step.server_cpu / step.requests * 1000:.2f} ms "
+          f"(app nodes {step.cpu.get('app nodes', 0) / step.requests * 1000:.2f} ms)")  # fmt: skip
     for component, seconds in sorted(step.cpu.items(), key=lambda kv: -kv[1]):
         print(f"    {component:28s} {seconds / done * 1000:7.1f} ms")
     print(f"    (the driver itself: {step.driver_cpu / done * 1000:.1f} ms, not counted)")

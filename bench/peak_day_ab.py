@@ -9,10 +9,12 @@ measured an hour after another's compares the machine, not the code. So this run
 ``bench/peak_day.py`` (one node, one rate) on ``BASE`` and on this working tree in turns,
 base first, ``--rounds`` times each (A B A B ...), and prints each run's server CPU per
 consultation, the nodes' share and the CPU of each route, then the median of each and the
-ratio of this tree to the base. Both runs use this tree's ``bench/`` files (copied into a
-temporary worktree of ``BASE``), so both drive the same lifecycle and print the same lines;
-the app, its migrations and ``tests/deploy`` (the nginx and node harness) are each
-commit's own. A run takes about 6.5 minutes.
+ratio of this tree to the base. Server CPU per HTTP request is the steadier figure to judge
+by: a 90 s window completes about 60 consultations, and when they happen to end moves the
+per-consultation figure by several percent; its requests are twenty times as many. Both
+runs use this tree's ``bench/`` files (copied into a temporary worktree of ``BASE``), so
+both drive the same lifecycle and print the same lines; the app, its migrations and
+``tests/deploy`` (the nginx and node harness) are each commit's own. A run takes about 6.5 minutes.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
 TOTAL = re.compile(r"server CPU per completed consultation: (\d+) ms")
+PER_REQUEST = re.compile(r"server CPU per HTTP request: ([\d.]+) ms \(app nodes ([\d.]+) ms\)")
 NODES = re.compile(r"^\s+app nodes\s+([\d.]+) ms", re.M)
 POSTGRES = re.compile(r"^\s+postgres \(this database\)\s+([\d.]+) ms", re.M)
 ROUTE = re.compile(
@@ -46,6 +49,8 @@ class Run:
     total: float
     nodes: float
     postgres: float
+    per_request: float
+    nodes_per_request: float
     routes: dict[str, float] = field(default_factory=dict)
     speed: list[float] = field(default_factory=list)
 
@@ -64,6 +69,8 @@ def measure(tree: Path, label: str, rate: float, log: Path) -> Run:
         total=float(total.group(1)),
         nodes=float(NODES.search(text).group(1)),
         postgres=float(POSTGRES.search(text).group(1)),
+        per_request=float(PER_REQUEST.search(text).group(1)),
+        nodes_per_request=float(PER_REQUEST.search(text).group(2)),
         routes={f"{m[1]} {m[2]}": float(m[4]) for m in ROUTE.finditer(text)},
         speed=[float(s) for _w, s in SPEED.findall(text)],
     )
@@ -88,7 +95,7 @@ def report(runs: list[Run]) -> None:
     for r in runs:
         speed = "/".join(f"{s:.2f}" for s in r.speed)
         print(f"  {r.label:9}  {r.total:5.0f} ms  (nodes {r.nodes:5.1f}, postgres "
-              f"{r.postgres:5.1f})   loop {speed} s")  # fmt: skip
+              f"{r.postgres:5.1f}); {r.per_request:.2f} ms per request  loop {speed}")  # fmt: skip
 
     def row(name: str, a: list[float], b: list[float]) -> None:
         if not a or not b:
@@ -101,6 +108,11 @@ def report(runs: list[Run]) -> None:
     row("server CPU per consultation", [r.total for r in base], [r.total for r in this])
     row("  app nodes", [r.nodes for r in base], [r.nodes for r in this])
     row("  postgres", [r.postgres for r in base], [r.postgres for r in this])
+    # Steadier than the above: a window's requests follow the work, its completions jitter.
+    row("server CPU per HTTP request", [r.per_request for r in base],
+        [r.per_request for r in this])  # fmt: skip
+    row("  app nodes", [r.nodes_per_request for r in base],
+        [r.nodes_per_request for r in this])  # fmt: skip
     routes = sorted({k for r in runs for k in r.routes}, key=lambda k: -this[0].routes.get(k, 0))
     for route in routes:
         row(route, [r.routes[route] for r in base if route in r.routes],

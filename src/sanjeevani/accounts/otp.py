@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from sanjeevani.audit.services import record_event
+from sanjeevani.config.compiled_queries import CompiledQuery, Slot
 
 from . import throttle, trust
 from .errors import SignInError
@@ -171,11 +172,25 @@ def _check_request_limits(
             )
 
 
+#: Each sign-in and each registration under a number asks both; compiled once per connection.
+_staff_with_username = CompiledQuery(
+    lambda: (
+        User.objects.filter(username=Slot("username", User._meta.get_field("username")))
+        .exclude(role=Role.PATIENT)
+        .order_by("pk")[:1]
+    )
+)
+_patient_with_mobile = CompiledQuery(
+    lambda: User.objects.filter(
+        role=Role.PATIENT, mobile=Slot("mobile", User._meta.get_field("mobile"))
+    ).order_by("pk")[:1]
+)
+
+
 def _refuse_staff_username(mobile: str) -> None:
     """A patient account's username is its number; a staff account holding it must not be
     reachable by SMS alone."""
-    holder = User.objects.filter(username=mobile).exclude(role=Role.PATIENT).first()
-    if holder is not None:
+    if _staff_with_username(username=mobile):
         raise SignInError(
             _(
                 "This number belongs to a staff account. Staff sign in with their username, "
@@ -358,7 +373,8 @@ def patient_account_for(e164: str) -> User:
 
 
 def _patient_account(e164: str) -> User:
-    user = User.objects.filter(role=Role.PATIENT, mobile=e164).first()
+    found = _patient_with_mobile(mobile=e164)
+    user = found[0] if found else None
     if user is None:
         _refuse_staff_username(e164)
         user = User(username=e164, mobile=e164, role=Role.PATIENT)

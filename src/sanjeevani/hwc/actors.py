@@ -17,12 +17,21 @@ from sanjeevani.registry.scoping import scope_of
 
 from .models import Case
 
+_CENTRE_ATTR = "_active_centre"
+
 
 def centre_of(user: Any) -> Facility:
-    """The spoke a Community Health Officer is posted at; refused for anyone else."""
+    """The spoke a Community Health Officer is posted at; refused for anyone else. Kept on
+    the user object, as its scope is (``scope_of``): a view and the service it calls both
+    ask, and the answer cannot change within the request."""
     if getattr(user, "role", None) != Role.CHO:
         raise PermissionDenied(_("Only a Community Health Officer can do this."))
-    centre = _active_spoke(scope_of(user).facility_id)
+    facility_id = scope_of(user).facility_id
+    centre = getattr(user, _CENTRE_ATTR, None)
+    if centre is None or centre.pk != facility_id:
+        centre = _active_spoke(facility_id)
+        if centre is not None:
+            setattr(user, _CENTRE_ATTR, centre)
     if centre is None:
         raise PermissionDenied(
             _("You are not posted at an active health centre; ask your state administrator.")
