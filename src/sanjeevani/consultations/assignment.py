@@ -131,10 +131,13 @@ def free_doctor(
         claim_for(doctor, presence.opd, actor, now)
 
 
-def offer_to_auto_assign_doctors(opd: OnlineOPD, now: dt.datetime) -> None:
+def offer_to_auto_assign_doctors(opd: OnlineOPD, now: dt.datetime) -> int:
     """In the caller's transaction: hand waiting patients to the free doctors of ``opd``
     who asked to be assigned automatically. What a workflow calls after a token is taken
-    or rejoins the queue."""
+    or rejoins the queue. The number of patients called: with none, no token changed."""
+    called = 0
     for doctor in queue.auto_assign_doctors(opd):
         if claim_for(doctor, opd, doctor.user, now) is None:
             break
+        called += 1
+    return called

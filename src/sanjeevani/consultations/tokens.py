@@ -51,8 +51,9 @@ def take_token(
             follow_up_of=follow_up_of,
         )
         count_token_taken(ticket)
-        offer_to_auto_assign_doctors(ticket.opd, timezone.now())
-    refresh_keeping_relations(ticket)
+        called = offer_to_auto_assign_doctors(ticket.opd, timezone.now())
+    if called:  # this token may be the one called: read it again
+        refresh_keeping_relations(ticket)
     return ticket
 
 
