@@ -4,6 +4,7 @@ language of the request that happened to build them first."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from unittest import mock
 
 import pytest
@@ -11,7 +12,7 @@ from django.urls import get_resolver
 from django.utils import translation
 from rest_framework import serializers
 
-from sanjeevani.config.model_serializers import ModelSerializer
+from sanjeevani.config.model_serializers import ModelSerializer, Representation
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.consultations.workspace.serializers import ConsultationSerializer
 from tests.prescriptions.factories import VideoConsultationFactory
@@ -88,3 +89,22 @@ def test_no_label_choice_or_message_is_frozen_in_the_first_language():
             cls().fields  # noqa: B018 - built first in English
         with translation.override("hi"):
             assert described(cls) == described(stock(cls)), cls.__name__
+
+
+def test_a_kept_serializer_answers_what_a_new_one_does_for_each_instance():
+    """``Representation``: one serializer per thread, handed each instance in turn; its
+    data for each is the data of a serializer made for it, and nothing of the one before
+    carries over."""
+    first = Consultation.objects.get(pk=VideoConsultationFactory().pk)
+    second = Consultation.objects.get(pk=VideoConsultationFactory(advice="Rest").pk)
+    represent = Representation(ConsultationSerializer)
+    for consultation in (first, second, first):
+        assert represent(consultation) == ConsultationSerializer(consultation).data
+    assert represent(first)["id"] != represent(second)["id"]
+    with mock.patch.object(
+        ConsultationSerializer, "get_fields", side_effect=AssertionError("fields made again")
+    ):
+        assert represent(second)["advice"] == "Rest"
+    with ThreadPoolExecutor(1) as other_thread:
+        made = other_thread.submit(lambda: represent._local.__dict__.get("serializer")).result()
+    assert made is None  # each thread makes its own

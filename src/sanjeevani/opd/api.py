@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sanjeevani.accounts.models import Role
+from sanjeevani.config.model_serializers import Representation
 from sanjeevani.consultations import selectors as consultation_selectors
 from sanjeevani.consultations import services as consultation_services
 from sanjeevani.consultations.models import Consultation
@@ -75,11 +76,12 @@ class OPDView(AnswersRefusals, APIView):
         )
 
     def ticket_status(self, ticket: Ticket) -> dict:
-        return s.TicketStatusSerializer(opd_selectors.waiting_status(ticket)).data
+        return _ticket_status_data(opd_selectors.waiting_status(ticket))
 
 
-def _consultation_data(consultation: Consultation) -> dict:
-    return ConsultationSerializer(consultation).data
+_consultation_data = workspace_api.consultation_data
+#: Each status read of a token answers with it (config/model_serializers.py).
+_ticket_status_data = Representation(s.TicketStatusSerializer)
 
 
 # --- OPDs -----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sanjeevani.accounts.models import Role
+from sanjeevani.config.model_serializers import Representation
 from sanjeevani.consultations import modes as consultation_modes
 from sanjeevani.consultations import selectors as consultation_selectors
 from sanjeevani.consultations import services as consultation_services
@@ -71,8 +72,8 @@ class WorkspaceView(AnswersRefusals, APIView):
         )
 
 
-def consultation_data(consultation: Consultation) -> dict:
-    return s.ConsultationSerializer(consultation).data
+#: Every step of the workspace answers with the consultation (config/model_serializers.py).
+consultation_data = Representation(s.ConsultationSerializer)
 
 
 class ConsultationDetailView(WorkspaceView):
