@@ -135,9 +135,8 @@ class DiagnosisSearch(APIView):
                 "q missing, shorter than 2 characters or longer than 100; or a bad "
                 "limit: see error.fields."
             ),
-            # No 401: the session authenticator comes first, so DRF answers 403 to anyone
-            # not signed in (as every endpoint of this API does).
-            403: _error("Not signed in, or signed in as a patient."),
+            # 401 (not signed in, or a token not valid) is declared for every operation.
+            403: _error("Signed in as a patient: diagnosis search is for staff."),
             429: _error("Too many searches: wait Retry-After seconds."),
         },
         examples=[
