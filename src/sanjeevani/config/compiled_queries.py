@@ -61,16 +61,50 @@ class _Compiled:
     for_update: bool
 
 
-class CompiledQuery(Generic[M]):
+class _CompiledPerConnection:
+    """What the compiled kinds share: the queryset's builder, the database it reads, and
+    the compiled statement kept per thread and database, as Django keeps connections."""
+
+    def __init__(self, build: Callable[[], QuerySet]) -> None:
+        self._build = build
+        self._model: type[Model] | None = None
+        self._for_write = False
+        self._local = threading.local()
+
+    @staticmethod
+    def _bound(param: Any, values: dict[str, Any], connection: Any) -> Any:
+        if not isinstance(param, Slot):
+            return param
+        value = values[param.name]
+        if value is None:
+            raise ValueError(f"{param.name}: a compiled query takes no None (it would be IS NULL)")
+        return param.output_field.get_db_prep_value(value, connection, prepared=False)
+
+    def _alias(self) -> str:
+        """The database the queryset would use (``QuerySet.db``: the routers decide, e.g. a
+        replica inside a replica-safe view, the primary for a locking read)."""
+        if self._model is None:
+            queryset = self._build()
+            # _model last: another thread that sees it set must also see _for_write.
+            self._for_write = queryset._for_write
+            self._model = queryset.model
+        if self._for_write:
+            return router.db_for_write(self._model)
+        return router.db_for_read(self._model)
+
+    def _compiled_for(self, alias: str) -> Any:
+        by_alias = getattr(self._local, "by_alias", None)
+        if by_alias is None:
+            by_alias = self._local.by_alias = {}
+        compiled = by_alias.get(alias)
+        if compiled is None:
+            compiled = by_alias[alias] = self._compile(alias)
+        return compiled
+
+
+class CompiledQuery(_CompiledPerConnection, Generic[M]):
     """``build()`` returns the queryset with ``Slot``s for its open values; calling the
     query with those values by name returns the instances, as ``list(queryset)`` would."""
-
-    def __init__(self, build: Callable[[], QuerySet[M]]) -> None:
-        self._build = build
-        self._model: type[M] | None = None
-        self._for_write = False
-        # Per thread, as Django's connections are: the compiler keeps its connection.
-        self._local = threading.local()
 
     def __call__(self, **values: Any) -> list[M]:
         compiled = self._compiled_for(self._alias())
@@ -109,36 +143,6 @@ class CompiledQuery(Generic[M]):
         if len(found) > 1:
             raise model.MultipleObjectsReturned(f"more than one {model._meta.object_name}")
         return found[0]
-
-    @staticmethod
-    def _bound(param: Any, values: dict[str, Any], connection: Any) -> Any:
-        if not isinstance(param, Slot):
-            return param
-        value = values[param.name]
-        if value is None:
-            raise ValueError(f"{param.name}: a compiled query takes no None (it would be IS NULL)")
-        return param.output_field.get_db_prep_value(value, connection, prepared=False)
-
-    def _alias(self) -> str:
-        """The database the queryset would use (``QuerySet.db``: the routers decide, e.g. a
-        replica inside a replica-safe view, the primary for a locking read)."""
-        if self._model is None:
-            queryset = self._build()
-            # _model last: another thread that sees it set must also see _for_write.
-            self._for_write = queryset._for_write
-            self._model = queryset.model
-        if self._for_write:
-            return router.db_for_write(self._model)
-        return router.db_for_read(self._model)
-
-    def _compiled_for(self, alias: str) -> _Compiled:
-        by_alias = getattr(self._local, "by_alias", None)
-        if by_alias is None:
-            by_alias = self._local.by_alias = {}
-        compiled = by_alias.get(alias)
-        if compiled is None:
-            compiled = by_alias[alias] = self._compile(alias)
-        return compiled
 
     def _compile(self, alias: str) -> _Compiled:
         queryset = self._build()
@@ -182,29 +186,16 @@ class _StatementCatcher:
         pass
 
 
-class CompiledCount:
+class CompiledCount(_CompiledPerConnection):
     """``build()`` returns the queryset with ``Slot``s for its open values; calling with
     those values returns its ``count()``. The SQL is what Django's ``count()`` sends on that
     database (caught in place of running it), so it stays Django's."""
 
-    def __init__(self, build: Callable[[], QuerySet]) -> None:
-        self._build = build
-        self._model: type[Model] | None = None
-        self._local = threading.local()
-
     def __call__(self, **values: Any) -> int:
-        if self._model is None:
-            self._model = self._build().model
-        alias = router.db_for_read(self._model)
-        by_alias = getattr(self._local, "by_alias", None)
-        if by_alias is None:
-            by_alias = self._local.by_alias = {}
-        statement = by_alias.get(alias)
-        if statement is None:
-            statement = by_alias[alias] = self._compile(alias)
-        sql, params = statement
+        alias = self._alias()
+        sql, params = self._compiled_for(alias)
         connection = connections[alias]
-        bound = [CompiledQuery._bound(p, values, connection) for p in params]
+        bound = [self._bound(p, values, connection) for p in params]
         with connection.cursor() as cursor:
             cursor.execute(sql, bound)
             return cursor.fetchone()[0]
