@@ -12,6 +12,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.db.models import CharField, IntegerField, UUIDField
 from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from sanjeevani.accounts.api_tokens import token_for_key
@@ -133,7 +134,11 @@ def test_a_called_tokens_consultation_is_its_newest_and_its_own():
     newer = ConsultationFactory(ticket=ticket, patient=ticket.patient)
     ConsultationFactory(ticket=other, patient=other.patient)
     assert latest_consultation_id_of_ticket(ticket) == newer.pk
-    assert latest_consultation_of_ticket(ticket).pk == newer.pk
+    latest = latest_consultation_of_ticket(ticket)
+    assert latest.pk == newer.pk
+    with CaptureQueriesContext(connection) as queries:
+        assert latest.doctor.user.username == newer.doctor.user.username
+    assert len(queries) == 0, "the doctor and their account come with the consultation"
 
 
 def fails(read) -> bool:

@@ -175,9 +175,22 @@ def open_consultations_of_doctor(doctor: Any) -> QuerySet[Consultation]:
     )
 
 
+#: A token's newest consultation with its doctor and hub: each status poll of a centre's
+#: case and each waiting-room page reads it.
+_latest_with_doctor = CompiledQuery(
+    lambda: (
+        Consultation.objects.select_related("doctor__user", "hub")
+        .filter(ticket_id=Slot("ticket", Consultation._meta.get_field("ticket").target_field))
+        .order_by("-created_at")[:1]
+    )
+)
+
+
 def latest_consultation_of_ticket(ticket: Ticket) -> Consultation | None:
-    """The consultation a token was last called to (it may have ended)."""
-    return ticket.consultations.order_by("-created_at").first()
+    """The consultation a token was last called to (it may have ended), with its doctor
+    and hub loaded."""
+    found = _latest_with_doctor(ticket=ticket.pk)
+    return found[0] if found else None
 
 
 _latest_of_ticket = CompiledQuery(

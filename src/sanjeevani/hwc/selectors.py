@@ -25,6 +25,7 @@ from sanjeevani.accounts.mobile_numbers import normalise_mobile
 from sanjeevani.accounts.models import Role, User
 from sanjeevani.audit.services import record_event
 from sanjeevani.config.compiled_queries import CompiledQuery, Slot
+from sanjeevani.consultations import selectors as consultation_selectors
 from sanjeevani.consultations.models import Consultation
 from sanjeevani.patients.abha import normalise_abha_number
 from sanjeevani.patients.models import Patient
@@ -245,23 +246,12 @@ def _doctor_name(doctor: Any) -> str:
     return doctor.user.get_full_name() or doctor.user.username
 
 
-#: A token's newest consultation with its doctor and hub: each status poll of a case reads it.
-_latest_with_doctor = CompiledQuery(
-    lambda: (
-        Consultation.objects.select_related("doctor__user", "hub")
-        .filter(ticket_id=Slot("ticket", Ticket._meta.pk))
-        .order_by("-created_at")[:1]
-    )
-)
-
-
 def case_status(case: Case, consultation: Consultation | None = None) -> CaseStatus:
     """Waiting (position, wait), called, in consultation, prescription ready, answered,
     referred, forwarded, missed, cancelled: from the ticket and its latest consultation."""
     ticket = case.ticket
     if consultation is None and ticket is not None:
-        latest = _latest_with_doctor(ticket=ticket.pk)
-        consultation = latest[0] if latest else None
+        consultation = consultation_selectors.latest_consultation_of_ticket(ticket)
     status = CaseStatus(case=case, code="waiting", label="", consultation=consultation)
     if consultation is not None:
         status.doctor_name = _doctor_name(consultation.doctor)
