@@ -7,6 +7,12 @@ for every cache call, and building one fills its table of about 170 response cal
 ``redis.Redis`` is safe to share between threads (each command takes a connection from
 the pool), so one per pool serves every call.
 
+The pools (and those clients) belong to the process, not to the cache object. Django's
+``caches`` keeps one cache object per async context, and under ASGI every request runs in
+a context of its own: each request's first cache call made a new object, a new pool and so
+a new TCP connection to Redis with its handshake (a sixth of a rate-limited request's CPU
+in bench/peak_day.py's profile). Caches configured alike now share one pool per server.
+
 When Redis cannot be reached (restarting, a network blip), a read is a miss and a write is
 dropped, logged at most once a minute: every cached figure is computed from the database
 instead, so the waiting room's status, the dashboards and the consultation pages keep
@@ -18,6 +24,7 @@ read as "let it through", as the rate limits do (``limits.rates.check``).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
@@ -33,10 +40,34 @@ _LOG_EVERY_SECONDS = 60.0
 _logged_at = [0.0]  # per process: Django builds one cache object per thread
 
 
+#: Per process: (servers, pool class, options) -> the pools by server index and the clients
+#: by pool, shared by every cache object configured so.
+_PROCESS_POOLS: dict[tuple, tuple[dict[int, Any], dict[int, Any]]] = {}
+_PROCESS_POOLS_LOCK = threading.Lock()
+
+
 class SharedClientRedisCacheClient(RedisCacheClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
+        shape = (
+            tuple(self._servers),
+            self._pool_class,
+            repr(sorted(self._pool_options.items())),
+        )
+        with _PROCESS_POOLS_LOCK:
+            self._pools, self._clients = _PROCESS_POOLS.setdefault(shape, ({}, {}))
+
+    def _get_connection_pool(self, write: bool) -> Any:
+        index = self._get_connection_pool_index(write)
+        pool = self._pools.get(index)
+        if pool is None:
+            with _PROCESS_POOLS_LOCK:
+                pool = self._pools.get(index)
+                if pool is None:
+                    pool = self._pools[index] = self._pool_class.from_url(
+                        self._servers[index], **self._pool_options
+                    )
+        return pool
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         pool = self._get_connection_pool(write)
