@@ -22,6 +22,7 @@ from sanjeevani.config.compiled_queries import locked_row
 from sanjeevani.consultations import care_team
 from sanjeevani.consultations.care_team import Action
 from sanjeevani.consultations.models import Consultation
+from sanjeevani.registry.selectors import doctor_profile_of
 from sanjeevani.rollups.services import count_prescription_issued
 
 from . import selectors
@@ -107,7 +108,7 @@ def _doctor_of(user: Any, consultation: Consultation):
                 "longer be issued or corrected. Ask the patient to book a follow-up."
             )
         )
-    return user.doctor_profile
+    return doctor_profile_of(user)
 
 
 def _signed_before(

@@ -11,18 +11,17 @@ from sanjeevani.accounts.models import Role
 from sanjeevani.patients.family import is_assisting_operator, require_account_holder
 from sanjeevani.patients.models import Patient
 from sanjeevani.registry.models import DoctorProfile
+from sanjeevani.registry.selectors import doctor_profile_of
 
 
 def doctor_of(user: Any) -> DoctorProfile:
     """The doctor profile of a signed-in doctor; anyone else is refused."""
     if getattr(user, "role", None) != Role.DOCTOR:
         raise PermissionDenied(_("Only a doctor can do this."))
-    try:
-        return user.doctor_profile
-    except DoctorProfile.DoesNotExist:
-        raise PermissionDenied(
-            _("Your doctor profile is missing; ask your administrator.")
-        ) from None
+    profile = doctor_profile_of(user)
+    if profile is None:
+        raise PermissionDenied(_("Your doctor profile is missing; ask your administrator."))
+    return profile
 
 
 def check_family(actor: Any, patient: Patient) -> None:

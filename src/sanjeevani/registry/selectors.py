@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from .models import District, Specialty, State
+from sanjeevani.config.compiled_queries import CompiledQuery, Slot
+
+from .models import District, DoctorProfile, Specialty, State
 
 
 def all_states() -> QuerySet[State]:
@@ -23,3 +27,25 @@ def districts_of(state: State) -> QuerySet[District]:
 
 def all_specialties() -> QuerySet[Specialty]:
     return Specialty.objects.order_by("name")
+
+
+_profile_of_user = CompiledQuery(
+    lambda: DoctorProfile.objects.filter(
+        user_id=Slot("user", DoctorProfile._meta.get_field("user").target_field)
+    )
+)
+
+
+def doctor_profile_of(user: Any) -> DoctorProfile | None:
+    """The user's doctor profile, or None. Every step a doctor takes asks (the queue's
+    actor, signing); read compiled once per request and kept where ``user.doctor_profile``
+    keeps it, so that asking again, either way, reads nothing."""
+    related = type(user).doctor_profile.related
+    if related.is_cached(user):
+        return related.get_cached_value(user)
+    found = _profile_of_user(user=user.pk)
+    profile = found[0] if found else None
+    related.set_cached_value(user, profile)
+    if profile is not None:
+        profile.user = user
+    return profile
