@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.functional import SimpleLazyObject
 
 from sanjeevani.accounts.models import User
 from sanjeevani.registry.models import DoctorProfile
@@ -44,3 +45,13 @@ def test_a_profile_already_loaded_is_not_read_again():
     with CaptureQueriesContext(connection) as queries:
         assert doctor_profile_of(user).pk == doctor.pk
     assert len(queries) == 0
+
+
+def test_a_pages_lazy_user_is_answered_and_keeps_the_profile():
+    doctor = DoctorFactory()
+    user = User.objects.get(pk=doctor.user_id)
+    lazy = SimpleLazyObject(lambda: user)  # what a session-signed-in page's request holds
+    with CaptureQueriesContext(connection) as queries:
+        assert doctor_profile_of(lazy).pk == doctor.pk
+        assert user.doctor_profile.pk == doctor.pk
+    assert len(queries) == 1

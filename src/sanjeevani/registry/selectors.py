@@ -40,12 +40,13 @@ def doctor_profile_of(user: Any) -> DoctorProfile | None:
     """The user's doctor profile, or None. Every step a doctor takes asks (the queue's
     actor, signing); read compiled once per request and kept where ``user.doctor_profile``
     keeps it, so that asking again, either way, reads nothing."""
-    related = type(user).doctor_profile.related
+    field = DoctorProfile._meta.get_field("user")
+    related = field.remote_field
     if related.is_cached(user):
         return related.get_cached_value(user)
     found = _profile_of_user(user=user.pk)
     profile = found[0] if found else None
     related.set_cached_value(user, profile)
     if profile is not None:
-        profile.user = user
+        field.set_cached_value(profile, user)
     return profile
