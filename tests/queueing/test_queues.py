@@ -178,3 +178,15 @@ def test_queue_events_go_to_the_queues_own_group(django_capture_on_commit_callba
     with django_capture_on_commit_callbacks(execute=True):
         services.publish_queue_events(hub_queue, "doctors")
     assert [group for group, _event in sent] == [queue_group(hub_queue.pk)]
+
+
+def test_a_new_token_says_whether_its_near_turn_sms_is_due(settings):
+    """The token join_queue returns carries its near-turn mark as stored: marked when it
+    joined near the front, not when it joined further back (and then it is not re-read)."""
+    settings.QUEUE_NEAR_TURN_POSITION = 2
+    opd = OnlineOPDFactory()
+    first, second, third = (_join(opd) for _ in range(3))
+    assert [first.near_turn_notified, second.near_turn_notified] == [True, True]
+    assert third.near_turn_notified is False
+    stored = dict(Ticket.objects.values_list("pk", "near_turn_notified"))
+    assert stored == {first.pk: True, second.pk: True, third.pk: False}

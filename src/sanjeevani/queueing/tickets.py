@@ -147,8 +147,10 @@ def join_queue(
         )
         publish_queue_events(queue, "joined", ticket)
         count_ticket_placed("opd")
-        mark_near_turn(queue)
-    refresh_keeping_relations(ticket)
+        marked = mark_near_turn(queue)
+    if marked:
+        # The new token may be among those just marked near its turn.
+        refresh_keeping_relations(ticket)
     return ticket
 
 
