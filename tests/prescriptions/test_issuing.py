@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from sanjeevani.audit.models import AuditEvent
@@ -130,3 +132,22 @@ def test_patient_lists_only_their_familys_prescriptions(audio_consultation):
     mine = api_for(audio_consultation.patient.account).get(API).json()
     assert [p["patient"] for p in mine] == [str(audio_consultation.patient_id)]
     assert api_for(PatientAccountFactory()).get(API).json() == []
+
+
+def test_the_answer_shows_the_lines_as_stored_without_reading_them_back(audio_consultation):
+    lines = [line("paracetamol"), line("cetirizine")]
+    with CaptureQueriesContext(connection) as queries:
+        response = issue(audio_consultation, lines)
+    assert response.status_code == 201, response.content
+    read_back = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and 'FROM "prescriptions_prescriptionitem"' in q["sql"]
+    ]
+    assert read_back == []
+    answered = response.json()
+    stored = api_for(audio_consultation.doctor.user).get(f"{API}{answered['id']}/")
+    assert stored.status_code == 200, stored.content
+    assert answered["items"] == stored.json()["items"]
+    assert [item["generic_name"] for item in answered["items"]] == ["paracetamol", "cetirizine"]
+    assert answered["superseded_by"] is None is stored.json()["superseded_by"]

@@ -45,3 +45,17 @@ def refresh_keeping_relations(instance: models.Model) -> None:
     relations = loaded_relations(instance)
     instance.refresh_from_db()
     keep_relations(instance, relations)
+
+
+def know_written_relation(instance: models.Model, name: str, written: Any) -> None:
+    """Keep on ``instance`` the rows of its reverse relation ``name`` as the caller has just
+    written them (a list for a reverse foreign key, the row or None for a reverse
+    one-to-one), so that the answer built from it reads nothing back."""
+    relation = instance._meta.get_field(name)
+    if relation.one_to_one:
+        relation.set_cached_value(instance, written)
+        return
+    cache = getattr(instance, "_prefetched_objects_cache", None)
+    if cache is None:
+        cache = instance._prefetched_objects_cache = {}
+    cache[relation.cache_name] = list(written)

@@ -19,6 +19,7 @@ from sanjeevani.accounts.reauthentication import ReauthenticationError, confirm_
 from sanjeevani.accounts.sms import SMSKind, send_sms
 from sanjeevani.audit.services import client_ip, record_event
 from sanjeevani.config.compiled_queries import locked_row
+from sanjeevani.config.loaded_relations import know_written_relation
 from sanjeevani.consultations import care_team
 from sanjeevani.consultations.care_team import Action
 from sanjeevani.consultations.models import Consultation
@@ -411,7 +412,7 @@ def _issue(
         ) from exc
     prescription.doctor_key_id = doctor_key.key_id
     prescription.save(force_insert=True)
-    PrescriptionItem.objects.bulk_create(
+    written = PrescriptionItem.objects.bulk_create(
         PrescriptionItem(
             prescription=prescription,
             position=position,
@@ -421,6 +422,9 @@ def _issue(
         )
         for position, item in enumerate(cleaned)
     )
+    # The doctor's answer shows the lines in their order and that nothing supersedes it yet.
+    know_written_relation(prescription, "items", written)
+    know_written_relation(prescription, "superseded_by", None)
     # Rendered once, here, and served from storage on every download.
     store_pdf_at_issue(prescription, request)
     record_event(
