@@ -7,7 +7,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from sanjeevani.config.loaded_relations import carry_relations, refresh_keeping_relations
+from sanjeevani.config.loaded_relations import (
+    carry_relations,
+    know_written_relation,
+    refresh_keeping_relations,
+)
 from sanjeevani.queueing.models import Ticket
 from tests.factories import DoctorFactory, PatientFactory
 from tests.queueing.factories import (  # noqa: F401 - fixtures
@@ -84,3 +88,15 @@ def test_taking_reading_and_cancelling_a_token_stay_within_their_query_budgets(
     counts = (len(taking), len(reading), len(cancelling))
     budget = BUDGETS[connection.vendor]
     assert all(n <= most for n, most in zip(counts, budget, strict=True)), (counts, budget)
+
+
+def test_rows_just_written_are_read_without_a_query_and_still_queryable():
+    patient = PatientFactory()
+    family = [patient, *(PatientFactory(account=patient.account) for _ in range(2))]
+    account = type(patient.account).objects.get(pk=patient.account_id)
+    know_written_relation(account, "patients", family)
+    with CaptureQueriesContext(connection) as queries:
+        assert list(account.patients.all()) == family
+    assert len(queries) == 0
+    assert account.patients.get(pk=family[1].pk) == family[1]  # still a queryset
+    assert account.patients.filter(pk=family[2].pk).count() == 1

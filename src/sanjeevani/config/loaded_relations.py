@@ -58,4 +58,10 @@ def know_written_relation(instance: models.Model, name: str, written: Any) -> No
     cache = getattr(instance, "_prefetched_objects_cache", None)
     if cache is None:
         cache = instance._prefetched_objects_cache = {}
-    cache[relation.cache_name] = list(written)
+    cache.pop(relation.cache_name, None)
+    # As prefetch_related leaves it: the manager's queryset with its rows already fetched,
+    # so that all() reads nothing and get() or filter() still work.
+    rows = getattr(instance, name).get_queryset()
+    rows._result_cache = list(written)
+    rows._prefetch_done = True
+    cache[relation.cache_name] = rows
