@@ -81,7 +81,10 @@ Everything shares this machine: the nodes, PostgreSQL, Redis, nginx and this dri
 own CPU is reported apart, and so is the CPU of every other process on the machine during
 the window, from /proc/stat: a busy machine shows there). ``--py-spy PATH`` samples the
 first node's stacks during each window (wall-clock samples, waits included; py-spy itself
-costs about a third of a core, so leave it out of runs whose rate matters). The scale-out
+costs about a third of a core, so leave it out of runs whose rate matters);
+``--py-spy-threads PATH`` samples each thread and keeps only the running ones, giving the
+node's CPU by function in ms per completed consultation (it pauses the node per sample, so
+that step's other figures are not comparable). The scale-out
 figure is therefore bounded by the machine's cores, not by the nodes; the report says how
 many nodes of the measured kind would carry 3x the record hour (eSanjeevani's record day of
 510,702 consultations, 12 % of it in the busiest hour: about 61,000 per hour) from the CPU
@@ -438,34 +441,82 @@ def route_cpu_between(before: dict, after: dict) -> dict[str, tuple[float, float
 
 
 def profile_start(args, pid: int, seconds: float, out: Path) -> subprocess.Popen | None:
-    """Sample the first node's stacks over the window with py-spy (``--py-spy``), without
-    pausing it; None when not asked for."""
-    if not args.py_spy:
+    """Sample the first node's stacks over the window with py-spy; None when not asked for.
+
+    ``--py-spy`` samples wall clock without pausing the node: waits count like work there.
+    ``--py-spy-threads`` pauses the node for each sample and keeps each thread's stack, so
+    that ``profile_summary`` can drop the threads that were waiting and leave what ran:
+    the node's CPU by function. Pausing it 50 times a second slows it, so that step's
+    other figures are not comparable with an unprofiled run."""
+    binary = args.py_spy or args.py_spy_threads
+    if not binary:
         return None
+    mode = ["--threads"] if args.py_spy_threads else ["--nonblocking"]
     return subprocess.Popen(
-        [args.py_spy, "record", "--pid", str(pid), "--duration", str(int(seconds)),
-         "--rate", "50", "--nonblocking", "--format", "raw", "--output", str(out)],
+        [binary, "record", "--pid", str(pid), "--duration", str(int(seconds)),
+         "--rate", str(PROFILE_RATE), *mode, "--format", "raw", "--output", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
 
-def profile_summary(raw: Path, top: int = 14) -> list[str]:
-    """The functions holding the most samples (inclusive), from py-spy's collapsed stacks."""
+PROFILE_RATE = 50  # samples per second
+
+#: Innermost frames of a thread that is waiting, not running: a kept request thread with
+#: no work, the database's or Redis' answer, a lock or queue, the event loop's epoll.
+WAITING_LEAVES = (
+    "_worker (concurrent/futures/thread.py",
+    "wait (psycopg/",
+    "_read_from_socket (redis/",
+    "run (asyncio/runners.py",
+    "select (selectors.py",
+    "wait (threading.py",
+    "get (queue.py",
+)
+
+
+def profile_summary(raw: Path, top: int = 14, completed: int = 0) -> list[str]:
+    """The functions holding the most samples (inclusive), from py-spy's collapsed stacks.
+
+    With per-thread stacks (``--py-spy-threads``) a waiting thread's samples are dropped,
+    the running ones are split by kind of thread (request threads, the event loop, the live
+    events' publisher), the frames that wrap every request (the middleware chain) are left
+    out, and each function is also given as node CPU per completed consultation (a sample
+    is 1/``PROFILE_RATE`` s of one thread running)."""
     if not raw.exists():
         return []
     inclusive: dict[str, int] = defaultdict(int)
+    threads: dict[str, int] = defaultdict(int)
     total = 0
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not count.isdigit():
             continue
+        frames = stack.split(";")
+        if any(leaf in frames[-1] for leaf in WAITING_LEAVES):
+            continue
         total += int(count)
-        frames = {re.sub(r":\d+\)$", ")", f) for f in stack.split(";")}
-        for frame in frames:
-            if "sanjeevani/" in frame or "weasyprint" in frame or "/django/db/" in frame:
+        thread = frames[0].rpartition(": ")[2] if frames[0].startswith("thread (") else ""
+        threads[re.sub(r"_\d+$", "", thread) or "all"] += int(count)
+        for frame in {re.sub(r":\d+\)$", ")", f) for f in frames}:
+            if "sanjeevani/" in frame or "weasyprint" in frame or "django/" in frame:
                 inclusive[frame] += int(count)
+    if not total:
+        return []
+    per = 1000 / PROFILE_RATE / completed if completed else 0.0
+
+    def cost(n: int) -> str:
+        return f"  {n * per:5.1f} ms/consultation" if per else ""
+
+    if per:
+        # What most samples pass through says nothing about where they go.
+        inclusive = {frame: n for frame, n in inclusive.items() if n < total / 2}
     shown = sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]
-    return [f"{n / total:6.1%}  {frame}" for frame, n in shown] if total else []
+    head = [f"{total} samples running{cost(total)}"]
+    if len(threads) > 1:
+        head += [
+            f"  {thread}{cost(n)}" for thread, n in sorted(threads.items(), key=lambda kv: -kv[1])
+        ]
+    return head + [f"{n / total:6.1%}{cost(n)}  {frame}" for frame, n in shown]
 
 
 # --- a step's figures ------------------------------------------------------------------------
@@ -765,7 +816,11 @@ async def ramp(args, plan, deployment, sampler, nodes: int) -> list:
                 upstream_time(log, log0, log1),
             )  # fmt: skip
             step.others = max(0.0, machine - sum(cpu.values()) - step.driver_cpu)
-            step.profile = profile_summary(raw)
+            step.profile = profile_summary(
+                raw,
+                top=24 if args.py_spy_threads else 14,
+                completed=step.done if args.py_spy_threads else 0,
+            )
             step.route_cpu = route_cpu_between(routes0, routes1)
             step.audit = {
                 action: written
@@ -1008,6 +1063,9 @@ def main() -> int:
                         help="ramp on past latency failures (0 errors, line held)")  # fmt: skip
     parser.add_argument("--keep-logs", action="store_true", help="keep the nodes' folder")
     parser.add_argument("--py-spy", default="", help="py-spy binary: profile the first node")
+    parser.add_argument("--py-spy-threads", default="",
+                        help="py-spy binary: the first node's running threads only "
+                        "(pauses it per sample)")  # fmt: skip
     args = parser.parse_args()
     # A stop from outside (timeout, kill) unwinds like Ctrl-C: nodes, nginx and the
     # housekeeping loop are stopped and the scratch database dropped.

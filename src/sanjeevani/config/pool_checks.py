@@ -14,14 +14,11 @@ discards it and lends another, as before, and a restarted database still costs n
 
 from __future__ import annotations
 
-import logging
 import select
 from typing import Any
 
 from psycopg import OperationalError
 from psycopg_pool import ConnectionPool
-
-log = logging.getLogger(__name__)
 
 
 def check_lent_connection(conn: Any) -> None:
