@@ -13,6 +13,8 @@ slip, each as:
 
 - **now** (``hwc.selectors.possible_duplicates``): the district's 5,000 newest (read through
   the ``patient_district_newest`` index) and the centre's own, compared with rapidfuzz;
+- **now, SSD**: the same with ``random_page_cost`` 1.1, as ``docs/deployment.md`` asks of a
+  PostgreSQL on SSD storage (its plan is printed too);
 - **ids** (until 2026-12-07): the same rows, but each id read as a ``UUID`` object and the
   centre's own read again after the district's;
 - **before** (until 2026-12-06): the scope's 5,000 oldest (``Patient.Meta.ordering``, the
@@ -32,6 +34,7 @@ The database is dropped at the end unless ``--keep``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -124,6 +127,27 @@ def _now(centre, typed: str) -> tuple[set, int]:
     return set(_compare(names, typed)), len(names)
 
 
+#: PostgreSQL's cost of a random page read on SSD storage (``docs/deployment.md``); the
+#: default, 4, is a spinning disk's.
+SSD_RANDOM_PAGE_COST = "1.1"
+
+
+@contextlib.contextmanager
+def _ssd_costs():
+    """A connection of its own whose planner is told that random reads are cheap, as the
+    deployment guide sets it for the database. Its own, because a statement prepared on
+    the old connection keeps the plan it was prepared with."""
+    from django.db import connection
+
+    connection.close()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET random_page_cost = {SSD_RANDOM_PAGE_COST}")
+    try:
+        yield
+    finally:
+        connection.close()
+
+
 def _uuids(centre, typed: str) -> tuple[set, int]:
     """The read as it was until 2026-12-07: each id made a ``UUID`` object, and the centre's
     own read again after the district's (the same rows, when they are the district's)."""
@@ -199,16 +223,22 @@ def _explained(sql: str, params=None) -> str:
     return f"{plan['Execution Time']:.2f} ms in PostgreSQL; {'; '.join(kinds)}; indexes {indexes}"
 
 
-def _plan(district_id: int) -> str:
+def _plan(district_id: int, ssd: bool = False) -> str:
+    from django.db.models import CharField
+    from django.db.models.functions import Cast
+
     from sanjeevani.hwc import selectors
     from sanjeevani.patients.models import Patient
 
     query = (
         Patient.objects.filter(district_id=district_id)
         .order_by("-created_at")
-        .values_list("pk", "name", "created_at")[: selectors.DUPLICATE_CANDIDATES]
+        .values_list(Cast("pk", output_field=CharField()), "name")[: selectors.DUPLICATE_CANDIDATES]
     )
-    return _explained(*query.query.sql_with_params())
+    if not ssd:
+        return _explained(*query.query.sql_with_params())
+    with _ssd_costs():
+        return _explained(*query.query.sql_with_params())
 
 
 def _find_before(centre, query: str) -> list:
@@ -371,9 +401,12 @@ def main() -> None:
                 people = [(pk, _slip(name)) for pk, name in rows]
                 print(f"   {len(people)} people {who}, their names typed with a slip:")
                 _measure("now", lambda t, c=centre: _now(c, t), people)
+                with _ssd_costs():
+                    _measure("now, SSD", lambda t, c=centre: _now(c, t), people)
                 _measure("ids", lambda t, c=centre: _uuids(c, t), people)
                 _measure("before", lambda t, c=centre: _before(c, t), people)
             print(f"   plan of the district's read: {_plan(district_id)}", flush=True)
+            print(f"   the same on SSD costs: {_plan(district_id, ssd=True)}", flush=True)
             if label == "large":
                 large_centre = centre
         _find_at_a_centre(large_centre)
