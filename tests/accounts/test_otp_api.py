@@ -6,6 +6,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -249,3 +251,12 @@ def test_request_is_audited_without_the_code(api, outbox):
     assert event.detail == {"mobile": MOBILE}
     assert code not in str(event.detail)
     assert event.at <= timezone.now()
+
+
+def test_a_code_request_reads_its_hour_limits_in_one_statement(api, outbox):
+    """The pair's, the number's and the address's codes of the last hour are counted in
+    one read (each limit's refusal has its own test above)."""
+    with CaptureQueriesContext(connection) as queries:
+        assert ask(api).status_code == 202
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"] and "otpchallenge" in q["sql"]]
+    assert len(counts) == 1, counts

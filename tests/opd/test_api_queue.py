@@ -6,9 +6,13 @@ import datetime as dt
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from sanjeevani.audit.models import AuditEvent
 from sanjeevani.consultations.models import Consultation
+from sanjeevani.queueing import tickets as queue_tickets
 from sanjeevani.queueing.models import Ticket
 from sanjeevani.registry.models import OpeningWindow
 from tests.factories import DoctorFactory, OnlineOPDFactory, PatientFactory
@@ -85,6 +89,23 @@ def test_second_live_token_refused_even_at_another_opd(opd, patient):
     assert response.status_code == 409
     assert error(response)["code"] == "already_in_queue"
     assert "already holds token 1" in error(response)["message"]
+
+
+def test_a_join_at_the_same_moment_is_refused_by_the_database_and_told_the_token(
+    opd, patient, monkeypatch
+):
+    """Two joins of one patient at once both pass the look-up for a live token; the
+    one-live-ticket constraint refuses the second, which is told the token held, and
+    nothing of it is written."""
+    first = take_token(patient, opd).json()
+    # The second join's look-up ran before the first join committed: it saw no token.
+    monkeypatch.setattr(queue_tickets, "refuse_second_live_ticket", lambda patient: None)
+    response = take_token(patient, OnlineOPDFactory(state=opd.state))
+    assert response.status_code == 409, response.content
+    assert error(response)["code"] == "already_in_queue"
+    assert "already holds token 1" in error(response)["message"]
+    assert [str(t.pk) for t in Ticket.objects.filter(patient=patient)] == [first["id"]]
+    assert AuditEvent.objects.filter(action="ticket.create", patient_id=patient.pk).count() == 1
 
 
 def test_token_numbers_run_per_opd_per_day(opd):
@@ -264,6 +285,18 @@ def _expire(ticket):
     Ticket.objects.filter(pk=ticket.pk).update(
         call_expires_at=timezone.now() - dt.timedelta(seconds=1)
     )
+
+
+def test_a_join_is_one_transaction_without_savepoints_inside(opd, doctor, patient):
+    """Marking the passed calls missed shares the join's transaction (an error in it ends
+    the whole join), so the join opens no savepoint of its own inside: the one counted
+    here is the join's transaction itself, nested in the test's."""
+    ticket = _called(opd, doctor, patient)
+    with CaptureQueriesContext(connection) as queries:
+        response = api_for(patient.account).post(f"{API}/tickets/{ticket.pk}/join/")
+    assert response.status_code == 200
+    savepoints = [q["sql"] for q in queries if q["sql"].startswith("SAVEPOINT")]
+    assert len(savepoints) == 1, savepoints
 
 
 def test_accept_within_window_starts_consultation(opd, doctor, patient):

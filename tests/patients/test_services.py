@@ -2,7 +2,9 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from sanjeevani.audit.models import AuditEvent
@@ -162,3 +164,35 @@ def test_another_familys_patient_is_not_found(account, other_account, where):
     with pytest.raises(Http404):
         selectors.patient_for_account(account, "not-a-uuid")
     assert selectors.patient_for_account(account, str(patient.pk)) == patient
+
+
+@pytest.mark.parametrize("naming", ["pk", "code"])
+def test_a_district_and_its_own_state_are_read_in_one_statement(account, where, naming):
+    """The usual profile names a district and that district's state: the state comes
+    with the district, by its key or by its code, and is the one stored."""
+    state = where["state"]
+    data = member_data(where, state=state.pk if naming == "pk" else state.code)
+    with CaptureQueriesContext(connection) as queries:
+        cleaned = services.clean_patient_data(data)
+    assert len(queries.captured_queries) == 1, [q["sql"] for q in queries]
+    assert cleaned["state"] == state and cleaned["district"] == where["district"]
+
+
+def test_a_state_other_than_the_districts_is_still_read_and_refused(account, where):
+    other_state = where["other_district"].state
+    data = member_data(where, state=other_state.code)
+    with pytest.raises(ValidationError) as exc_info:
+        services.clean_patient_data(data)
+    [message] = _errors(exc_info)["district"]
+    assert where["district"].name in message and other_state.name in message
+
+
+def test_family_size_counts_profiles_and_the_holders_own_in_one_read(account, where):
+    services.add_family_member(account, member_data(where), account)
+    services.add_family_member(
+        account, member_data(where, name="Asha Sharma", relation="child"), account
+    )
+    with CaptureQueriesContext(connection) as queries:
+        size = selectors.family_size(account)
+    assert (size.profiles, size.selves) == (2, 1)
+    assert len(queries.captured_queries) == 1

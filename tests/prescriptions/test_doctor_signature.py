@@ -8,6 +8,7 @@ import base64
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_otp.oath import totp as make_totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -215,3 +216,20 @@ def test_correction_is_signed_by_the_doctor_too():
     assert wrong.status_code == 400
     new.refresh_from_db()
     assert new.status == "issued"
+
+
+def test_signing_locks_the_doctors_row_alone_and_reads_the_newest_key():
+    """The lock that keeps two prescriptions signed at once from making two keys takes the
+    doctor's row only, not their user account's too (the default orderings joined it
+    in), and signing uses the doctor's active key."""
+    consultation = ConsultationFactory()
+    first = issued(consultation)
+    with CaptureQueriesContext(connection) as queries:
+        second = issued(ConsultationFactory(doctor=consultation.doctor))
+    locks = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
+    doctor_locks = [sql for sql in locks if 'FROM "registry_doctorprofile"' in sql]
+    if connection.features.has_select_for_update:  # SQLite locks the whole database instead
+        assert doctor_locks and not [sql for sql in doctor_locks if "accounts_user" in sql], locks
+    key_reads = [q["sql"] for q in queries if "prescriptions_doctorsigningkey" in q["sql"]]
+    assert key_reads and not [sql for sql in key_reads if "accounts_user" in sql], key_reads
+    assert second.doctor_key_id == first.doctor_key_id

@@ -154,7 +154,9 @@ def expire_unanswered_calls(now: dt.datetime | None = None, opd: Any = None) -> 
     rejoining); never by a read. Each miss is recorded at the end of its window, however
     late housekeeping runs. Returns how many calls were missed."""
     now = now or timezone.now()
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction (a join, a rejoin, a busy doctor's call):
+    # each lets an error here end its whole step, so one would only cost two round trips.
+    with transaction.atomic(savepoint=False):
         missed = queue.miss_unanswered_calls(now=now, opd=opd)
         for ticket in missed:
             abandon_call(ticket, CloseReason.MISSED, now, ended_at=ticket.call_expires_at)

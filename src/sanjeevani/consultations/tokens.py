@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sanjeevani.config.loaded_relations import refresh_keeping_relations
@@ -40,18 +40,23 @@ def take_token(
     follow_up_of: Any = None,
 ) -> Ticket:
     """``queueing.join_queue``, then the token offered to the OPD's free doctors who asked
-    for automatic assignment."""
-    with transaction.atomic():
-        ticket = queue.join_queue(
-            actor,
-            patient,
-            opd,
-            complaint,
-            preferred_doctor=preferred_doctor,
-            follow_up_of=follow_up_of,
-        )
-        count_token_taken(ticket)
-        called = offer_to_auto_assign_doctors(ticket.opd, timezone.now())
+    for automatic assignment. A join refused by the one-live-ticket constraint (the same
+    patient joining twice at once) is told which token the patient holds."""
+    try:
+        with transaction.atomic():
+            ticket = queue.join_queue(
+                actor,
+                patient,
+                opd,
+                complaint,
+                preferred_doctor=preferred_doctor,
+                follow_up_of=follow_up_of,
+            )
+            count_token_taken(ticket)
+            called = offer_to_auto_assign_doctors(ticket.opd, timezone.now())
+    except IntegrityError:
+        queue.refuse_second_live_ticket(patient)
+        raise
     if called:  # this token may be the one called: read it again
         refresh_keeping_relations(ticket)
     return ticket

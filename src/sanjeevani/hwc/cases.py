@@ -23,6 +23,7 @@ from sanjeevani.config.prepared_statements import run_prepared
 from sanjeevani.live.groups import centre_group
 from sanjeevani.live.publisher import publish_many_after_commit
 from sanjeevani.patients.models import Patient
+from sanjeevani.patients.selectors import family_size
 from sanjeevani.patients.services import MAX_FAMILY_SIZE, clean_patient_data
 from sanjeevani.patients.uploads import check_clinical_upload
 from sanjeevani.queueing import services as queue
@@ -54,8 +55,8 @@ def register_patient(cho: Any, data: dict[str, Any], mobile: str) -> Patient:
     with transaction.atomic():
         account = patient_account_for(e164)
         type(account).objects.select_for_update().filter(pk=account.pk).first()
-        family = Patient.objects.filter(account=account)
-        if family.count() >= MAX_FAMILY_SIZE:
+        family = family_size(account)
+        if family.profiles >= MAX_FAMILY_SIZE:
             raise ValidationError(
                 {
                     "mobile": _(
@@ -65,10 +66,7 @@ def register_patient(cho: Any, data: dict[str, Any], mobile: str) -> Patient:
                     % {"limit": MAX_FAMILY_SIZE}
                 }
             )
-        if (
-            cleaned.get("relation") == Patient.Relation.SELF
-            and family.filter(relation=Patient.Relation.SELF).exists()
-        ):
+        if cleaned.get("relation") == Patient.Relation.SELF and family.selves:
             cleaned["relation"] = Patient.Relation.OTHER
         patient = Patient.objects.create(
             account=account, registered_at_facility_id=centre.pk, **cleaned

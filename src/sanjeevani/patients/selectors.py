@@ -11,9 +11,10 @@ to the account holder; pass ``audit=False`` only when the caller does not show t
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from sanjeevani.audit.services import record_event
@@ -24,6 +25,22 @@ from .models import Patient
 def family_queryset(account: Any) -> QuerySet[Patient]:
     """The account's profiles, oldest first; no audit (use ``family_of`` to show them)."""
     return Patient.objects.filter(account=account).select_related("state", "district")
+
+
+@dataclass(frozen=True)
+class FamilySize:
+    profiles: int
+    selves: int  # profiles whose relation is "self"
+
+
+def family_size(account: Any) -> FamilySize:
+    """How many profiles the account holds, and how many of them are the holder's own:
+    what a new profile is checked against, in one read (call it with the account's row
+    locked, so that two additions at once cannot both pass)."""
+    counts = Patient.objects.filter(account=account).aggregate(
+        profiles=Count("pk"), selves=Count("pk", filter=Q(relation=Patient.Relation.SELF))
+    )
+    return FamilySize(**counts)
 
 
 def family_of(

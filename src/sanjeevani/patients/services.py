@@ -14,10 +14,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from sanjeevani.accounts.models import Role
 from sanjeevani.audit.services import record_event
@@ -25,6 +27,7 @@ from sanjeevani.registry.models import District, State
 
 from .abha import normalise_abha_number, validate_abha_address
 from .models import Patient
+from .selectors import family_size
 
 #: Profiles one mobile number may hold; a household rarely needs more.
 MAX_FAMILY_SIZE = getattr(settings, "PATIENTS_MAX_FAMILY_SIZE", 10)
@@ -60,17 +63,28 @@ def _check_actor(actor: Any, account: Any) -> None:
     raise PermissionDenied(_("You can only change the profiles of your own family."))
 
 
-def _resolve(model: type, value: Any, lookups: tuple[str, ...]) -> Any:
+def _resolve(source: type | QuerySet, value: Any, lookups: tuple[str, ...]) -> Any:
+    """The row ``value`` names (an instance, or its key under one of ``lookups``, tried in
+    order); None when no value was given, False when it names none."""
     if value in (None, ""):
         return None
-    if isinstance(value, model):
+    rows = source if isinstance(source, QuerySet) else source.objects.all()
+    if isinstance(value, rows.model):
         return value
     for lookup in lookups:
         try:
-            return model.objects.get(**{lookup: value})
-        except (model.DoesNotExist, ValueError, TypeError, ValidationError):
+            return rows.get(**{lookup: value})
+        except (rows.model.DoesNotExist, ValueError, TypeError, ValidationError):
             continue
     return False
+
+
+def _is_state(state: State, value: Any) -> bool:
+    """Whether ``value`` names ``state`` as ``_resolve`` would find it (the state itself,
+    its key or its code)."""
+    if isinstance(value, State):
+        return value.pk == state.pk
+    return value not in (None, "") and str(value) in (str(state.pk), state.code)
 
 
 def _date(value: Any) -> dt.date | None | bool:
@@ -145,12 +159,18 @@ def clean_patient_data(data: dict[str, Any]) -> dict[str, Any]:
         error("sex", _("Choose female, male or other."))
     cleaned["sex"] = sex
 
-    state = _resolve(State, data.get("state"), ("pk", "code"))
+    # The district is read with its state: a state given as the district's own (the usual
+    # case) then costs no read of its own.
+    district = _resolve(District.objects.select_related("state"), data.get("district"), ("pk",))
+    state_value = data.get("state")
+    if district and _is_state(district.state, state_value):
+        state = district.state
+    else:
+        state = _resolve(State, state_value, ("pk", "code"))
     if not state:
         error("state", _("Choose the state you live in."))
     cleaned["state"] = state or None
 
-    district = _resolve(District, data.get("district"), ("pk",))
     if not district:
         error("district", _("Choose the district you live in."))
     elif state and district.state_id != state.pk:
@@ -196,6 +216,11 @@ def clean_patient_data(data: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+ONE_SELF_MESSAGE = _lazy(
+    "This account already has a profile for yourself. Choose another relation."
+)
+
+
 def _check_one_self(account: Any, relation: str, exclude: Any = None) -> None:
     if relation != Patient.Relation.SELF:
         return
@@ -203,13 +228,7 @@ def _check_one_self(account: Any, relation: str, exclude: Any = None) -> None:
     if exclude is not None:
         others = others.exclude(pk=exclude.pk)
     if others.exists():
-        raise ValidationError(
-            {
-                "relation": [
-                    _("This account already has a profile for yourself. Choose another relation.")
-                ]
-            }
-        )
+        raise ValidationError({"relation": [ONE_SELF_MESSAGE]})
 
 
 def add_family_member(
@@ -223,7 +242,8 @@ def add_family_member(
     with transaction.atomic():
         # Lock the account row so two tabs adding at once cannot pass the size check together.
         get_user_model().objects.select_for_update().filter(pk=account.pk).first()
-        if Patient.objects.filter(account=account).count() >= MAX_FAMILY_SIZE:
+        family = family_size(account)
+        if family.profiles >= MAX_FAMILY_SIZE:
             raise ValidationError(
                 _(
                     "One mobile number can hold at most %(limit)d profiles. "
@@ -231,7 +251,8 @@ def add_family_member(
                 )
                 % {"limit": MAX_FAMILY_SIZE}
             )
-        _check_one_self(account, cleaned["relation"])
+        if cleaned["relation"] == Patient.Relation.SELF and family.selves:
+            raise ValidationError({"relation": [ONE_SELF_MESSAGE]})
         patient = Patient.objects.create(account=account, **cleaned)
         record_event(
             actor,

@@ -27,9 +27,22 @@ def _create_key(doctor: DoctorProfile) -> DoctorSigningKey:
 def active_key_for_signing(doctor: DoctorProfile) -> DoctorSigningKey:
     """The doctor's active key, made now if they have none. Call inside a transaction: the
     doctor's row is locked so two prescriptions signed at once cannot make two keys."""
-    DoctorProfile.objects.select_for_update().filter(pk=doctor.pk).first()
-    key = DoctorSigningKey.objects.filter(doctor=doctor, retired_at__isnull=True).first()
+    _lock_doctor(doctor)
+    key = (
+        DoctorSigningKey.objects.filter(doctor=doctor, retired_at__isnull=True)
+        .order_by("-created_at")
+        .first()
+    )
     return key or _create_key(doctor)
+
+
+def _lock_doctor(doctor: DoctorProfile) -> None:
+    """Lock the doctor's row alone. The models' default orderings (a key's by its doctor,
+    a doctor's by their name) would join the user's row into the statement, and
+    ``FOR UPDATE`` would lock that too."""
+    DoctorProfile.objects.select_for_update().filter(pk=doctor.pk).order_by().values_list(
+        "pk", flat=True
+    ).first()
 
 
 def ensure_signing_key(doctor: DoctorProfile) -> DoctorSigningKey:
@@ -49,11 +62,11 @@ def rotate_doctor_key(
     """
     reason = (reason or "").strip()[:200]
     with transaction.atomic():
-        DoctorProfile.objects.select_for_update().filter(pk=doctor.pk).first()
+        _lock_doctor(doctor)
         old = list(
-            DoctorSigningKey.objects.select_for_update().filter(
-                doctor=doctor, retired_at__isnull=True
-            )
+            DoctorSigningKey.objects.select_for_update()
+            .filter(doctor=doctor, retired_at__isnull=True)
+            .order_by("created_at")
         )
         now = timezone.now()
         for key in old:

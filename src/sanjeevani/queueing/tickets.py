@@ -101,28 +101,26 @@ def join_queue(
             )
         number = (today["last"] or 0) + 1
         queue = Queue.objects.for_opd(opd)
-        try:
-            with transaction.atomic():
-                ticket = Ticket.objects.create(
-                    patient=patient,
-                    queue=queue,
-                    opd=opd,
-                    specialty=opd.specialty,
-                    service_date=service_date,
-                    token_number=number,
-                    priority=Ticket.Priority.FOLLOW_UP
-                    if preferred_doctor
-                    else Ticket.Priority.NORMAL,
-                    queued_at=now,
-                    complaint=complaint,
-                    language=patient.preferred_language,
-                    preferred_doctor=preferred_doctor,
-                    follow_up_of=follow_up_of,
-                    created_by=actor,
-                )
-        except IntegrityError:
-            refuse_second_live_ticket(patient)
-            raise
+        # A second join of the same patient at the same moment passes the look-up above
+        # and is refused here by the one-live-ticket constraint: the IntegrityError ends
+        # the step, and ``consultations.take_token`` names the token held once the
+        # transaction is rolled back (a savepoint here would cost every join two round
+        # trips for that rare race).
+        ticket = Ticket.objects.create(
+            patient=patient,
+            queue=queue,
+            opd=opd,
+            specialty=opd.specialty,
+            service_date=service_date,
+            token_number=number,
+            priority=Ticket.Priority.FOLLOW_UP if preferred_doctor else Ticket.Priority.NORMAL,
+            queued_at=now,
+            complaint=complaint,
+            language=patient.preferred_language,
+            preferred_doctor=preferred_doctor,
+            follow_up_of=follow_up_of,
+            created_by=actor,
+        )
         record_event(
             actor,
             "ticket.create",
