@@ -73,7 +73,8 @@ def _serialise_requests(mobile: str, client_ip: str | None) -> None:
         return
     with connection.cursor() as cursor:
         if client_ip:
-            # One round trip; PostgreSQL evaluates a select list in order.
+            # One round trip. Every request takes both in this one statement, so they are
+            # taken in the same order by all (no two can wait on each other in a cycle).
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(7301, hashtext(%s)), "
                 "pg_advisory_xact_lock(7302, hashtext(%s))",
